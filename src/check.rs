@@ -1,0 +1,339 @@
+//! Zone checks: the rules `named` applies when it loads a primary zone.
+//!
+//! Errors are conditions on which BIND 9.18 refuses the zone (`-k fail`,
+//! check-names fail, check-integrity yes); warnings are what it only logs.
+//! Checks run on the sorted zone, so each owner's records are adjacent and
+//! names are looked up through the owner table, never by scanning.
+//!
+//! - RFC 1035 §5.2: exactly one SOA, at the apex; NS at the apex.
+//! - RFC 2181 §10.1 / RFC 1034 §3.6.2: CNAME and other data, CNAME and
+//!   DNAME are singletons (RRSIG, NSEC and KEY may sit beside a CNAME,
+//!   RFC 4035 §2.5).
+//! - RFC 4034 §5: no DS at the apex (it belongs in the parent).
+//! - RFC 1912 §2.8 / BIND check-integrity: in-zone name servers of the
+//!   apex need address records.
+//! - RFC 952/1123 host names (BIND check-names): owners of A, AAAA and MX;
+//!   targets of NS, MX and SRV; the SOA MNAME and RNAME; PTR targets in
+//!   reverse zones.
+//! - RFC 2181 §10.3: MX and SRV targets should not be aliases (warning).
+
+use std::sync::Arc;
+
+use crate::parse::{Diagnostic, Severity};
+use crate::zone::encoding::decode_base32hex;
+use crate::zone::name::{self, is_hostname, is_mailbox, relative_len};
+use crate::zone::{NameId, RType, Record, Zone};
+
+/// Types that may share an owner with a CNAME (RFC 4035 §2.5, RFC 2535).
+fn allowed_beside_cname(t: RType) -> bool {
+    matches!(
+        t,
+        RType::RRSIG | RType::NSEC | RType::SIG | RType::NXT | RType::KEY
+    )
+}
+
+/// Runs every check on a sorted zone.
+pub fn check_zone(zone: &Zone) -> Vec<Diagnostic> {
+    let mut c = Checker::new(zone);
+    c.apex();
+    c.owners();
+    c.diagnostics
+}
+
+struct Checker<'z> {
+    zone: &'z Zone,
+    /// Per owner id: index of its first record in `zone.records`, or `u32::MAX`.
+    first_record: Vec<u32>,
+    files: Vec<Arc<str>>,
+    diagnostics: Vec<Diagnostic>,
+    reverse: bool,
+}
+
+impl<'z> Checker<'z> {
+    fn new(zone: &'z Zone) -> Self {
+        let mut first_record = vec![u32::MAX; zone.names.len()];
+        for (i, r) in zone.records.iter().enumerate().rev() {
+            first_record[r.owner as usize] = i as u32;
+        }
+        let reverse = ["in-addr.arpa.", "ip6.arpa.", "ip6.int."]
+            .iter()
+            .any(|suffix| {
+                name::Name::from_ascii(suffix).is_ok_and(|s| zone.origin.is_subdomain_of(&s))
+            });
+        let files = zone.files.iter().map(|f| Arc::from(f.as_str())).collect();
+        Checker {
+            zone,
+            first_record,
+            files,
+            diagnostics: Vec::new(),
+            reverse,
+        }
+    }
+
+    /// The records owned by `owner` (sorted, so adjacent).
+    fn records_of(&self, owner: NameId) -> &'z [Record] {
+        let start = self
+            .first_record
+            .get(owner as usize)
+            .copied()
+            .unwrap_or(u32::MAX);
+        if start == u32::MAX {
+            return &[];
+        }
+        let records = &self.zone.records[start as usize..];
+        let len = records.iter().take_while(|r| r.owner == owner).count();
+        &records[..len]
+    }
+
+    /// The records at the name `wire`, if it is an owner in the zone.
+    fn records_at(&self, wire: &[u8]) -> &'z [Record] {
+        self.zone
+            .names
+            .find(wire)
+            .map_or(&[], |id| self.records_of(id))
+    }
+
+    fn report(&mut self, severity: Severity, r: Option<&Record>, message: String) {
+        let (file, line) = match r {
+            Some(r) => (
+                self.files
+                    .get(r.file as usize)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from("")),
+                r.line,
+            ),
+            None => (
+                self.files.first().cloned().unwrap_or_else(|| Arc::from("")),
+                1,
+            ),
+        };
+        self.diagnostics.push(Diagnostic {
+            severity,
+            file,
+            line,
+            column: 1,
+            message,
+        });
+    }
+
+    fn text(&self, wire: &[u8]) -> String {
+        let mut out = Vec::new();
+        name::write_text(&mut out, wire, None);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn apex(&mut self) {
+        let origin = self.zone.origin.to_string();
+        let apex = self.records_at(self.zone.origin.wire());
+        if !apex.iter().any(|r| r.rtype == RType::SOA) {
+            self.report(
+                Severity::Error,
+                None,
+                format!("zone {origin} has no SOA record at its apex"),
+            );
+        }
+        let ns: Vec<&Record> = apex.iter().filter(|r| r.rtype == RType::NS).collect();
+        if ns.is_empty() {
+            self.report(
+                Severity::Error,
+                None,
+                format!("zone {origin} has no NS records at its apex"),
+            );
+        }
+        for r in ns {
+            let target = self.zone.rdata_of(r);
+            if relative_len(target, self.zone.origin.wire()).is_none() {
+                continue;
+            }
+            let at_target = self.records_at(target);
+            if at_target.iter().any(|t| t.rtype == RType::CNAME) {
+                self.report(
+                    Severity::Error,
+                    Some(r),
+                    format!(
+                        "NS '{}' is a CNAME, which is illegal (RFC 2181 section 10.3)",
+                        self.text(target)
+                    ),
+                );
+            } else if !at_target
+                .iter()
+                .any(|t| t.rtype == RType::A || t.rtype == RType::AAAA)
+            {
+                self.report(
+                    Severity::Error,
+                    Some(r),
+                    format!(
+                        "NS '{}' is inside the zone but has no address records (A or AAAA)",
+                        self.text(target)
+                    ),
+                );
+            }
+        }
+        for r in apex.iter().filter(|r| r.rtype == RType::DS) {
+            self.report(
+                Severity::Error,
+                Some(r),
+                format!(
+                    "DS record at the top of zone {origin}: DS records belong in the parent zone"
+                ),
+            );
+        }
+    }
+
+    fn owners(&mut self) {
+        let zone = self.zone;
+        let mut k = 0;
+        while k < zone.records.len() {
+            let owner = zone.records[k].owner;
+            let group = self.records_of(owner);
+            k += group.len().max(1);
+            self.owner_group(owner, group);
+        }
+    }
+
+    fn owner_group(&mut self, owner: NameId, group: &'z [Record]) {
+        let zone = self.zone;
+        let owner_wire = zone.names.get(owner);
+        // Singletons and CNAME exclusivity.
+        for t in [RType::SOA, RType::CNAME, RType::DNAME] {
+            let mut same = group.iter().filter(|r| r.rtype == t);
+            if let (Some(_), Some(second)) = (same.next(), same.next()) {
+                let message = format!(
+                    "{}: multiple {t} records, but {t} is a singleton type",
+                    self.text(owner_wire)
+                );
+                self.report(Severity::Error, Some(second), message);
+            }
+        }
+        if let Some(cname) = group.iter().find(|r| r.rtype == RType::CNAME)
+            && let Some(other) = group
+                .iter()
+                .find(|r| !allowed_beside_cname(r.rtype) && r.rtype != RType::CNAME)
+        {
+            let later = group
+                .iter()
+                .filter(|r| r.file == cname.file)
+                .max_by_key(|r| r.line)
+                .unwrap_or(cname);
+            let message = format!(
+                "{}: CNAME and other data ({} record on line {}); a CNAME must be alone at its name",
+                self.text(owner_wire),
+                other.rtype,
+                other.line
+            );
+            self.report(Severity::Error, Some(later), message);
+        }
+        // check-names on owners.
+        let host_owner = group
+            .iter()
+            .find(|r| matches!(r.rtype, RType::A | RType::AAAA | RType::A6 | RType::MX));
+        if let Some(r) = host_owner
+            && !is_hostname(owner_wire, true)
+        {
+            self.report(Severity::Error, Some(r), format!("{}: bad owner name for {} (check-names): a host name has only letters, digits and inner hyphens", self.text(owner_wire), r.rtype));
+        }
+        if let Some(r) = group.iter().find(|r| r.rtype == RType::NSEC3) {
+            let first_label = name::labels(owner_wire).next().unwrap_or_default();
+            let mut scratch = Vec::new();
+            if decode_base32hex(first_label, &mut scratch).is_none() {
+                self.report(Severity::Error, Some(r), format!("{}: bad owner name for NSEC3 (check-names): the first label must be a base32hex hash", self.text(owner_wire)));
+            }
+        }
+        for r in group {
+            self.record_targets(r);
+        }
+    }
+
+    /// check-names on RDATA names, and target sanity (RFC 2181 §10.3).
+    fn record_targets(&mut self, r: &Record) {
+        let rdata = self.zone.rdata_of(r);
+        let at = |off: usize| {
+            rdata
+                .get(off..)
+                .and_then(|d| name::wire_len(d).map(|l| &d[..l]))
+        };
+        let (target, what) = match r.rtype {
+            RType::NS => (at(0), "NS"),
+            RType::MX => (at(2), "MX"),
+            RType::SRV => (at(6), "SRV"),
+            RType::PTR if self.reverse => (at(0), "PTR"),
+            RType::SOA => {
+                if let Some(mname) = at(0) {
+                    if !is_hostname(mname, false) {
+                        self.report(
+                            Severity::Error,
+                            Some(r),
+                            format!(
+                                "bad SOA MNAME '{}' (check-names): not a host name",
+                                self.text(mname)
+                            ),
+                        );
+                    }
+                    if let Some(rname) = at(mname.len())
+                        && !is_mailbox(rname)
+                    {
+                        self.report(
+                            Severity::Error,
+                            Some(r),
+                            format!(
+                                "bad SOA RNAME '{}' (check-names): not a mailbox name",
+                                self.text(rname)
+                            ),
+                        );
+                    }
+                }
+                return;
+            }
+            _ => return,
+        };
+        let Some(target) = target else { return };
+        // The root (".") is the RFC 7505 null MX and RFC 2782 "no service" target.
+        if target != [0] && !is_hostname(target, false) {
+            self.report(Severity::Error, Some(r), format!("bad {what} target '{}' (check-names): a host name has only letters, digits and inner hyphens", self.text(target)));
+            return;
+        }
+        if !matches!(r.rtype, RType::MX | RType::SRV)
+            || relative_len(target, self.zone.origin.wire()).is_none()
+        {
+            return;
+        }
+        let at_target = self.records_at(target);
+        if at_target.iter().any(|t| t.rtype == RType::CNAME) {
+            self.report(
+                Severity::Warning,
+                Some(r),
+                format!(
+                    "{what} target '{}' is a CNAME, which is illegal (RFC 2181 section 10.3)",
+                    self.text(target)
+                ),
+            );
+        } else if !at_target
+            .iter()
+            .any(|t| t.rtype == RType::A || t.rtype == RType::AAAA)
+            && !self.below_delegation(target)
+        {
+            self.report(
+                Severity::Warning,
+                Some(r),
+                format!(
+                    "{what} target '{}' has no address records (A or AAAA)",
+                    self.text(target)
+                ),
+            );
+        }
+    }
+
+    /// True if `wire` is at or below a delegation point (not the apex).
+    fn below_delegation(&self, wire: &[u8]) -> bool {
+        let origin_len = self.zone.origin.wire().len();
+        let mut pos = 0;
+        while wire.len() - pos > origin_len {
+            let suffix = &wire[pos..];
+            if self.records_at(suffix).iter().any(|r| r.rtype == RType::NS) {
+                return true;
+            }
+            pos += 1 + wire[pos] as usize;
+        }
+        false
+    }
+}

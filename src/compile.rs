@@ -1,0 +1,250 @@
+//! `bindbridge compile`: parse + check + render, offline.
+//!
+//! The same pieces the daemon uses, run on one file: the output is the
+//! canonical zone, and `--check` asks `named-checkzone` to confirm that
+//! BIND accepts it. Nothing is written when the zone has errors.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::check::check_zone;
+use crate::parse::{self, Diagnostic, Options, Severity};
+use crate::render::{self, Template, order};
+use crate::source::{FsIncludes, canonical_key, io_reason};
+use crate::zone::serial::{Policy, next_serial};
+use crate::zone::{Class, Name, RType, Zone, name};
+
+/// What `compile` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The zone file.
+    pub file: PathBuf,
+    /// The origin; otherwise taken from the file.
+    pub origin: Option<String>,
+    /// Directory for relative paths (the file and `$INCLUDE`s), like `named-checkzone -w`.
+    pub workdir: Option<PathBuf>,
+    /// A serial policy to apply to the SOA.
+    pub serial: Option<Policy>,
+    /// A template other than the built-in one.
+    pub template: Option<PathBuf>,
+    /// Current time for the serial policy, in seconds since the epoch.
+    pub now: i64,
+}
+
+/// Why compile could not run at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("bad --origin '{origin}': {source}")]
+    Origin {
+        origin: String,
+        #[source]
+        source: name::NameError,
+    },
+    #[error(transparent)]
+    Template(#[from] render::TemplateError),
+    #[error("cannot run named-checkzone: {0}")]
+    Checkzone(String),
+    #[error("cannot write {path}: {reason}")]
+    Write { path: String, reason: String },
+}
+
+/// The result of compiling one file.
+pub struct Compiled {
+    /// The origin used.
+    pub origin: Name,
+    /// Every diagnostic, ordered by file and line.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The canonical zone, when there were no errors.
+    pub output: Option<Vec<u8>>,
+    /// The parsed zone.
+    pub zone: Zone,
+}
+
+impl Compiled {
+    /// True if any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses, checks and renders `request.file`.
+pub fn compile(request: &Request) -> Result<Compiled, Error> {
+    let base = request
+        .workdir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut includes = FsIncludes::new(&base);
+    let path = includes.resolve(&request.file);
+    let text = std::fs::read(&path).map_err(|e| Error::Read {
+        path: request.file.display().to_string(),
+        reason: io_reason(&e),
+    })?;
+    let origin = match &request.origin {
+        Some(o) => absolute_origin(o)?,
+        None => {
+            parse::declared_origin(&text).unwrap_or_else(|| origin_from_file_name(&request.file))
+        }
+    };
+    let template = match &request.template {
+        Some(p) => Template::from_file(p)?,
+        None => Template::builtin(),
+    };
+    let options = Options {
+        origin: origin.clone(),
+        class: Class::IN,
+        file_name: request.file.display().to_string(),
+        source_key: Some(canonical_key(&path)),
+    };
+    let parsed = parse::parse_zone(&text, &options, &mut includes);
+    drop(text);
+    let mut zone = parsed.zone;
+    let mut diagnostics = parsed.diagnostics;
+    order::sort(&mut zone);
+    if let Some(policy) = request.serial
+        && let Some(d) = apply_serial(&mut zone, policy, request.now)
+    {
+        diagnostics.push(d);
+    }
+    diagnostics.extend(check_zone(&zone));
+    sort_diagnostics(&mut diagnostics, &zone.files);
+    let output = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        Some(render::render_to_vec(&zone, &template)?)
+    };
+    Ok(Compiled {
+        origin,
+        diagnostics,
+        output,
+        zone,
+    })
+}
+
+fn absolute_origin(text: &str) -> Result<Name, Error> {
+    let bytes = text.as_bytes();
+    let absolute = if bytes.ends_with(b".") {
+        bytes.to_vec()
+    } else {
+        [bytes, b"."].concat()
+    };
+    Name::parse(&absolute, None).map_err(|source| Error::Origin {
+        origin: text.to_string(),
+        source,
+    })
+}
+
+/// The origin a file name suggests: `db.example.com`, `example.com.zone`,
+/// `example.com.db` and `example.com` all give `example.com.`.
+pub fn origin_from_file_name(path: &Path) -> Name {
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut stem = file.as_str();
+    for suffix in [".zone", ".db", ".hosts", ".txt"] {
+        if let Some(s) = stem.strip_suffix(suffix) {
+            stem = s;
+            break;
+        }
+    }
+    stem = stem.strip_prefix("db.").unwrap_or(stem);
+    absolute_origin(stem).unwrap_or_else(|_| Name::root())
+}
+
+/// Orders diagnostics by file (in the order files were read), line and column.
+fn sort_diagnostics(diagnostics: &mut [Diagnostic], files: &[String]) {
+    let file_rank = |f: &str| files.iter().position(|x| x == f).unwrap_or(usize::MAX);
+    diagnostics.sort_by(|a, b| {
+        (file_rank(&a.file), a.line, a.column).cmp(&(file_rank(&b.file), b.line, b.column))
+    });
+}
+
+/// Rewrites the SOA serial with `policy`; returns a warning when the
+/// policy cannot move the serial forward.
+fn apply_serial(zone: &mut Zone, policy: Policy, now: i64) -> Option<Diagnostic> {
+    let soa = zone.records.iter().find(|r| r.rtype == RType::SOA)?;
+    let (off, line, file) = (soa.rd_off as usize, soa.line, soa.file);
+    let rdata = &zone.rdata[off..];
+    let names = name::wire_len(rdata)?;
+    let serial_at = off + names + name::wire_len(&rdata[names..])?;
+    let bytes: [u8; 4] = zone.rdata.get(serial_at..serial_at + 4)?.try_into().ok()?;
+    let current = u32::from_be_bytes(bytes);
+    match next_serial(policy, current, &[], now) {
+        Ok(next) => {
+            zone.rdata[serial_at..serial_at + 4].copy_from_slice(&next.to_be_bytes());
+            None
+        }
+        Err(e) => Some(Diagnostic {
+            severity: Severity::Warning,
+            file: zone
+                .files
+                .get(file as usize)
+                .map(String::as_str)
+                .unwrap_or_default()
+                .into(),
+            line,
+            column: 1,
+            message: format!("serial policy {policy} not applied: {e}"),
+        }),
+    }
+}
+
+/// The verdict of `named-checkzone -k fail -i local` on rendered text.
+pub struct CheckzoneVerdict {
+    /// True if named-checkzone accepted the zone.
+    pub accepted: bool,
+    /// What it printed.
+    pub output: String,
+}
+
+/// Runs `named-checkzone -k fail -i local ORIGIN FILE` on `text`.
+pub fn run_checkzone(origin: &Name, text: &[u8]) -> Result<CheckzoneVerdict, Error> {
+    let mut file = tempfile::Builder::new()
+        .prefix("bindbridge-check-")
+        .suffix(".zone")
+        .tempfile()
+        .map_err(|e| Error::Checkzone(format!("cannot create a temporary file: {e}")))?;
+    file.write_all(text)
+        .and_then(|()| file.flush())
+        .map_err(|e| Error::Checkzone(format!("cannot write a temporary file: {e}")))?;
+    let output = Command::new("named-checkzone")
+        .args(["-k", "fail", "-i", "local"])
+        .arg(origin.to_string())
+        .arg(file.path())
+        .output()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Checkzone(
+                "named-checkzone not found; install it (Debian: apt-get install bind9-utils)"
+                    .to_string(),
+            ),
+            _ => Error::Checkzone(e.to_string()),
+        })?;
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    let temp_name = file.path().display().to_string();
+    Ok(CheckzoneVerdict {
+        accepted: output.status.success(),
+        output: text.replace(&temp_name, "<output>"),
+    })
+}
+
+/// Writes `data` to `path` atomically: a temporary file in the same
+/// directory, flushed to disk, then renamed over the target.
+pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), Error> {
+    let fail = |e: std::io::Error| Error::Write {
+        path: path.display().to_string(),
+        reason: io_reason(&e),
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
+    tmp.write_all(data).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}

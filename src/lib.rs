@@ -1,0 +1,15 @@
+//! bindbridge: a DNS-hosting bridge in front of BIND9.
+//!
+//! The pipeline: [`parse`] reads RFC 1035 master files into the [`zone`]
+//! model, [`check`] applies the rules `named` enforces when it loads a
+//! primary zone, and [`render`] writes the canonical zone file through
+//! `templates/zone.tera`. [`compile`] is parse + check + render, the
+//! offline command.
+
+pub mod check;
+pub mod cli;
+pub mod compile;
+pub mod parse;
+pub mod render;
+pub mod source;
+pub mod zone;
