@@ -32,10 +32,14 @@ fn allowed_beside_cname(t: RType) -> bool {
     )
 }
 
-/// Runs every check on a sorted zone.
-pub fn check_zone(zone: &Zone) -> Vec<Diagnostic> {
+/// Runs every check on a sorted zone. When parsing already failed, the
+/// apex checks are skipped: a missing SOA or NS is then most likely a
+/// record that did not parse, already reported.
+pub fn check_zone(zone: &Zone, parse_failed: bool) -> Vec<Diagnostic> {
     let mut c = Checker::new(zone);
-    c.apex();
+    if !parse_failed {
+        c.apex();
+    }
     c.owners();
     c.diagnostics
 }
@@ -89,7 +93,7 @@ impl<'z> Checker<'z> {
     fn records_at(&self, wire: &[u8]) -> &'z [Record] {
         self.zone
             .names
-            .find(wire)
+            .find(wire, self.zone.origin.wire())
             .map_or(&[], |id| self.records_of(id))
     }
 

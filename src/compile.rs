@@ -57,10 +57,10 @@ pub struct Compiled {
     pub origin: Name,
     /// Every diagnostic, ordered by file and line.
     pub diagnostics: Vec<Diagnostic>,
-    /// The canonical zone, when there were no errors.
-    pub output: Option<Vec<u8>>,
-    /// The parsed zone.
+    /// The parsed, sorted zone.
     pub zone: Zone,
+    /// The template that lays it out.
+    pub template: Template,
 }
 
 impl Compiled {
@@ -68,9 +68,20 @@ impl Compiled {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// Writes the canonical zone to `out`.
+    pub fn render(&self, out: &mut dyn Write) -> Result<(), Error> {
+        render::render(&self.zone, &self.template, out).map_err(Error::from)
+    }
+
+    /// The canonical zone as bytes.
+    pub fn render_to_vec(&self) -> Result<Vec<u8>, Error> {
+        render::render_to_vec(&self.zone, &self.template).map_err(Error::from)
+    }
 }
 
-/// Parses, checks and renders `request.file`.
+/// Parses, sorts and checks `request.file`; rendering is left to the
+/// caller, who streams it where it belongs.
 pub fn compile(request: &Request) -> Result<Compiled, Error> {
     let base = request
         .workdir
@@ -102,24 +113,20 @@ pub fn compile(request: &Request) -> Result<Compiled, Error> {
     drop(text);
     let mut zone = parsed.zone;
     let mut diagnostics = parsed.diagnostics;
+    let parse_failed = diagnostics.iter().any(Diagnostic::is_error);
     order::sort(&mut zone);
     if let Some(policy) = request.serial
         && let Some(d) = apply_serial(&mut zone, policy, request.now)
     {
         diagnostics.push(d);
     }
-    diagnostics.extend(check_zone(&zone));
+    diagnostics.extend(check_zone(&zone, parse_failed));
     sort_diagnostics(&mut diagnostics, &zone.files);
-    let output = if diagnostics.iter().any(Diagnostic::is_error) {
-        None
-    } else {
-        Some(render::render_to_vec(&zone, &template)?)
-    };
     Ok(Compiled {
         origin,
         diagnostics,
-        output,
         zone,
+        template,
     })
 }
 
@@ -200,20 +207,12 @@ pub struct CheckzoneVerdict {
     pub output: String,
 }
 
-/// Runs `named-checkzone -k fail -i local ORIGIN FILE` on `text`.
-pub fn run_checkzone(origin: &Name, text: &[u8]) -> Result<CheckzoneVerdict, Error> {
-    let mut file = tempfile::Builder::new()
-        .prefix("bindbridge-check-")
-        .suffix(".zone")
-        .tempfile()
-        .map_err(|e| Error::Checkzone(format!("cannot create a temporary file: {e}")))?;
-    file.write_all(text)
-        .and_then(|()| file.flush())
-        .map_err(|e| Error::Checkzone(format!("cannot write a temporary file: {e}")))?;
+/// Runs `named-checkzone -k fail -i local ORIGIN FILE`.
+pub fn run_checkzone(origin: &Name, file: &Path) -> Result<CheckzoneVerdict, Error> {
     let output = Command::new("named-checkzone")
         .args(["-k", "fail", "-i", "local"])
         .arg(origin.to_string())
-        .arg(file.path())
+        .arg(file)
         .output()
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::Checkzone(
@@ -224,27 +223,81 @@ pub fn run_checkzone(origin: &Name, text: &[u8]) -> Result<CheckzoneVerdict, Err
         })?;
     let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&output.stderr));
-    let temp_name = file.path().display().to_string();
+    let temp_name = file.display().to_string();
     Ok(CheckzoneVerdict {
         accepted: output.status.success(),
         output: text.replace(&temp_name, "<output>"),
     })
 }
 
-/// Writes `data` to `path` atomically: a temporary file in the same
-/// directory, flushed to disk, then renamed over the target.
-pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), Error> {
+/// Where the canonical zone goes.
+pub enum Destination<'a> {
+    /// Standard output.
+    Stdout,
+    /// A file, replaced atomically.
+    File(&'a Path),
+}
+
+/// Renders `compiled` to `destination`. With `check`, the rendered file is
+/// first shown to named-checkzone, and nothing reaches the destination
+/// unless it is accepted. Returns the verdict when `check` was asked.
+pub fn write_output(
+    compiled: &Compiled,
+    destination: Destination<'_>,
+    check: bool,
+) -> Result<Option<CheckzoneVerdict>, Error> {
+    let dir = match destination {
+        Destination::File(path) => match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+        Destination::Stdout if check => std::env::temp_dir(),
+        Destination::Stdout => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            return compiled.render(&mut out).map(|()| None);
+        }
+    };
+    let target = match destination {
+        Destination::File(path) => path.display().to_string(),
+        Destination::Stdout => "a temporary file".to_string(),
+    };
     let fail = |e: std::io::Error| Error::Write {
-        path: path.display().to_string(),
+        path: target.clone(),
         reason: io_reason(&e),
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
-    tmp.write_all(data).map_err(fail)?;
+    // A temporary file in the target's directory, so the rename is atomic.
+    let tmp = tempfile::Builder::new()
+        .prefix(".bindbridge-")
+        .suffix(".zone")
+        .tempfile_in(&dir)
+        .map_err(fail)?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+        compiled.render(&mut out)?;
+        out.flush().map_err(fail)?;
+    }
     tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    let verdict = if check {
+        let v = run_checkzone(&compiled.origin, tmp.path())?;
+        if !v.accepted {
+            return Ok(Some(v));
+        }
+        Some(v)
+    } else {
+        None
+    };
+    match destination {
+        Destination::File(path) => {
+            tmp.persist(path).map_err(|e| fail(e.error))?;
+        }
+        Destination::Stdout => {
+            let mut file = std::fs::File::open(tmp.path()).map_err(fail)?;
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            std::io::copy(&mut file, &mut lock).map_err(fail)?;
+            lock.flush().map_err(fail)?;
+        }
+    }
+    Ok(verdict)
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use bindbridge::cli::{Cli, Command, CompileArgs, Format};
-use bindbridge::compile::{self, Request};
+use bindbridge::compile::{self, Destination, Request};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -48,7 +48,7 @@ fn run_compile(args: CompileArgs) -> ExitCode {
     }
     let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = compiled.diagnostics.len() - errors;
-    let Some(output) = compiled.output.as_deref() else {
+    if compiled.has_errors() {
         if args.format == Format::Text {
             let _ = writeln!(
                 err,
@@ -57,45 +57,36 @@ fn run_compile(args: CompileArgs) -> ExitCode {
             );
         }
         return ExitCode::from(1);
-    };
-    if args.check {
-        match compile::run_checkzone(&compiled.origin, output) {
-            Ok(v) if v.accepted => {
-                if args.format == Format::Text {
-                    let _ = writeln!(err, "named-checkzone: output accepted");
-                }
-            }
-            Ok(v) => {
-                let message = format!("named-checkzone rejected the output: {}", v.output.trim());
-                let _ = match args.format {
-                    Format::Text => writeln!(err, "{}: error: {message}", args.file.display()),
-                    Format::Json => writeln!(
-                        err,
-                        "{}",
-                        serde_json::json!({"severity": "error", "file": args.file.display().to_string(), "line": 0, "column": 0, "message": message})
-                    ),
-                };
-                return ExitCode::from(1);
-            }
-            Err(e) => return could_not_run(&e),
-        }
     }
-    let written = match &args.output {
-        Some(path) => compile::write_atomically(path, output),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(output)
-                .and_then(|()| out.flush())
-                .map_err(|e| compile::Error::Write {
-                    path: "standard output".into(),
-                    reason: e.to_string(),
-                })
-        }
+    let destination = match &args.output {
+        Some(path) => Destination::File(path),
+        None => Destination::Stdout,
     };
-    if let Err(e) = written {
-        return could_not_run(&e);
+    match compile::write_output(&compiled, destination, args.check) {
+        Ok(Some(verdict)) if !verdict.accepted => {
+            let message = format!(
+                "named-checkzone rejected the output: {}",
+                verdict.output.trim()
+            );
+            let _ = match args.format {
+                Format::Text => writeln!(err, "{}: error: {message}", args.file.display()),
+                Format::Json => writeln!(
+                    err,
+                    "{}",
+                    serde_json::json!({"severity": "error", "file": args.file.display().to_string(), "line": 0, "column": 0, "message": message})
+                ),
+            };
+            ExitCode::from(1)
+        }
+        Ok(Some(_)) => {
+            if args.format == Format::Text {
+                let _ = writeln!(err, "named-checkzone: output accepted");
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => could_not_run(&e),
     }
-    ExitCode::SUCCESS
 }
 
 fn could_not_run(e: &dyn std::error::Error) -> ExitCode {

@@ -29,6 +29,10 @@ const MAX_INCLUDE_DEPTH: usize = 16;
 
 pub(super) fn parse(text: &[u8], options: &Options, includes: &mut dyn Includes) -> Parsed {
     let mut zone = Zone::new(options.origin.clone(), options.class);
+    // Real zones average 50-60 bytes a record and 1.5 records an owner.
+    zone.names = crate::zone::NameTable::with_capacity(text.len() / 80 + 16);
+    zone.records.reserve(text.len() / 60);
+    zone.rdata.reserve(text.len() / 3);
     zone.files.push(options.file_name.clone());
     let mut parser = EntryParser {
         zone,
@@ -383,7 +387,7 @@ impl<'i> EntryParser<'i> {
                 );
                 return;
             }
-            let id = self.zone.names.intern(&self.name_buf);
+            let id = self.zone.names.push(&self.name_buf);
             frame.last_owner = Some(id);
             id
         };
@@ -614,7 +618,9 @@ impl<'i> EntryParser<'i> {
     /// records are searched, so a huge run stays linear.
     fn respell_duplicate(&mut self, rtype: RType, rd_off: usize) -> bool {
         const WINDOW: usize = 64;
-        let from = self.batch_start.max(self.zone.records.len().saturating_sub(WINDOW));
+        let from = self
+            .batch_start
+            .max(self.zone.records.len().saturating_sub(WINDOW));
         let new = &self.zone.rdata[rd_off..];
         let found = self.zone.records[from..].iter().rposition(|r| {
             r.rtype == rtype

@@ -114,7 +114,7 @@ pub(super) fn generate(
             );
             return;
         }
-        let owner = p.zone.names.intern(&owner_wire);
+        let owner = p.zone.names.push(&owner_wire);
         *last_owner = Some(owner);
         let mut lexer = Lexer::new(&rdata_text);
         let lexed = lexer.next_entry(&mut rd_tokens);

@@ -64,7 +64,10 @@ pub fn parse_rdata(
     }
     p.finish()?;
     match semantic_error(rtype, &out[start..]) {
-        Some(message) => Err(RdataError { token: None, message: message.into() }),
+        Some(message) => Err(RdataError {
+            token: None,
+            message: message.into(),
+        }),
         None => Ok(()),
     }
 }
@@ -282,10 +285,19 @@ impl<'a> Fields<'a> {
             }
             Field::Enum8(table) => {
                 let (i, raw) = self.take("a number or mnemonic")?;
-                let v = parse_number(raw, 255).or_else(|| mnemonic_number(table, raw)).ok_or_else(|| {
-                    let names: Vec<&str> = table.iter().map(|(_, n)| *n).collect();
-                    self.error_at(i, format!("expected a number 0-255 or one of {}, found '{}'", names.join(", "), shown(raw)))
-                })?;
+                let v = parse_number(raw, 255)
+                    .or_else(|| mnemonic_number(table, raw))
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = table.iter().map(|(_, n)| *n).collect();
+                        self.error_at(
+                            i,
+                            format!(
+                                "expected a number 0-255 or one of {}, found '{}'",
+                                names.join(", "),
+                                shown(raw)
+                            ),
+                        )
+                    })?;
                 out.push(v as u8);
             }
             Field::KeyFlags => {
@@ -1261,7 +1273,9 @@ fn parse_key_flags(raw: &[u8]) -> Option<u16> {
     }
     let mut value = 0u16;
     for name in raw.split(|&c| c == b'|') {
-        let (_, bits) = FLAGS.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))?;
+        let (_, bits) = FLAGS
+            .iter()
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))?;
         value |= bits;
     }
     Some(value)

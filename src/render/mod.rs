@@ -25,19 +25,43 @@ pub use template::{Template, TemplateError};
 use crate::zone::{RType, Zone, name};
 use template::{FieldKind, Segment};
 
+/// Zones with at least this many records are rendered on two threads.
+const PARALLEL_FROM: usize = 100_000;
+
 /// Writes `zone` (sorted) through `template` to `out`.
 pub fn render(zone: &Zone, template: &Template, out: &mut dyn Write) -> Result<(), TemplateError> {
     let layout = template.layout(&header_values(zone))?;
     let widths = column_widths(zone, &layout.line);
     out.write_all(&layout.header).map_err(TemplateError::Io)?;
-    write_records(zone, &layout.line, &widths, out).map_err(TemplateError::Io)?;
+    if zone.records.len() < PARALLEL_FROM {
+        write_records(zone, &zone.records, &layout.line, &widths, out)
+            .map_err(TemplateError::Io)?;
+    } else {
+        // The second half is rendered into memory on another thread while
+        // this one streams the first half out; then the second half follows.
+        let (first, second) = zone.records.split_at(zone.records.len() / 2);
+        let (a, b) = std::thread::scope(|s| {
+            let second = s.spawn(|| {
+                let mut buf = Vec::with_capacity(second.len() * 56);
+                write_records(zone, second, &layout.line, &widths, &mut buf).map(|()| buf)
+            });
+            (
+                write_records(zone, first, &layout.line, &widths, out),
+                second.join(),
+            )
+        });
+        a.map_err(TemplateError::Io)?;
+        let b = b.map_err(|_| TemplateError::Io(io::Error::other("render thread panicked")))?;
+        out.write_all(&b.map_err(TemplateError::Io)?)
+            .map_err(TemplateError::Io)?;
+    }
     out.write_all(&layout.footer).map_err(TemplateError::Io)?;
     out.flush().map_err(TemplateError::Io)
 }
 
 /// Renders to a `Vec<u8>`.
 pub fn render_to_vec(zone: &Zone, template: &Template) -> Result<Vec<u8>, TemplateError> {
-    let mut out = Vec::with_capacity(zone.records.len() * 48 + 256);
+    let mut out = Vec::with_capacity(zone.records.len() * 56 + 256);
     render(zone, template, &mut out)?;
     Ok(out)
 }
@@ -77,20 +101,22 @@ fn header_values(zone: &Zone) -> HeaderValues {
 /// Width of each padded field: the widest value, within the template's bounds.
 fn column_widths(zone: &Zone, line: &[Segment]) -> [usize; 5] {
     let mut widest = [0usize; 5];
-    let mut scratch = Vec::with_capacity(64);
     let origin = zone.origin.wire();
     let mut last_owner = None;
+    let mut widest_ttl = 0;
+    let mut widest_type = 0;
+    let mut widest_owner = 0;
     for r in &zone.records {
         if last_owner != Some(r.owner) {
             last_owner = Some(r.owner);
-            scratch.clear();
-            name::write_text(&mut scratch, zone.owner_of(r), Some(origin));
-            widest[FieldKind::Owner as usize] =
-                widest[FieldKind::Owner as usize].max(scratch.len());
+            widest_owner = widest_owner.max(name::text_len(zone.owner_of(r), Some(origin)));
         }
-        widest[FieldKind::Ttl as usize] = widest[FieldKind::Ttl as usize].max(decimal_len(r.ttl));
-        widest[FieldKind::Type as usize] = widest[FieldKind::Type as usize].max(type_len(r.rtype));
+        widest_ttl = widest_ttl.max(r.ttl);
+        widest_type = widest_type.max(type_len(r.rtype));
     }
+    widest[FieldKind::Owner as usize] = widest_owner;
+    widest[FieldKind::Ttl as usize] = decimal_len(widest_ttl);
+    widest[FieldKind::Type as usize] = widest_type;
     widest[FieldKind::Class as usize] = zone.class.to_string().len();
     let mut widths = [0usize; 5];
     for seg in line {
@@ -117,8 +143,19 @@ fn type_len(t: RType) -> usize {
     }
 }
 
+fn write_type(t: RType, out: &mut Vec<u8>) {
+    match t.mnemonic() {
+        Some(m) => out.extend_from_slice(m.as_bytes()),
+        None => {
+            out.extend_from_slice(b"TYPE");
+            rdata::push_num(out, t.0);
+        }
+    }
+}
+
 fn write_records(
     zone: &Zone,
+    records: &[crate::zone::Record],
     line: &[Segment],
     widths: &[usize; 5],
     out: &mut dyn Write,
@@ -126,11 +163,10 @@ fn write_records(
     const FLUSH_AT: usize = 1 << 16;
     let origin = zone.origin.wire();
     let class = zone.class.to_string();
-    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 4096);
+    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 70_000);
     let mut owner_text: Vec<u8> = Vec::with_capacity(64);
     let mut last_owner = None;
-    let mut field: Vec<u8> = Vec::with_capacity(256);
-    for r in &zone.records {
+    for r in records {
         if last_owner != Some(r.owner) {
             last_owner = Some(r.owner);
             owner_text.clear();
@@ -140,33 +176,20 @@ fn write_records(
             match seg {
                 Segment::Literal(bytes) => buf.extend_from_slice(bytes),
                 Segment::Field { kind, .. } => {
-                    field.clear();
-                    let value: &[u8] = match kind {
-                        FieldKind::Owner => &owner_text,
-                        FieldKind::Ttl => {
-                            rdata::push_num(&mut field, r.ttl);
-                            &field
-                        }
-                        FieldKind::Class => class.as_bytes(),
-                        FieldKind::Type => {
-                            match r.rtype.mnemonic() {
-                                Some(m) => field.extend_from_slice(m.as_bytes()),
-                                None => {
-                                    field.extend_from_slice(b"TYPE");
-                                    rdata::push_num(&mut field, r.rtype.0);
-                                }
-                            }
-                            &field
-                        }
+                    let start = buf.len();
+                    match kind {
+                        FieldKind::Owner => buf.extend_from_slice(&owner_text),
+                        FieldKind::Ttl => rdata::push_num(&mut buf, r.ttl),
+                        FieldKind::Class => buf.extend_from_slice(class.as_bytes()),
+                        FieldKind::Type => write_type(r.rtype, &mut buf),
                         FieldKind::Rdata => {
-                            rdata::write_rdata(r.rtype, zone.rdata_of(r), Some(origin), &mut field);
-                            &field
+                            rdata::write_rdata(r.rtype, zone.rdata_of(r), Some(origin), &mut buf)
                         }
-                    };
-                    buf.extend_from_slice(value);
+                    }
                     let width = widths[*kind as usize];
-                    if value.len() < width {
-                        buf.resize(buf.len() + width - value.len(), b' ');
+                    let written = buf.len() - start;
+                    if written < width {
+                        buf.resize(buf.len() + width - written, b' ');
                     }
                 }
             }

@@ -10,53 +10,61 @@
 
 use crate::zone::name::{push_canonical_key, relative_len};
 use crate::zone::rdata::{canonical_cmp, covered_type};
-use crate::zone::{RType, Record, Zone};
+use crate::zone::{NameTable, Record, Zone};
 use std::cmp::Ordering;
 
 /// Bits of the sort key that hold the type order (types order below 2^17).
 const TYPE_BITS: u32 = 17;
 
 /// Sorts `zone.records` canonically, merges duplicates and unifies RRset
-/// TTLs. Returns the number of duplicate records dropped.
+/// TTLs. Owner names are merged (first spelling wins) and renumbered in
+/// canonical order, so a name's id is its rank. Returns the number of
+/// duplicate records dropped.
 pub fn sort(zone: &mut Zone) -> usize {
-    let rank = owner_ranks(zone);
-    let records = std::mem::take(&mut zone.records);
-    let mut order: Vec<(u64, u32)> = records
-        .iter()
+    let rank = rank_owners(zone);
+    // Each record travels with its sort key and input position, so that
+    // nothing is looked up at random once sorted.
+    let mut order: Vec<(u64, u32, Record)> = std::mem::take(&mut zone.records)
+        .into_iter()
         .enumerate()
         .map(|(i, r)| {
-            let key = u64::from(rank[r.owner as usize]) << TYPE_BITS | u64::from(r.rtype.order());
-            (key, i as u32)
+            let owner = rank[r.owner as usize];
+            let key = u64::from(owner) << TYPE_BITS | u64::from(r.rtype.order());
+            (key, i as u32, Record { owner, ..r })
         })
         .collect();
-    order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0).then_with(|| {
-            let (ra, rb) = (&records[a.1 as usize], &records[b.1 as usize]);
-            canonical_cmp(ra.rtype, zone.rdata_of(ra), zone.rdata_of(rb)).then(a.1.cmp(&b.1))
-        })
+    drop(rank);
+    let rdata = &zone.rdata;
+    let rdata_of = |r: &Record| &rdata[r.rd_off as usize..r.rd_off as usize + r.rd_len as usize];
+    parallel_sort(&mut order, |a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| canonical_cmp(a.2.rtype, rdata_of(&a.2), rdata_of(&b.2)))
+            .then(a.1.cmp(&b.1))
     });
-    let mut sorted: Vec<Record> = Vec::with_capacity(records.len());
+    let mut sorted: Vec<Record> = Vec::with_capacity(order.len());
     let mut dropped = 0;
     let mut k = 0;
     while k < order.len() {
         // One RRset: same owner and type (and, for RRSIG, covered type).
-        let first = &records[order[k].1 as usize];
-        let covers = covered_type(first.rtype, zone.rdata_of(first));
+        let first = &order[k].2;
+        let covers = covered_type(first.rtype, rdata_of(first));
         let mut end = k + 1;
         while end < order.len()
             && order[end].0 == order[k].0
-            && covered_type(first.rtype, zone.rdata_of(&records[order[end].1 as usize])) == covers
+            && covered_type(first.rtype, rdata_of(&order[end].2)) == covers
         {
             end += 1;
         }
         let set = &order[k..end];
-        let last_in_input = set.iter().map(|&(_, i)| i).max().unwrap_or(order[k].1);
-        let ttl = records[last_in_input as usize].ttl;
+        // BIND serves the TTL of the RRset's last run in the input.
+        let ttl = set
+            .iter()
+            .max_by_key(|e| e.1)
+            .map_or(first.ttl, |e| e.2.ttl);
         let mut previous: Option<&Record> = None;
-        for &(_, i) in set {
-            let r = &records[i as usize];
+        for (_, _, r) in set {
             if let Some(p) = previous
-                && canonical_cmp(r.rtype, zone.rdata_of(p), zone.rdata_of(r)) == Ordering::Equal
+                && canonical_cmp(r.rtype, rdata_of(p), rdata_of(r)) == Ordering::Equal
             {
                 dropped += 1;
                 continue;
@@ -70,40 +78,127 @@ pub fn sort(zone: &mut Zone) -> usize {
     dropped
 }
 
-/// Canonical rank of every interned owner name.
-fn owner_ranks(zone: &Zone) -> Vec<u32> {
+/// Ranks every owner name in canonical order, merging equal names, and
+/// replaces the zone's name table by the distinct names in that order.
+/// Returns the rank of each old name id.
+fn rank_owners(zone: &mut Zone) -> Vec<u32> {
     let names = &zone.names;
     let origin = zone.origin.wire();
-    let mut keys: Vec<u8> = Vec::with_capacity(names.len() * 16);
-    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(names.len());
-    for id in 0..names.len() as u32 {
-        let wire = names.get(id);
-        // In-zone names share the origin: key only the part above it.
-        let part = match relative_len(wire, origin) {
-            Some(rel) => &wire[..rel],
-            None => wire,
-        };
-        let start = keys.len();
-        push_canonical_key(&mut keys, part);
-        spans.push((start as u32, (keys.len() - start) as u32));
-    }
-    let key = |id: u32| {
-        let (s, l) = spans[id as usize];
-        &keys[s as usize..(s + l) as usize]
+    // Keys are built on two threads, one half of the names each.
+    let half = names.len() / 2;
+    let build = |ids: std::ops::Range<usize>| {
+        let mut keys: Vec<u8> = Vec::with_capacity(ids.len() * 16);
+        let mut ends: Vec<u32> = Vec::with_capacity(ids.len());
+        for id in ids {
+            let wire = names.get(id as u32);
+            // In-zone names share the origin: key only the part above it.
+            let part = match relative_len(wire, origin) {
+                Some(rel) => &wire[..rel],
+                None => wire,
+            };
+            push_canonical_key(&mut keys, part);
+            ends.push(keys.len() as u32);
+        }
+        (keys, ends)
     };
-    let mut ids: Vec<u32> = (0..names.len() as u32).collect();
-    ids.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
+    let ((mut keys, mut ends), (keys2, ends2)) = std::thread::scope(|s| {
+        let second = s.spawn(|| build(half..names.len()));
+        (build(0..half), second.join().unwrap_or_default())
+    });
+    let base = keys.len() as u32;
+    keys.extend_from_slice(&keys2);
+    ends.extend(ends2.iter().map(|e| e + base));
+    drop((keys2, ends2));
+    let key = |id: u32| {
+        let start = if id == 0 {
+            0
+        } else {
+            ends[id as usize - 1] as usize
+        };
+        &keys[start..ends[id as usize] as usize]
+    };
+    // Sort on the first 16 key octets as one integer; most keys fit in
+    // them, so whole keys are compared only on a tie. Equal names end up
+    // side by side with the first one read first.
+    let mut ids: Vec<(u128, u32)> = (0..names.len() as u32)
+        .map(|id| {
+            let k = key(id);
+            let mut prefix = [0u8; 16];
+            let n = k.len().min(16);
+            prefix[..n].copy_from_slice(&k[..n]);
+            (u128::from_be_bytes(prefix), id)
+        })
+        .collect();
+    let compare = |a: &(u128, u32), b: &(u128, u32)| {
+        a.0.cmp(&b.0)
+            .then_with(|| key(a.1).cmp(key(b.1)))
+            .then(a.1.cmp(&b.1))
+    };
+    parallel_sort(&mut ids, compare);
     let mut rank = vec![0u32; names.len()];
-    for (r, id) in ids.into_iter().enumerate() {
-        rank[id as usize] = r as u32;
+    let mut distinct = NameTable::with_capacity(names.len());
+    let mut previous: Option<(u128, u32)> = None;
+    for &(prefix, id) in &ids {
+        // Keys longer than the prefix are compared whole only on a tie.
+        let new = match previous {
+            None => true,
+            Some((p, _)) if p != prefix => true,
+            Some((_, p)) => key(p) != key(id),
+        };
+        if new {
+            distinct.push_distinct(names.get(id));
+            previous = Some((prefix, id));
+        }
+        rank[id as usize] = (distinct.len() - 1) as u32;
     }
+    drop(ids);
+    drop(keys);
+    // The distinct names' keys, rebuilt in order: cheaper than gathering them.
+    let mut distinct_keys = Vec::with_capacity(distinct.len() * 16);
+    let mut distinct_ends = Vec::with_capacity(distinct.len());
+    for id in 0..distinct.len() as u32 {
+        let wire = distinct.get(id);
+        let part = relative_len(wire, origin).map_or(wire, |rel| &wire[..rel]);
+        push_canonical_key(&mut distinct_keys, part);
+        distinct_ends.push(distinct_keys.len() as u32);
+    }
+    zone.names
+        .set_canonical(distinct, distinct_keys, distinct_ends);
     rank
 }
 
-/// True if two sorted records belong to the same RRset.
-pub fn same_rrset(zone: &Zone, a: &Record, b: &Record) -> bool {
-    a.owner == b.owner
-        && a.rtype == b.rtype
-        && (a.rtype != RType::RRSIG
-            || covered_type(a.rtype, zone.rdata_of(a)) == covered_type(b.rtype, zone.rdata_of(b)))
+/// Sorts on two threads: each half alone, then one merge pass.
+fn parallel_sort<T, F>(items: &mut Vec<T>, compare: F)
+where
+    T: Copy + Send,
+    F: Fn(&T, &T) -> Ordering + Sync,
+{
+    const PARALLEL_FROM: usize = 50_000;
+    if items.len() < PARALLEL_FROM {
+        items.sort_unstable_by(&compare);
+        return;
+    }
+    let mid = items.len() / 2;
+    {
+        let (a, b) = items.split_at_mut(mid);
+        std::thread::scope(|s| {
+            s.spawn(|| b.sort_unstable_by(&compare));
+            a.sort_unstable_by(&compare);
+        });
+    }
+    let mut merged = Vec::with_capacity(items.len());
+    let (a, b) = items.split_at(mid);
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if compare(&b[j], &a[i]) == Ordering::Less {
+            merged.push(b[j]);
+            j += 1;
+        } else {
+            merged.push(a[i]);
+            i += 1;
+        }
+    }
+    merged.extend_from_slice(&a[i..]);
+    merged.extend_from_slice(&b[j..]);
+    *items = merged;
 }

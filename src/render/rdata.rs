@@ -130,13 +130,10 @@ impl<'a> Reader<'a> {
             Field::U16 => push_num(out, self.u16()?),
             Field::U32 | Field::Duration => push_num(out, self.u32()?),
             Field::Name(_) => self.name(out)?,
-            Field::Ipv4 => {
-                let b = self.take(4)?;
-                out.extend_from_slice(Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string().as_bytes());
-            }
+            Field::Ipv4 => write_ipv4(self.take(4)?, out),
             Field::Ipv6 => {
                 let b: [u8; 16] = self.take(16)?.try_into().ok()?;
-                out.extend_from_slice(Ipv6Addr::from(b).to_string().as_bytes());
+                write_ipv6(&b, out);
             }
             Field::CharString => self.char_string(out)?,
             Field::CharStrings => {
@@ -668,19 +665,85 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 /// Writes `bytes` as a quoted `<character-string>`: `"` and `\` escaped,
 /// bytes outside printable ASCII as `\DDD` (so a newline can never appear).
+/// Runs of plain bytes are copied whole.
 pub fn write_quoted(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
-    for &b in bytes {
-        match b {
-            b'"' | b'\\' => {
-                out.push(b'\\');
-                out.push(b);
-            }
-            0x20..=0x7e => out.push(b),
-            _ => push_decimal_escape(out, b),
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let plain = rest
+            .iter()
+            .position(|&b| !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\')
+            .unwrap_or(rest.len());
+        out.extend_from_slice(&rest[..plain]);
+        let Some(&b) = rest.get(plain) else { break };
+        if b == b'"' || b == b'\\' {
+            out.extend_from_slice(&[b'\\', b]);
+        } else {
+            push_decimal_escape(out, b);
         }
+        rest = &rest[plain + 1..];
     }
     out.push(b'"');
+}
+
+/// Dotted quad without going through `fmt`.
+fn write_ipv4(b: &[u8], out: &mut Vec<u8>) {
+    for (k, &octet) in b.iter().enumerate() {
+        if k > 0 {
+            out.push(b'.');
+        }
+        push_num(out, octet);
+    }
+}
+
+/// RFC 5952 text: lowercase hex, the longest run of two or more zero
+/// groups as `::`, and `::ffff:a.b.c.d` for IPv4-mapped addresses (as
+/// `std` and BIND print them).
+fn write_ipv6(b: &[u8; 16], out: &mut Vec<u8>) {
+    let mapped = b[..10].iter().all(|&x| x == 0) && b[10] == 0xff && b[11] == 0xff;
+    if mapped || b[..12].iter().all(|&x| x == 0) {
+        // Rare forms (mapped and compatible addresses): let std decide.
+        out.extend_from_slice(Ipv6Addr::from(*b).to_string().as_bytes());
+        return;
+    }
+    let groups: [u16; 8] = std::array::from_fn(|i| u16::from_be_bytes([b[2 * i], b[2 * i + 1]]));
+    let (mut best_start, mut best_len) = (8, 0);
+    let mut i = 0;
+    while i < 8 {
+        if groups[i] == 0 {
+            let start = i;
+            while i < 8 && groups[i] == 0 {
+                i += 1;
+            }
+            if i - start > best_len && i - start >= 2 {
+                (best_start, best_len) = (start, i - start);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut i = 0;
+    while i < 8 {
+        if i == best_start {
+            out.extend_from_slice(b"::");
+            i += best_len;
+            continue;
+        }
+        if i > 0 && i != best_start + best_len {
+            out.push(b':');
+        }
+        let g = groups[i];
+        let mut started = false;
+        for shift in [12, 8, 4, 0] {
+            let d = (g >> shift) & 15;
+            if d != 0 || started || shift == 0 {
+                out.push(HEX[d as usize]);
+                started = true;
+            }
+        }
+        i += 1;
+    }
 }
 
 #[cfg(test)]
@@ -709,6 +772,28 @@ mod tests {
         let rendered = String::from_utf8(out).unwrap();
         assert_eq!(parse(&rendered), wire, "{rtype} {text} -> {rendered}");
         rendered
+    }
+
+    #[test]
+    fn ipv6_text_matches_std() {
+        for text in [
+            "2001:db8::1",
+            "::",
+            "::1",
+            "1::",
+            "2001:db8:0:0:1:0:0:1",
+            "2001:0:0:1::1",
+            "fe80::1:2:3:4",
+            "1:2:3:4:5:6:7:8",
+            "::ffff:192.0.2.1",
+            "::192.0.2.1",
+            "1:0:2:0:3:0:4:0",
+        ] {
+            let addr: Ipv6Addr = text.parse().unwrap();
+            let mut out = Vec::new();
+            write_ipv6(&addr.octets(), &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), addr.to_string(), "{text}");
+        }
     }
 
     #[test]

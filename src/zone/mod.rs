@@ -15,9 +15,6 @@ pub mod rtype;
 pub mod serial;
 pub mod ttl;
 
-use hashbrown::HashTable;
-use std::hash::{BuildHasher, Hasher};
-
 pub use name::Name;
 pub use rtype::{Class, RType};
 
@@ -44,64 +41,52 @@ pub struct Record {
     pub line: u32,
 }
 
-/// Interned domain names in wire form, looked up case-insensitively.
+/// Owner names in wire form, back to back in one arena.
+///
+/// While parsing, names are only appended: a name equal to the one just
+/// added (case-insensitively) reuses its id, so a run of records at one
+/// owner shares an id, and nothing is hashed. The canonical sort
+/// ([`crate::render::order::sort`]) then merges equal names (the first
+/// spelling wins, as in BIND), renumbers them in canonical order and keeps
+/// their RFC 4034 sort keys, which makes [`NameTable::find`] a binary search.
 #[derive(Default)]
 pub struct NameTable {
     bytes: Vec<u8>,
     spans: Vec<(u32, u8)>,
-    index: HashTable<NameId>,
-    hasher: foldhash::fast::FixedState,
+    /// Canonical keys of the names, set by [`NameTable::set_canonical`].
+    keys: Vec<u8>,
+    key_ends: Vec<u32>,
 }
 
 impl NameTable {
-    fn hash(&self, wire: &[u8]) -> u64 {
-        let mut lower = [0u8; name::MAX_NAME];
-        let n = wire.len().min(lower.len());
-        for (d, s) in lower[..n].iter_mut().zip(wire) {
-            *d = s.to_ascii_lowercase();
+    /// A table with room for about `names` names.
+    pub fn with_capacity(names: usize) -> Self {
+        NameTable {
+            bytes: Vec::with_capacity(names * 24),
+            spans: Vec::with_capacity(names),
+            keys: Vec::new(),
+            key_ends: Vec::new(),
         }
-        let mut h = self.hasher.build_hasher();
-        h.write(&lower[..n]);
-        h.finish()
     }
 
-    /// The id of `wire`, adding it if it is new (first spelling wins).
-    pub fn intern(&mut self, wire: &[u8]) -> NameId {
-        let hash = self.hash(wire);
-        let (bytes, spans) = (&self.bytes, &self.spans);
-        let eq = |&id: &NameId| {
-            let (off, len) = spans[id as usize];
-            bytes[off as usize..off as usize + len as usize].eq_ignore_ascii_case(wire)
-        };
-        if let Some(&id) = self.index.find(hash, eq) {
-            return id;
+    /// Adds a name and returns its id; the previous name's id if equal.
+    pub fn push(&mut self, wire: &[u8]) -> NameId {
+        if let Some(last) = self.spans.len().checked_sub(1)
+            && self.get(last as NameId).eq_ignore_ascii_case(wire)
+        {
+            return last as NameId;
         }
-        let id = self.spans.len() as NameId;
         self.spans.push((self.bytes.len() as u32, wire.len() as u8));
         self.bytes.extend_from_slice(wire);
-        let spans = &self.spans;
-        let bytes = &self.bytes;
-        let hasher = &self.hasher;
-        self.index.insert_unique(hash, id, |&other| {
-            let (off, len) = spans[other as usize];
-            let mut lower = [0u8; name::MAX_NAME];
-            let w = &bytes[off as usize..off as usize + len as usize];
-            for (d, s) in lower.iter_mut().zip(w) {
-                *d = s.to_ascii_lowercase();
-            }
-            let mut h = hasher.build_hasher();
-            h.write(&lower[..w.len()]);
-            h.finish()
-        });
-        id
+        self.keys.clear();
+        self.key_ends.clear();
+        (self.spans.len() - 1) as NameId
     }
 
-    /// The id of `wire` if it is interned.
-    pub fn find(&self, wire: &[u8]) -> Option<NameId> {
-        let hash = self.hash(wire);
-        self.index
-            .find(hash, |&id| self.get(id).eq_ignore_ascii_case(wire))
-            .copied()
+    /// Appends a name known to differ from every other (used by the sort).
+    pub fn push_distinct(&mut self, wire: &[u8]) {
+        self.spans.push((self.bytes.len() as u32, wire.len() as u8));
+        self.bytes.extend_from_slice(wire);
     }
 
     /// The wire form of a name.
@@ -110,12 +95,50 @@ impl NameTable {
         &self.bytes[off as usize..off as usize + len as usize]
     }
 
-    /// Number of distinct names.
+    /// Replaces the table with `names` (distinct, in canonical order) and
+    /// their canonical keys, as computed by the sort.
+    pub fn set_canonical(&mut self, names: NameTable, keys: Vec<u8>, key_ends: Vec<u32>) {
+        *self = NameTable {
+            keys,
+            key_ends,
+            ..names
+        };
+    }
+
+    /// The id of `wire` (any case), once the table is in canonical order;
+    /// `None` if it is not an owner or the table is not sorted yet.
+    pub fn find(&self, wire: &[u8], origin: &[u8]) -> Option<NameId> {
+        if self.key_ends.len() != self.spans.len() {
+            return None;
+        }
+        let mut key = Vec::with_capacity(wire.len() + 8);
+        name::push_canonical_key(&mut key, &wire[..name::relative_len(wire, origin)?]);
+        let key_of = |i: usize| {
+            let start = if i == 0 {
+                0
+            } else {
+                self.key_ends[i - 1] as usize
+            };
+            &self.keys[start..self.key_ends[i] as usize]
+        };
+        let (mut lo, mut hi) = (0, self.key_ends.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match key_of(mid).cmp(&key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid as NameId),
+            }
+        }
+        None
+    }
+
+    /// Number of names.
     pub fn len(&self) -> usize {
         self.spans.len()
     }
 
-    /// True if no name is interned.
+    /// True if there are no names.
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
@@ -196,15 +219,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn interning_is_case_insensitive_and_keeps_first_spelling() {
+    fn push_reuses_the_previous_name_only() {
         let mut t = NameTable::default();
-        let a = t.intern(b"\x03WWW\x07example\x00");
-        let b = t.intern(b"\x03www\x07EXAMPLE\x00");
-        let c = t.intern(b"\x04mail\x07example\x00");
+        let a = t.push(b"\x03WWW\x07example\x00");
+        let b = t.push(b"\x03www\x07EXAMPLE\x00");
+        let c = t.push(b"\x04mail\x07example\x00");
+        let d = t.push(b"\x03www\x07example\x00");
         assert_eq!(a, b);
         assert_ne!(a, c);
+        assert_ne!(a, d);
         assert_eq!(t.get(a), b"\x03WWW\x07example\x00");
-        assert_eq!(t.find(b"\x04MAIL\x07example\x00"), Some(c));
-        assert_eq!(t.len(), 2);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.find(b"\x03www\x07example\x00", b"\x07example\x00"), None);
     }
 }

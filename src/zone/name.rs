@@ -247,10 +247,7 @@ pub fn append_origin(out: &mut Vec<u8>, origin: &[u8]) -> Result<(), NameError> 
 /// exactly like the origin is dropped, so re-reading the text gives back
 /// the same case.
 pub fn write_text(out: &mut Vec<u8>, wire: &[u8], origin: Option<&[u8]>) {
-    if let Some(origin) = origin
-        && let Some(rel) = relative_len(wire, origin)
-        && wire[rel..] == *origin
-    {
+    if let Some(rel) = origin.and_then(|o| exact_relative_len(wire, o)) {
         if rel == 0 {
             out.push(b'@');
         } else {
@@ -266,31 +263,70 @@ pub fn write_text(out: &mut Vec<u8>, wire: &[u8], origin: Option<&[u8]>) {
     out.push(b'.');
 }
 
-/// Writes the labels of `wire` (up to its end or a root label) joined by dots.
+/// Like [`relative_len`], but the suffix must match `origin` byte for byte.
+fn exact_relative_len(name: &[u8], origin: &[u8]) -> Option<usize> {
+    let split = name.len().checked_sub(origin.len())?;
+    if name[split..] != *origin {
+        return None;
+    }
+    let mut pos = 0;
+    while pos < split {
+        pos += 1 + name[pos] as usize;
+    }
+    (pos == split).then_some(split)
+}
+
+/// Writes the labels of `wire` (up to its end or a root label) joined by
+/// dots. Labels without special bytes, the usual case, are copied whole.
 fn write_labels(out: &mut Vec<u8>, wire: &[u8]) {
     let mut pos = 0;
-    let mut first = true;
     while pos < wire.len() {
         let len = wire[pos] as usize;
         if len == 0 {
             break;
         }
-        if !first {
+        if pos > 0 {
             out.push(b'.');
         }
-        first = false;
-        for &b in &wire[pos + 1..pos + 1 + len] {
-            escape_name_byte(out, b);
+        let label = &wire[pos + 1..(pos + 1 + len).min(wire.len())];
+        if label.iter().all(|&b| !needs_escape(b)) {
+            out.extend_from_slice(label);
+        } else {
+            for &b in label {
+                escape_name_byte(out, b);
+            }
         }
         pos += 1 + len;
     }
 }
 
-/// Length of `write_text` output, without writing it (for column widths).
+/// Length of `write_text` output, computed without writing it.
 pub fn text_len(wire: &[u8], origin: Option<&[u8]>) -> usize {
-    let mut scratch = Vec::with_capacity(64);
-    write_text(&mut scratch, wire, origin);
-    scratch.len()
+    let (part, suffix) = match origin.and_then(|o| exact_relative_len(wire, o)) {
+        Some(0) => return 1,
+        Some(rel) => (&wire[..rel], 0),
+        None if wire.first().copied().unwrap_or(0) == 0 => return 1,
+        None => (&wire[..wire.len() - 1], 1),
+    };
+    // Each length octet becomes a dot (the first one becomes nothing).
+    let mut len = part.len() - 1 + suffix;
+    let mut pos = 0;
+    while pos < part.len() {
+        let l = part[pos] as usize;
+        for &b in &part[pos + 1..(pos + 1 + l).min(part.len())] {
+            if needs_escape(b) {
+                len += if (0x21..=0x7e).contains(&b) { 1 } else { 3 };
+            }
+        }
+        pos += 1 + l;
+    }
+    len
+}
+
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    !(0x21..=0x7e).contains(&b)
+        || matches!(b, b'"' | b'(' | b')' | b'.' | b';' | b'\\' | b'@' | b'$')
 }
 
 #[inline]
@@ -367,11 +403,18 @@ pub fn push_canonical_key(out: &mut Vec<u8>, wire: &[u8]) {
     for &start in starts[..count].iter().rev() {
         let start = start as usize;
         let len = wire[start] as usize;
-        for &b in &wire[start + 1..start + 1 + len] {
-            match b {
-                0 => out.extend_from_slice(&[1, 1]),
-                1 => out.extend_from_slice(&[1, 2]),
-                _ => out.push(b.to_ascii_lowercase()),
+        let label = &wire[start + 1..(start + 1 + len).min(wire.len())];
+        if label.iter().all(|&b| b > 1) {
+            let from = out.len();
+            out.extend_from_slice(label);
+            out[from..].make_ascii_lowercase();
+        } else {
+            for &b in label {
+                match b {
+                    0 => out.extend_from_slice(&[1, 1]),
+                    1 => out.extend_from_slice(&[1, 2]),
+                    _ => out.push(b.to_ascii_lowercase()),
+                }
             }
         }
         out.push(0);
@@ -430,11 +473,25 @@ mod tests {
         );
         assert_eq!(out, b"www");
         out.clear();
-        write_text(&mut out, name("example.com.").wire(), Some(origin.wire()));
+        write_text(&mut out, name("Example.COM.").wire(), Some(origin.wire()));
         assert_eq!(out, b"@");
         out.clear();
-        write_text(&mut out, name("xexample.com.").wire(), Some(origin.wire()));
-        assert_eq!(out, b"xexample.com.");
+        write_text(&mut out, name("xexample.COM.").wire(), Some(origin.wire()));
+        assert_eq!(out, b"xexample.COM.");
+        for text in [
+            "a.Example.COM.",
+            "Example.COM.",
+            "a\\.b.c.",
+            "x\\032y.z.",
+            ".",
+        ] {
+            let n = name(text);
+            for o in [Some(origin.wire()), None] {
+                out.clear();
+                write_text(&mut out, n.wire(), o);
+                assert_eq!(text_len(n.wire(), o), out.len(), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -138,9 +138,15 @@ pub fn semantic_error(rtype: RType, rdata: &[u8]) -> Option<String> {
             let digest_type = *rdata.get(3)?;
             let want = ds_digest_len(digest_type)?;
             let got = rdata.len().saturating_sub(4);
-            (got != want).then(|| format!("digest type {digest_type} needs a {want}-octet digest, found {got} octets"))
+            (got != want).then(|| {
+                format!("digest type {digest_type} needs a {want}-octet digest, found {got} octets")
+            })
         }
-        RType::NSEC if rdata.get(name::wire_len(rdata)?..).is_some_and(<[u8]>::is_empty) => {
+        RType::NSEC
+            if rdata
+                .get(name::wire_len(rdata)?..)
+                .is_some_and(<[u8]>::is_empty) =>
+        {
             Some("NSEC needs at least one type in its type bitmap".to_string())
         }
         RType::NAPTR => naptr_regexp_error(rdata),
@@ -160,7 +166,11 @@ fn naptr_regexp_error(rdata: &[u8]) -> Option<String> {
     if regexp.is_empty() {
         return None;
     }
-    let bad = || Some("NAPTR regexp must be delim-char ERE delim-char replacement delim-char [i]".to_string());
+    let bad = || {
+        Some(
+            "NAPTR regexp must be delim-char ERE delim-char replacement delim-char [i]".to_string(),
+        )
+    };
     let delim = regexp[0];
     if delim.is_ascii_digit() || delim == b'\\' || delim == b'i' || delim == 0 {
         return bad();
@@ -192,7 +202,10 @@ fn naptr_regexp_error(rdata: &[u8]) -> Option<String> {
         if replacement[k] == b'\\' {
             let next = replacement[k + 1];
             if next.is_ascii_digit() && usize::from(next - b'0') > groups {
-                return Some(format!("NAPTR replacement refers to group \\{} but the expression has {groups}", next as char));
+                return Some(format!(
+                    "NAPTR replacement refers to group \\{} but the expression has {groups}",
+                    next as char
+                ));
             }
             k += 2;
         } else {
@@ -286,9 +299,12 @@ pub fn layout(rtype: RType) -> Layout {
         ],
         RType::NSEC => &[Name(false), TypeBitmap],
         RType::NXT => &[Name(true), TypeBitmap],
-        RType::DNSKEY | RType::CDNSKEY | RType::KEY | RType::RKEY => {
-            &[KeyFlags, Enum8(PROTOCOLS), Enum8(ALGORITHMS), Base64Optional]
-        }
+        RType::DNSKEY | RType::CDNSKEY | RType::KEY | RType::RKEY => &[
+            KeyFlags,
+            Enum8(PROTOCOLS),
+            Enum8(ALGORITHMS),
+            Base64Optional,
+        ],
         RType::DHCID | RType::OPENPGPKEY => &[Base64],
         RType::NSEC3 => &[U8, U8, U16, HexSalt, Base32Hex, TypeBitmap],
         RType::NSEC3PARAM => &[U8, U8, U16, HexSalt],
