@@ -468,10 +468,18 @@ mod tests {
         let mut out = Vec::new();
         write_text(
             &mut out,
-            name("www.example.com.").wire(),
+            name("www.Example.COM.").wire(),
             Some(origin.wire()),
         );
         assert_eq!(out, b"www");
+        out.clear();
+        // A suffix spelled differently stays absolute, so case survives a round trip.
+        write_text(
+            &mut out,
+            name("www.example.com.").wire(),
+            Some(origin.wire()),
+        );
+        assert_eq!(out, b"www.example.com.");
         out.clear();
         write_text(&mut out, name("Example.COM.").wire(), Some(origin.wire()));
         assert_eq!(out, b"@");
