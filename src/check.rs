@@ -220,8 +220,9 @@ impl<'z> Checker<'z> {
                 .max_by_key(|r| r.line)
                 .unwrap_or(cname);
             let message = format!(
-                "{}: CNAME and other data ({} record on line {}); a CNAME must be alone at its name",
+                "{}: CNAME and other data: CNAME on line {}, {} on line {}; a CNAME must be alone at its name",
                 self.text(owner_wire),
+                cname.line,
                 other.rtype,
                 other.line
             );

@@ -604,7 +604,7 @@ impl<'i> EntryParser<'i> {
             },
         };
         let covers = crate::zone::rdata::covered_type(p.rtype, &self.zone.rdata[p.rd_off..]);
-        let ttl = self.batch_ttl(at, type_token, p.owner, p.rtype, covers, ttl, p.line);
+        let ttl = self.batch_ttl(at, type_token, p.owner, (p.rtype, covers), ttl, p.line);
         if self.respell_duplicate(p.rtype, p.rd_off) {
             return;
         }
@@ -641,8 +641,7 @@ impl<'i> EntryParser<'i> {
         at: &At<'_>,
         t: &Token,
         owner: NameId,
-        rtype: RType,
-        covers: u16,
+        (rtype, covers): (RType, u16),
         ttl: u32,
         line: u32,
     ) -> u32 {

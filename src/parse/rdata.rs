@@ -232,16 +232,14 @@ impl<'a> Fields<'a> {
                 let (i, raw) = self.take("a salt in hex, or '-'")?;
                 let len_at = out.len();
                 out.push(0);
-                if raw != b"-" {
-                    if decode_hex(raw, out).is_none() || out.len() - len_at - 1 > 255 {
-                        return Err(self.error_at(
-                            i,
-                            format!(
-                                "expected a salt of at most 255 octets in hex, or '-', found '{}'",
-                                shown(raw)
-                            ),
-                        ));
-                    }
+                if raw != b"-" && (decode_hex(raw, out).is_none() || out.len() - len_at - 1 > 255) {
+                    return Err(self.error_at(
+                        i,
+                        format!(
+                            "expected a salt of at most 255 octets in hex, or '-', found '{}'",
+                            shown(raw)
+                        ),
+                    ));
                 }
                 out[len_at] = (out.len() - len_at - 1) as u8;
             }
@@ -958,7 +956,7 @@ impl<'a> Fields<'a> {
             })?;
             let skip = plen / 8;
             let mut octets = addr.octets();
-            if plen % 8 != 0 {
+            if !plen.is_multiple_of(8) {
                 octets[skip] &= 0xff >> (plen % 8);
             }
             out.extend_from_slice(&octets[skip..]);

@@ -455,7 +455,7 @@ fn write_svc_value(key: u16, value: &[u8], out: &mut Vec<u8>) -> Option<()> {
     let mut text = Vec::new();
     match key {
         0 => {
-            if value.is_empty() || value.len() % 2 != 0 {
+            if value.is_empty() || !value.len().is_multiple_of(2) {
                 return None;
             }
             for (k, pair) in value.chunks_exact(2).enumerate() {
@@ -504,7 +504,7 @@ fn write_svc_value(key: u16, value: &[u8], out: &mut Vec<u8>) -> Option<()> {
             text.extend_from_slice(u16::from_be_bytes(v).to_string().as_bytes());
         }
         4 => {
-            if value.is_empty() || value.len() % 4 != 0 {
+            if value.is_empty() || !value.len().is_multiple_of(4) {
                 return None;
             }
             let items: Vec<String> = value
@@ -514,7 +514,7 @@ fn write_svc_value(key: u16, value: &[u8], out: &mut Vec<u8>) -> Option<()> {
             text.extend_from_slice(items.join(",").as_bytes());
         }
         6 => {
-            if value.is_empty() || value.len() % 16 != 0 {
+            if value.is_empty() || !value.len().is_multiple_of(16) {
                 return None;
             }
             let items: Vec<String> = value

@@ -172,7 +172,7 @@ fn split(text: &str) -> Result<Layout, TemplateError> {
     let mut seen = [0u8; 5];
     while let Some(open) = pattern.find(OPEN) {
         if open > 0 {
-            line.push(Segment::Literal(pattern[..open].as_bytes().to_vec()));
+            line.push(Segment::Literal(pattern.as_bytes()[..open].to_vec()));
         }
         let close = pattern[open..]
             .find(CLOSE)
@@ -206,9 +206,9 @@ fn split(text: &str) -> Result<Layout, TemplateError> {
         }
     }
     Ok(Layout {
-        header: text[..line_start].as_bytes().to_vec(),
+        header: text.as_bytes()[..line_start].to_vec(),
         line,
-        footer: text[line_end..].as_bytes().to_vec(),
+        footer: text.as_bytes()[line_end..].to_vec(),
     })
 }
 

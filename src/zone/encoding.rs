@@ -19,7 +19,7 @@ fn hex_value(c: u8) -> Option<u8> {
 
 /// Decodes hex digits, appending bytes to `out`. `None` on a bad digit or an odd count.
 pub fn decode_hex(text: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     for pair in text.chunks_exact(2) {
@@ -50,7 +50,7 @@ fn b64_value(c: u8) -> Option<u32> {
 
 /// Decodes padded base64, appending bytes to `out`.
 pub fn decode_base64(text: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let quads = text.len() / 4;

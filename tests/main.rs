@@ -1,0 +1,16 @@
+//! Integration tests: one binary, one module per concern.
+
+/// Shared helpers: fixture walking, goldens, the real BIND tools.
+mod support;
+
+/// Golden outputs and diagnostics for every fixture, and idempotence.
+mod golden;
+
+/// Agreement with BIND: named-checkzone verdicts and named-compilezone record sets.
+mod bind;
+
+/// The `bindbridge compile` command line: exit codes, formats, files, flags.
+mod cli;
+
+/// Our RDATA wire form against hickory-proto's reader and writer.
+mod wire;
