@@ -21,7 +21,10 @@ fn bind_accepts_our_output_and_sees_the_same_records() {
             continue;
         }
         if compiled.has_errors() {
-            failures.push(format!("{case}: BIND accepts it but we report errors: {:?}", compiled.diagnostics));
+            failures.push(format!(
+                "{case}: BIND accepts it but we report errors: {:?}",
+                compiled.diagnostics
+            ));
             continue;
         }
         let out = scratch.path().join(&case);
@@ -29,7 +32,9 @@ fn bind_accepts_our_output_and_sees_the_same_records() {
         let out_name = out.display().to_string();
         let (accepted, text) = checkzone(&origin, &out_name, &dir);
         if !accepted {
-            failures.push(format!("{case}: named-checkzone -k fail rejects our output:\n{text}"));
+            failures.push(format!(
+                "{case}: named-checkzone -k fail rejects our output:\n{text}"
+            ));
             continue;
         }
         let theirs = compilezone_records(&origin, &case, &dir);
@@ -41,7 +46,9 @@ fn bind_accepts_our_output_and_sees_the_same_records() {
                 let only_ours: Vec<_> = ours.iter().filter(|l| !theirs.contains(l)).collect();
                 failures.push(format!("{case}: record sets differ\n only in the input: {only_theirs:#?}\n only in our output: {only_ours:#?}"));
             }
-            (theirs, ours) => failures.push(format!("{case}: named-compilezone failed: {theirs:?} / {ours:?}")),
+            (theirs, ours) => failures.push(format!(
+                "{case}: named-compilezone failed: {theirs:?} / {ours:?}"
+            )),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -69,7 +76,12 @@ fn bind_rejects_what_we_reject_at_the_same_lines() {
             failures.push(format!("{case}: BIND accepts this 'invalid' fixture"));
             continue;
         }
-        let ours: BTreeSet<u32> = compiled.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.line).collect();
+        let ours: BTreeSet<u32> = compiled
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.line)
+            .collect();
         if ours.is_empty() {
             failures.push(format!("{case}: BIND rejects it, we report no error"));
             continue;

@@ -6,7 +6,11 @@ use std::process::Output;
 use crate::support::{bindbridge, fixture_dir};
 
 fn run(args: &[&str], dir: &std::path::Path) -> Output {
-    bindbridge().args(args).current_dir(dir).output().expect("bindbridge runs")
+    bindbridge()
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("bindbridge runs")
 }
 
 fn stderr(o: &Output) -> String {
@@ -39,17 +43,33 @@ fn zone_with_errors_exits_1_lists_every_error_and_writes_nothing() {
     let o = run(&["compile", "bad.zone", "-o", "out.zone"], dir.path());
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("bad.zone:7:8: error: expected an IPv4 address, found '1.2.3'"), "{err}");
-    assert!(err.contains("bad.zone:8:9: error: expected a 16-bit number (0-65535), found '70000'"), "{err}");
-    assert!(err.contains("bad.zone:9:6: error: expected a record type, found 'BOGUS'"), "{err}");
-    assert!(!dir.path().join("out.zone").exists(), "no output may be written for a zone with errors");
+    assert!(
+        err.contains("bad.zone:7:8: error: expected an IPv4 address, found '1.2.3'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.zone:8:9: error: expected a 16-bit number (0-65535), found '70000'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.zone:9:6: error: expected a record type, found 'BOGUS'"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("out.zone").exists(),
+        "no output may be written for a zone with errors"
+    );
     assert!(stdout(&o).is_empty());
 }
 
 #[test]
 fn json_format_gives_one_object_per_diagnostic() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.zone"), format!("{ZONE}a IN A 1.2.3\nb IN AAAA ::g\n")).unwrap();
+    std::fs::write(
+        dir.path().join("bad.zone"),
+        format!("{ZONE}a IN A 1.2.3\nb IN AAAA ::g\n"),
+    )
+    .unwrap();
     let o = run(&["compile", "--format", "json", "bad.zone"], dir.path());
     assert_eq!(o.status.code(), Some(1));
     let lines: Vec<serde_json::Value> = stderr(&o)
@@ -69,12 +89,20 @@ fn could_not_run_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(&["compile", "missing.zone"], dir.path());
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("cannot read missing.zone: file not found"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot read missing.zone: file not found"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&["compile", "--no-such-flag", "x"], dir.path());
     assert_eq!(o.status.code(), Some(2));
     let o = run(&["compile", "--serial", "weekly", "x"], dir.path());
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("expected one of date, increment, unixtime, keep"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected one of date, increment, unixtime, keep"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&["compile", "--origin", "a..b", "x"], dir.path());
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
@@ -85,7 +113,10 @@ fn help_shows_examples() {
     assert_eq!(o.status.code(), Some(0));
     let help = stdout(&o);
     assert!(help.contains("Examples:"), "{help}");
-    assert!(help.contains("bindbridge compile --origin example.com --check"), "{help}");
+    assert!(
+        help.contains("bindbridge compile --origin example.com --check"),
+        "{help}"
+    );
     assert!(help.contains("-w, --directory <DIR>"), "{help}");
 }
 
@@ -93,11 +124,21 @@ fn help_shows_examples() {
 fn output_file_and_check_with_named_checkzone() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("z.zone"), ZONE).unwrap();
-    let o = run(&["compile", "--check", "-o", "out.zone", "z.zone"], dir.path());
+    let o = run(
+        &["compile", "--check", "-o", "out.zone", "z.zone"],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("named-checkzone: output accepted"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("named-checkzone: output accepted"),
+        "{}",
+        stderr(&o)
+    );
     let written = std::fs::read_to_string(dir.path().join("out.zone")).unwrap();
-    assert!(written.contains("\nns1 3600  IN A     192.0.2.1\n"), "{written}");
+    assert!(
+        written.contains("\nns1 3600  IN A     192.0.2.1\n"),
+        "{written}"
+    );
     // The same output on stdout when no -o is given.
     let o = run(&["compile", "--check", "z.zone"], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -106,12 +147,33 @@ fn output_file_and_check_with_named_checkzone() {
 
 #[test]
 fn workdir_resolves_the_file_and_its_includes() {
-    let o = run(&["compile", "-w", fixture_dir("compile").to_str().unwrap(), "syntax-include.zone"], std::path::Path::new("/"));
+    let o = run(
+        &[
+            "compile",
+            "-w",
+            fixture_dir("compile").to_str().unwrap(),
+            "syntax-include.zone",
+        ],
+        std::path::Path::new("/"),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // Without -w the include is looked up in the current directory and is missing.
-    let o = run(&["compile", fixture_dir("compile").join("syntax-include.zone").to_str().unwrap()], std::path::Path::new("/"));
+    let o = run(
+        &[
+            "compile",
+            fixture_dir("compile")
+                .join("syntax-include.zone")
+                .to_str()
+                .unwrap(),
+        ],
+        std::path::Path::new("/"),
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("cannot include 'include/hosts.inc': file not found"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot include 'include/hosts.inc': file not found"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -119,8 +181,15 @@ fn serial_policies_rewrite_the_soa_serial() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("z.zone"), ZONE).unwrap();
     let serial_of = |out: &str| {
-        let soa = out.lines().find(|l| l.contains(" SOA ")).expect("an SOA line");
-        soa.split_whitespace().nth(6).expect("serial field").parse::<u64>().expect("numeric serial")
+        let soa = out
+            .lines()
+            .find(|l| l.contains(" SOA "))
+            .expect("an SOA line");
+        soa.split_whitespace()
+            .nth(6)
+            .expect("serial field")
+            .parse::<u64>()
+            .expect("numeric serial")
     };
     let o = run(&["compile", "--serial", "increment", "z.zone"], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -129,9 +198,16 @@ fn serial_policies_rewrite_the_soa_serial() {
     assert_eq!(serial_of(&stdout(&o)), 2024010101);
     let o = run(&["compile", "--serial", "date", "z.zone"], dir.path());
     let date_serial = serial_of(&stdout(&o));
-    assert!(date_serial > 2024010101 && date_serial < 10_000_000_000, "{date_serial}");
+    assert!(
+        date_serial > 2024010101 && date_serial < 10_000_000_000,
+        "{date_serial}"
+    );
     let o = run(&["compile", "z.zone"], dir.path());
-    assert_eq!(serial_of(&stdout(&o)), 2024010101, "no policy keeps the serial");
+    assert_eq!(
+        serial_of(&stdout(&o)),
+        2024010101,
+        "no policy keeps the serial"
+    );
 }
 
 #[test]
@@ -141,7 +217,11 @@ fn origin_comes_from_the_file_name_when_the_file_has_none() {
     std::fs::write(dir.path().join("db.example.net"), zone).unwrap();
     let o = run(&["compile", "db.example.net"], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("$ORIGIN example.net.\n"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("$ORIGIN example.net.\n"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -173,6 +253,10 @@ fn no_input_makes_it_panic() {
         std::fs::write(dir.path().join(&name), input).unwrap();
         let o = run(&["compile", "--origin", "example.com", &name], dir.path());
         assert_eq!(o.status.code(), Some(1), "input {i}: {}", stderr(&o));
-        assert!(!stderr(&o).contains("panicked"), "input {i}: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("panicked"),
+            "input {i}: {}",
+            stderr(&o)
+        );
     }
 }

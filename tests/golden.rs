@@ -7,12 +7,20 @@ use crate::support::{check_golden, compile_fixture, fixture_dir, fixtures};
 #[test]
 fn valid_fixtures_compile_to_their_goldens() {
     let cases = fixtures("compile");
-    assert!(cases.len() >= 60, "expected at least 60 valid fixtures, found {}", cases.len());
+    assert!(
+        cases.len() >= 60,
+        "expected at least 60 valid fixtures, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let compiled = compile_fixture("compile", case);
         if compiled.has_errors() {
-            let shown: Vec<String> = compiled.diagnostics.iter().map(ToString::to_string).collect();
+            let shown: Vec<String> = compiled
+                .diagnostics
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             failures.push(format!("{case} has errors:\n{}", shown.join("\n")));
             continue;
         }
@@ -26,7 +34,11 @@ fn valid_fixtures_compile_to_their_goldens() {
 #[test]
 fn invalid_fixtures_give_their_golden_diagnostics() {
     let cases = fixtures("errors");
-    assert!(cases.len() >= 30, "expected at least 30 invalid fixtures, found {}", cases.len());
+    assert!(
+        cases.len() >= 30,
+        "expected at least 30 invalid fixtures, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let compiled = compile_fixture("errors", case);
@@ -34,7 +46,11 @@ fn invalid_fixtures_give_their_golden_diagnostics() {
             failures.push(format!("{case}: expected errors, got none"));
             continue;
         }
-        let text: String = compiled.diagnostics.iter().map(|d| format!("{d}\n")).collect();
+        let text: String = compiled
+            .diagnostics
+            .iter()
+            .map(|d| format!("{d}\n"))
+            .collect();
         let golden = fixture_dir("errors").join(case.replace(".zone", ".expected.txt"));
         failures.extend(check_golden(&golden, text.as_bytes()));
     }
@@ -58,7 +74,10 @@ fn compiling_the_output_again_changes_nothing() {
         })
         .expect("compile runs");
         if second.has_errors() {
-            failures.push(format!("{case}: the output does not compile: {:?}", second.diagnostics));
+            failures.push(format!(
+                "{case}: the output does not compile: {:?}",
+                second.diagnostics
+            ));
             continue;
         }
         let twice = second.render_to_vec().expect("renders");

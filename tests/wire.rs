@@ -26,19 +26,31 @@ fn hickory_reads_our_rdata_and_writes_the_same_octets() {
             let rdata = match RData::read(&mut decoder, record_type, Restrict::new(r.rd_len)) {
                 Ok(rdata) => rdata,
                 Err(e) => {
-                    failures.push(format!("{case}:{}: hickory cannot read our {} RDATA {ours:02x?}: {e}", r.line, r.rtype));
+                    failures.push(format!(
+                        "{case}:{}: hickory cannot read our {} RDATA {ours:02x?}: {e}",
+                        r.line, r.rtype
+                    ));
                     continue;
                 }
             };
             if decoder.index() != ours.len() {
-                failures.push(format!("{case}:{}: hickory read {} of {} octets of {}", r.line, decoder.index(), ours.len(), r.rtype));
+                failures.push(format!(
+                    "{case}:{}: hickory read {} of {} octets of {}",
+                    r.line,
+                    decoder.index(),
+                    ours.len(),
+                    r.rtype
+                ));
                 continue;
             }
             let mut theirs = Vec::new();
             let mut encoder = BinEncoder::new(&mut theirs);
             encoder.set_canonical_form(true);
             if let Err(e) = rdata.emit(&mut encoder) {
-                failures.push(format!("{case}:{}: hickory cannot write {}: {e}", r.line, r.rtype));
+                failures.push(format!(
+                    "{case}:{}: hickory cannot write {}: {e}",
+                    r.line, r.rtype
+                ));
                 continue;
             }
             let mut canonical = ours.to_vec();
@@ -48,7 +60,10 @@ fn hickory_reads_our_rdata_and_writes_the_same_octets() {
                 }
             }
             if theirs != canonical && theirs != ours {
-                failures.push(format!("{case}:{}: {} differs\n ours:    {canonical:02x?}\n hickory: {theirs:02x?}", r.line, r.rtype));
+                failures.push(format!(
+                    "{case}:{}: {} differs\n ours:    {canonical:02x?}\n hickory: {theirs:02x?}",
+                    r.line, r.rtype
+                ));
             }
             checked += 1;
         }

@@ -52,7 +52,8 @@ pub fn blessing() -> bool {
 /// blessing. Returns a description of the mismatch.
 pub fn check_golden(path: &Path, actual: &[u8]) -> Option<String> {
     if blessing() {
-        std::fs::write(path, actual).unwrap_or_else(|e| panic!("cannot bless {}: {e}", path.display()));
+        std::fs::write(path, actual)
+            .unwrap_or_else(|e| panic!("cannot bless {}: {e}", path.display()));
         return None;
     }
     match std::fs::read(path) {
@@ -63,7 +64,10 @@ pub fn check_golden(path: &Path, actual: &[u8]) -> Option<String> {
             String::from_utf8_lossy(&expected),
             String::from_utf8_lossy(actual)
         )),
-        Err(e) => Some(format!("{}: {e}; run with BINDBRIDGE_BLESS=1 to create it", path.display())),
+        Err(e) => Some(format!(
+            "{}: {e}; run with BINDBRIDGE_BLESS=1 to create it",
+            path.display()
+        )),
     }
 }
 
@@ -80,7 +84,11 @@ pub fn bind_tool(tool: &str, args: &[&str], dir: &Path) -> Output {
 
 /// `named-checkzone -k fail -i local ORIGIN FILE` in `dir`: (accepted, output).
 pub fn checkzone(origin: &str, file: &str, dir: &Path) -> (bool, String) {
-    let out = bind_tool("named-checkzone", &["-k", "fail", "-i", "local", origin, file], dir);
+    let out = bind_tool(
+        "named-checkzone",
+        &["-k", "fail", "-i", "local", origin, file],
+        dir,
+    );
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
@@ -89,7 +97,11 @@ pub fn checkzone(origin: &str, file: &str, dir: &Path) -> (bool, String) {
 /// The record set `named-compilezone -s full` prints for a file: one
 /// record per line, whitespace collapsed, sorted bytewise (LC_ALL=C).
 pub fn compilezone_records(origin: &str, file: &str, dir: &Path) -> Result<Vec<String>, String> {
-    let out = bind_tool("named-compilezone", &["-i", "none", "-s", "full", "-o", "-", origin, file], dir);
+    let out = bind_tool(
+        "named-compilezone",
+        &["-i", "none", "-s", "full", "-o", "-", origin, file],
+        dir,
+    );
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
