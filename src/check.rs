@@ -24,6 +24,19 @@ use crate::zone::encoding::decode_base32hex;
 use crate::zone::name::{self, is_hostname, is_mailbox, relative_len};
 use crate::zone::{NameId, RType, Record, Zone};
 
+/// The outcome of [`Checker::resolve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resolution {
+    /// The name has address records (or a wildcard gives them).
+    Address,
+    /// The name is an alias.
+    Cname,
+    /// The name is at or below a delegation: not this zone's data.
+    Delegated,
+    /// Nothing that answers an address query.
+    Missing,
+}
+
 /// Types that may share an owner with a CNAME (RFC 4035 §2.5, RFC 2535).
 fn allowed_beside_cname(t: RType) -> bool {
     matches!(
@@ -149,8 +162,8 @@ impl<'z> Checker<'z> {
             if relative_len(target, self.zone.origin.wire()).is_none() {
                 continue;
             }
-            let at_target = self.records_at(target);
-            if at_target.iter().any(|t| t.rtype == RType::CNAME) {
+            let found = self.resolve(target);
+            if found == Resolution::Cname {
                 self.report(
                     Severity::Error,
                     Some(r),
@@ -159,10 +172,7 @@ impl<'z> Checker<'z> {
                         self.text(target)
                     ),
                 );
-            } else if !at_target
-                .iter()
-                .any(|t| t.rtype == RType::A || t.rtype == RType::AAAA)
-            {
+            } else if found == Resolution::Missing {
                 self.report(
                     Severity::Error,
                     Some(r),
@@ -297,13 +307,23 @@ impl<'z> Checker<'z> {
             self.report(Severity::Error, Some(r), format!("bad {what} target '{}' (check-names): a host name has only letters, digits and inner hyphens", self.text(target)));
             return;
         }
+        let origin = self.zone.origin.wire();
+        let owner = self.zone.names.get(r.owner);
+        if r.rtype == RType::NS
+            && owner != origin
+            && relative_len(target, owner).is_some()
+            && self.resolve(target) != Resolution::Address
+        {
+            // RFC 1034 §4.2.1: a name server inside the zone it serves needs glue.
+            self.report(Severity::Warning, Some(r), format!("{}: NS '{}' has no required glue address records (A or AAAA)", self.text(owner), self.text(target)));
+        }
         if !matches!(r.rtype, RType::MX | RType::SRV)
             || relative_len(target, self.zone.origin.wire()).is_none()
         {
             return;
         }
-        let at_target = self.records_at(target);
-        if at_target.iter().any(|t| t.rtype == RType::CNAME) {
+        let found = self.resolve(target);
+        if found == Resolution::Cname {
             self.report(
                 Severity::Warning,
                 Some(r),
@@ -312,11 +332,7 @@ impl<'z> Checker<'z> {
                     self.text(target)
                 ),
             );
-        } else if !at_target
-            .iter()
-            .any(|t| t.rtype == RType::A || t.rtype == RType::AAAA)
-            && !self.below_delegation(target)
-        {
+        } else if found == Resolution::Missing {
             self.report(
                 Severity::Warning,
                 Some(r),
@@ -326,6 +342,55 @@ impl<'z> Checker<'z> {
                 ),
             );
         }
+    }
+
+    /// What a lookup of the in-zone name `wire` for addresses finds, as
+    /// BIND's integrity checks see it: glue counts, a name below a
+    /// delegation is not checked, and a wildcard answers for a name that
+    /// does not exist (RFC 4592 §3.3).
+    fn resolve(&self, wire: &[u8]) -> Resolution {
+        let has = |records: &[Record], t: RType| records.iter().any(|r| r.rtype == t);
+        let judge = |records: &[Record]| {
+            if has(records, RType::CNAME) {
+                Resolution::Cname
+            } else if has(records, RType::A) || has(records, RType::AAAA) {
+                Resolution::Address
+            } else {
+                Resolution::Missing
+            }
+        };
+        let exact = self.records_at(wire);
+        if !exact.is_empty() {
+            let found = judge(exact);
+            if found != Resolution::Missing || !self.below_delegation(wire) {
+                return found;
+            }
+        }
+        if self.below_delegation(wire) {
+            return Resolution::Delegated;
+        }
+        if !exact.is_empty() {
+            return Resolution::Missing;
+        }
+        // The closest existing ancestor's wildcard, if any.
+        let origin_len = self.zone.origin.wire().len();
+        let mut pos = 0;
+        let mut wildcard = Vec::with_capacity(wire.len() + 2);
+        while wire.len() - pos > origin_len {
+            pos += 1 + wire[pos] as usize;
+            let parent = &wire[pos..];
+            wildcard.clear();
+            wildcard.extend_from_slice(&[1, b'*']);
+            wildcard.extend_from_slice(parent);
+            let at_wildcard = self.records_at(&wildcard);
+            if !at_wildcard.is_empty() {
+                return judge(at_wildcard);
+            }
+            if !self.records_at(parent).is_empty() {
+                break;
+            }
+        }
+        Resolution::Missing
     }
 
     /// True if `wire` is at or below a delegation point (not the apex).
