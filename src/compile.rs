@@ -230,6 +230,46 @@ pub fn run_checkzone(origin: &Name, file: &Path) -> Result<CheckzoneVerdict, Err
     })
 }
 
+/// Writes to an existing non-regular file, after `--check` if asked
+/// (through a temporary file, since named-checkzone needs a real one).
+fn write_to_special(
+    compiled: &Compiled,
+    path: &Path,
+    check: bool,
+) -> Result<Option<CheckzoneVerdict>, Error> {
+    let fail = |e: std::io::Error| Error::Write {
+        path: path.display().to_string(),
+        reason: io_reason(&e),
+    };
+    let verdict = if check {
+        let tmp = tempfile::Builder::new()
+            .prefix("bindbridge-check-")
+            .suffix(".zone")
+            .tempfile()
+            .map_err(fail)?;
+        {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+            compiled.render(&mut out)?;
+            out.flush().map_err(fail)?;
+        }
+        let v = run_checkzone(&compiled.origin, tmp.path())?;
+        if !v.accepted {
+            return Ok(Some(v));
+        }
+        Some(v)
+    } else {
+        None
+    };
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(fail)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    compiled.render(&mut out)?;
+    out.flush().map_err(fail)?;
+    Ok(verdict)
+}
+
 /// Where the canonical zone goes.
 pub enum Destination<'a> {
     /// Standard output.
@@ -246,6 +286,13 @@ pub fn write_output(
     destination: Destination<'_>,
     check: bool,
 ) -> Result<Option<CheckzoneVerdict>, Error> {
+    // A device or pipe (`-o /dev/null`, `-o /dev/stdout`) is written as it
+    // is: renaming a temporary file over it would replace the device.
+    if let Destination::File(path) = destination
+        && std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+    {
+        return write_to_special(compiled, path, check);
+    }
     let dir = match destination {
         Destination::File(path) => match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -11,7 +11,7 @@
 use memchr::memchr3;
 use nom::IResult;
 use nom::Parser;
-use nom::bytes::complete::take_till;
+use nom::bytes::complete::{take_till, take_while};
 
 /// What a token is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,24 +113,24 @@ impl<'a> Lexer<'a> {
         let mut depth: u32 = 0;
         let mut open_paren = (0u32, 0u32);
         while self.pos < self.src.len() {
-            match self.src[self.pos] {
-                b' ' | b'\t' | b'\r' => self.pos += 1,
-                b'\n' => {
+            match CLASS[self.src[self.pos] as usize] {
+                SPACE => self.pos += 1,
+                NEWLINE => {
                     self.pos += 1;
                     self.line += 1;
                     if depth == 0 {
                         return Ok(self.line - 1);
                     }
                 }
-                b';' => self.skip_comment(),
-                b'(' => {
+                SEMICOLON => self.skip_comment(),
+                OPEN => {
                     if depth == 0 {
                         open_paren = (self.pos as u32, self.line);
                     }
                     depth += 1;
                     self.pos += 1;
                 }
-                b')' => {
+                CLOSE => {
                     if depth == 0 {
                         return Err(
                             self.fail_entry(self.pos, "unbalanced parentheses: ')' without '('")
@@ -139,13 +139,23 @@ impl<'a> Lexer<'a> {
                     depth -= 1;
                     self.pos += 1;
                 }
-                b'"' => {
+                QUOTE => {
                     let token = self.quoted()?;
                     tokens.push(token);
                 }
                 _ => {
-                    let token = self.plain()?;
-                    tokens.push(token);
+                    let start = self.pos;
+                    let Ok((rest, (word, escaped))) = plain_word(&self.src[start..]) else {
+                        return Err(self.fail_entry(start, "backslash at end of input"));
+                    };
+                    self.pos = self.src.len() - rest.len();
+                    tokens.push(Token {
+                        start: start as u32,
+                        end: (start + word.len()) as u32,
+                        line: self.line,
+                        kind: TokenKind::Plain,
+                        escaped,
+                    });
                 }
             }
         }
@@ -164,23 +174,6 @@ impl<'a> Lexer<'a> {
     fn skip_comment(&mut self) {
         let (rest, _) = comment(&self.src[self.pos..]).unwrap_or((&[], &[]));
         self.pos = self.src.len() - rest.len();
-    }
-
-    fn plain(&mut self) -> Result<Token, LexError> {
-        let start = self.pos;
-        match plain_word(&self.src[start..]) {
-            Ok((rest, (word, escaped))) => {
-                self.pos = self.src.len() - rest.len();
-                Ok(Token {
-                    start: start as u32,
-                    end: (start + word.len()) as u32,
-                    line: self.line,
-                    kind: TokenKind::Plain,
-                    escaped,
-                })
-            }
-            Err(_) => Err(self.fail_entry(start, "backslash at end of input")),
-        }
     }
 
     fn quoted(&mut self) -> Result<Token, LexError> {
@@ -286,41 +279,56 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// Bytes that end a plain word.
-#[inline]
-fn is_delimiter(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"')
-}
+/// Byte classes for the lexer's dispatch: one table lookup per byte.
+const WORD: u8 = 0;
+const SPACE: u8 = 1;
+const NEWLINE: u8 = 2;
+const SEMICOLON: u8 = 3;
+const OPEN: u8 = 4;
+const CLOSE: u8 = 5;
+const QUOTE: u8 = 6;
+const BACKSLASH: u8 = 7;
+
+static CLASS: [u8; 256] = {
+    let mut table = [WORD; 256];
+    table[b' ' as usize] = SPACE;
+    table[b'\t' as usize] = SPACE;
+    table[b'\r' as usize] = SPACE;
+    table[b'\n' as usize] = NEWLINE;
+    table[b';' as usize] = SEMICOLON;
+    table[b'(' as usize] = OPEN;
+    table[b')' as usize] = CLOSE;
+    table[b'"' as usize] = QUOTE;
+    table[b'\\' as usize] = BACKSLASH;
+    table
+};
 
 /// A `;` comment up to (not including) the newline.
 fn comment(input: &[u8]) -> IResult<&[u8], &[u8]> {
     take_till(|c| c == b'\n').parse(input)
 }
 
-/// A plain word; a backslash takes the next byte into the word whatever it
-/// is. Returns the word and whether it holds a backslash.
+/// A plain word: ordinary bytes, and a backslash takes the next byte into
+/// the word whatever it is. Ended by whitespace, `;`, `(`, `)` or `"`.
+/// Returns the word and whether it holds a backslash.
 fn plain_word(input: &[u8]) -> IResult<&[u8], (&[u8], bool)> {
     let mut i = 0;
     let mut escaped = false;
-    while i < input.len() {
-        let c = input[i];
-        if c == b'\\' {
-            if i + 1 >= input.len() {
-                return Err(nom::Err::Error(nom::error::Error::new(
-                    &input[i..],
-                    nom::error::ErrorKind::Escaped,
-                )));
-            }
-            escaped = true;
-            i += 2;
-            continue;
+    loop {
+        let (rest, _) = take_while(|c: u8| CLASS[c as usize] == WORD).parse(&input[i..])?;
+        i = input.len() - rest.len();
+        if rest.first() != Some(&b'\\') {
+            return Ok((rest, (&input[..i], escaped)));
         }
-        if is_delimiter(c) {
-            break;
+        if rest.len() < 2 {
+            return Err(nom::Err::Error(nom::error::Error::new(
+                rest,
+                nom::error::ErrorKind::Escaped,
+            )));
         }
-        i += 1;
+        escaped = true;
+        i += 2;
     }
-    Ok((&input[i..], (&input[..i], escaped)))
 }
 
 #[cfg(test)]
