@@ -389,7 +389,7 @@ markdown_table() {
     echo "|---|---:|---:|---:|---:|---:|---:|"
     local n
     for n in $SIZES; do
-        printf '| %s | %s | %s | %.2f / %.0f | %.3f / %.0f | %.2f (%.2f–%.2f) | %s |\n' \
+        printf '| %s | %s | %s | %.3f / %.0f | %.3f / %.0f | %.2f (%.2f–%.2f) | %s |\n' \
             "$(size_label "$n")" "${RESULT[$n,records]}" "${RESULT[$n,mb]}" \
             "${RESULT[$n,ncz_wall.med]}" "$(kib_to_mib "${RESULT[$n,ncz_rss.med]}")" \
             "${RESULT[$n,bb_wall.med]}" "$(kib_to_mib "${RESULT[$n,bb_rss.med]}")" \
@@ -409,8 +409,9 @@ named_version() {
 git_revision() {
     local rev
     rev="$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null)" || { echo "(no git)"; return; }
-    # A dirty tree means the numbers are not those of the commit alone.
-    if ! git -C "$REPO_ROOT" diff --quiet HEAD -- 2>/dev/null; then
+    # Uncommitted changes to what goes into the binaries mean the numbers are
+    # not those of the commit alone (edits to this script or docs don't count).
+    if ! git -C "$REPO_ROOT" diff --quiet HEAD -- src templates benches Cargo.toml Cargo.lock 2>/dev/null; then
         rev="$rev+dirty"
     fi
     echo "$rev"
