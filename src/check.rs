@@ -315,7 +315,15 @@ impl<'z> Checker<'z> {
             && self.resolve(target) != Resolution::Address
         {
             // RFC 1034 §4.2.1: a name server inside the zone it serves needs glue.
-            self.report(Severity::Warning, Some(r), format!("{}: NS '{}' has no required glue address records (A or AAAA)", self.text(owner), self.text(target)));
+            self.report(
+                Severity::Warning,
+                Some(r),
+                format!(
+                    "{}: NS '{}' has no required glue address records (A or AAAA)",
+                    self.text(owner),
+                    self.text(target)
+                ),
+            );
         }
         if !matches!(r.rtype, RType::MX | RType::SRV)
             || relative_len(target, self.zone.origin.wire()).is_none()

@@ -45,6 +45,7 @@ pub(super) fn parse(text: &[u8], options: &Options, includes: &mut dyn Includes)
         batch_owner: None,
         batch_ttls: Vec::new(),
         batch_start: 0,
+        last_place: None,
         tokens: Vec::new(),
         name_buf: Vec::with_capacity(256),
     };
@@ -89,6 +90,8 @@ pub(super) struct EntryParser<'i> {
     batch_owner: Option<NameId>,
     batch_ttls: Vec<(RType, u16, u32)>,
     batch_start: usize,
+    /// The last owner checked against the apex, and its relative length.
+    last_place: Option<(NameId, Option<usize>)>,
     tokens: Vec<Token>,
     name_buf: Vec<u8>,
 }
@@ -536,7 +539,16 @@ impl<'i> EntryParser<'i> {
         }
         let owner_wire = self.zone.names.get(p.owner);
         let apex = self.zone.origin.wire();
-        let Some(rel) = name::relative_len(owner_wire, apex) else {
+        // Runs of records share an owner: check its place in the zone once.
+        let place = match self.last_place {
+            Some((owner, rel)) if owner == p.owner => rel,
+            _ => {
+                let rel = name::relative_len(owner_wire, apex);
+                self.last_place = Some((p.owner, rel));
+                rel
+            }
+        };
+        let Some(rel) = place else {
             let shown_name = display_name(owner_wire);
             self.zone.rdata.truncate(p.rd_off);
             self.warning(

@@ -171,6 +171,16 @@ pub fn parse_into(text: &[u8], out: &mut Vec<u8>) -> Result<bool, NameError> {
     let mut i = 0;
     let mut absolute = false;
     while i < text.len() {
+        // Copy the run of ordinary bytes up to the next dot or backslash whole.
+        let run = text[i..]
+            .iter()
+            .position(|&c| c == b'.' || c == b'\\')
+            .unwrap_or(text.len() - i);
+        out.extend_from_slice(&text[i..i + run]);
+        i += run;
+        if i == text.len() {
+            break;
+        }
         let c = text[i];
         let byte = match c {
             b'.' => {
