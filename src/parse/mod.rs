@@ -78,11 +78,13 @@ pub fn parse_zone(text: &[u8], options: &Options, includes: &mut dyn Includes) -
     entry::parse(text, options, includes)
 }
 
-/// Finds the origin a file declares: its first `$ORIGIN` if absolute, else
-/// the absolute owner of its first SOA record. Used when no origin is given.
+/// Finds the origin a file declares: an absolute `$ORIGIN` that comes
+/// before its first record, else the absolute owner of its first SOA
+/// record. Used when no origin is given.
 pub fn declared_origin(text: &[u8]) -> Option<Name> {
     let mut lexer = Lexer::new(text);
     let mut tokens = Vec::new();
+    let mut seen_record = false;
     while let Some(entry) = lexer.next_entry(&mut tokens) {
         let Ok(entry) = entry else { continue };
         let word = |i: usize| {
@@ -90,11 +92,15 @@ pub fn declared_origin(text: &[u8]) -> Option<Name> {
                 .get(i)
                 .map(|t| &text[t.start as usize..t.end as usize])
         };
-        let first = word(0)?;
-        if !entry.blank_owner && first.eq_ignore_ascii_case(b"$ORIGIN") {
-            return word(1).and_then(absolute_name);
+        let Some(first) = word(0) else { continue };
+        if !entry.blank_owner && first.starts_with(b"$") {
+            if !seen_record && first.eq_ignore_ascii_case(b"$ORIGIN") {
+                return word(1).and_then(absolute_name);
+            }
+            continue;
         }
-        if entry.blank_owner || first.starts_with(b"$") {
+        seen_record = true;
+        if entry.blank_owner {
             continue;
         }
         // owner [ttl] [class] SOA …: the type is one of the next three words.
@@ -113,4 +119,32 @@ fn absolute_name(text: &[u8]) -> Option<Name> {
         return None;
     }
     Name::parse(text, None).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(text: &str) -> Option<String> {
+        declared_origin(text.as_bytes()).map(|n| n.to_string())
+    }
+
+    #[test]
+    fn declared_origin_rules() {
+        assert_eq!(
+            origin("; c\n$TTL 1h\n$ORIGIN Example.com.\n@ SOA a b 1 2 3 4 5\n"),
+            Some("Example.com.".into())
+        );
+        assert_eq!(
+            origin("example.net. 300 IN SOA a b 1 2 3 4 5\n"),
+            Some("example.net.".into())
+        );
+        // A $ORIGIN after the first record is a sub-origin, not the zone's.
+        assert_eq!(
+            origin("example.org. IN SOA a b 1 2 3 4 5\n$ORIGIN sub.example.org.\nx A 1.2.3.4\n"),
+            Some("example.org.".into())
+        );
+        assert_eq!(origin("@ IN SOA a b 1 2 3 4 5\n"), None);
+        assert_eq!(origin("$ORIGIN relative\n@ SOA a b 1 2 3 4 5\n"), None);
+    }
 }
