@@ -49,18 +49,36 @@ fn allowed_beside_cname(t: RType) -> bool {
 /// apex checks are skipped: a missing SOA or NS is then most likely a
 /// record that did not parse, already reported.
 pub fn check_zone(zone: &Zone, parse_failed: bool) -> Vec<Diagnostic> {
-    let mut c = Checker::new(zone);
-    if !parse_failed {
-        c.apex();
+    const PARALLEL_FROM: usize = 100_000;
+    let records = &zone.records;
+    // Two halves on two threads, split between owners; each check only reads.
+    let mut mid = if records.len() < PARALLEL_FROM {
+        records.len()
+    } else {
+        records.len() / 2
+    };
+    while mid > 0 && mid < records.len() && records[mid].owner == records[mid - 1].owner {
+        mid += 1;
     }
-    c.owners();
-    c.diagnostics
+    let mut first = Checker::new(zone);
+    let second = std::thread::scope(|s| {
+        let second = s.spawn(|| {
+            let mut c = Checker::new(zone);
+            c.owners(mid..records.len());
+            c.diagnostics
+        });
+        if !parse_failed {
+            first.apex();
+        }
+        first.owners(0..mid);
+        second.join().unwrap_or_default()
+    });
+    first.diagnostics.extend(second);
+    first.diagnostics
 }
 
 struct Checker<'z> {
     zone: &'z Zone,
-    /// Per owner id: index of its first record in `zone.records`, or `u32::MAX`.
-    first_record: Vec<u32>,
     files: Vec<Arc<str>>,
     diagnostics: Vec<Diagnostic>,
     reverse: bool,
@@ -68,10 +86,6 @@ struct Checker<'z> {
 
 impl<'z> Checker<'z> {
     fn new(zone: &'z Zone) -> Self {
-        let mut first_record = vec![u32::MAX; zone.names.len()];
-        for (i, r) in zone.records.iter().enumerate().rev() {
-            first_record[r.owner as usize] = i as u32;
-        }
         let reverse = ["in-addr.arpa.", "ip6.arpa.", "ip6.int."]
             .iter()
             .any(|suffix| {
@@ -80,26 +94,22 @@ impl<'z> Checker<'z> {
         let files = zone.files.iter().map(|f| Arc::from(f.as_str())).collect();
         Checker {
             zone,
-            first_record,
             files,
             diagnostics: Vec::new(),
             reverse,
         }
     }
 
-    /// The records owned by `owner` (sorted, so adjacent).
+    /// The records owned by `owner`. Records are sorted and owner ids are
+    /// canonical ranks, so they are one run found by binary search.
     fn records_of(&self, owner: NameId) -> &'z [Record] {
-        let start = self
-            .first_record
-            .get(owner as usize)
-            .copied()
-            .unwrap_or(u32::MAX);
-        if start == u32::MAX {
-            return &[];
-        }
-        let records = &self.zone.records[start as usize..];
-        let len = records.iter().take_while(|r| r.owner == owner).count();
-        &records[..len]
+        let records = &self.zone.records;
+        let start = records.partition_point(|r| r.owner < owner);
+        let len = records[start..]
+            .iter()
+            .take_while(|r| r.owner == owner)
+            .count();
+        &records[start..start + len]
     }
 
     /// The records at the name `wire`, if it is an owner in the zone.
@@ -194,14 +204,15 @@ impl<'z> Checker<'z> {
         }
     }
 
-    fn owners(&mut self) {
-        let zone = self.zone;
+    /// Checks the owners whose records are in `range` (owner-aligned).
+    fn owners(&mut self, range: std::ops::Range<usize>) {
+        let records = &self.zone.records[range];
         let mut k = 0;
-        while k < zone.records.len() {
-            let owner = zone.records[k].owner;
-            let group = self.records_of(owner);
-            k += group.len().max(1);
-            self.owner_group(owner, group);
+        while k < records.len() {
+            let owner = records[k].owner;
+            let len = records[k..].iter().take_while(|r| r.owner == owner).count();
+            self.owner_group(owner, &records[k..k + len]);
+            k += len;
         }
     }
 

@@ -268,16 +268,25 @@ fn output_to_a_pipe_writes_into_the_pipe() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("z.zone"), ZONE).unwrap();
     let fifo = dir.path().join("pipe");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
     assert!(made.success());
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read_to_string(fifo).expect("read the pipe"))
     };
-    let o = run(&["compile", "-o", fifo.to_str().unwrap(), "z.zone"], dir.path());
+    let o = run(
+        &["compile", "-o", fifo.to_str().unwrap(), "z.zone"],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let received = reader.join().unwrap();
     assert!(received.contains("$ORIGIN example.org.\n"), "{received}");
     use std::os::unix::fs::FileTypeExt;
-    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "the pipe was replaced");
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the pipe was replaced"
+    );
 }

@@ -14,3 +14,6 @@ mod cli;
 
 /// Our RDATA wire form against hickory-proto's reader and writer.
 mod wire;
+
+/// Large zones, which take the two-thread paths.
+mod large;
