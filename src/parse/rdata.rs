@@ -65,7 +65,7 @@ pub fn parse_rdata(
     p.finish()?;
     match semantic_error(rtype, &out[start..]) {
         Some(message) => Err(RdataError {
-            token: None,
+            token: (!tokens.is_empty()).then_some(0),
             message: message.into(),
         }),
         None => Ok(()),
@@ -324,9 +324,24 @@ impl<'a> Fields<'a> {
                 let (_, text) = self.take_text("a string")?;
                 out.extend_from_slice(&text);
             }
+            Field::QuotedText => {
+                let (i, text) = self.take_text("a quoted string")?;
+                if self.tokens[i].kind != TokenKind::Quoted {
+                    return Err(self.error_at(
+                        i,
+                        format!("expected a quoted string, found '{}'", shown(&text)),
+                    ));
+                }
+                out.extend_from_slice(&text);
+            }
             Field::CaaTag => {
                 let (i, raw) = self.take("a CAA tag")?;
-                if raw.is_empty() || raw.len() > 255 || !raw.iter().all(u8::is_ascii_alphanumeric) {
+                let quoted = self.tokens[i].kind == TokenKind::Quoted;
+                if quoted
+                    || raw.is_empty()
+                    || raw.len() > 255
+                    || !raw.iter().all(u8::is_ascii_alphanumeric)
+                {
                     return Err(self.error_at(
                         i,
                         format!(
@@ -838,7 +853,7 @@ impl<'a> Fields<'a> {
         out.push(gw_type as u8);
         self.field(Field::U8, out)?;
         self.gateway(gw_type, out)?;
-        self.base64_rest(out, false)
+        self.base64_rest(out, true)
     }
 
     fn gateway(&mut self, gw_type: u64, out: &mut Vec<u8>) -> Result<()> {
@@ -872,8 +887,8 @@ impl<'a> Fields<'a> {
         out.push((d as u8) << 7 | t as u8);
         match t {
             0 => {
-                if !self.at_end() {
-                    let (i, raw) = self.take("'.'")?;
+                {
+                    let (i, raw) = self.take("'.' for relay type 0")?;
                     if raw != b"." {
                         return Err(self.error_at(
                             i,
@@ -1362,7 +1377,6 @@ pub const SVC_PARAM_KEYS: &[&str] = &[
     "ech",
     "ipv6hint",
     "dohpath",
-    "ohttp",
 ];
 
 fn svc_param_key(text: &[u8]) -> Option<u16> {
@@ -1432,7 +1446,7 @@ fn svc_param_value(
                 out.extend_from_slice(&item);
             }
         }
-        2 | 8 => {
+        2 => {
             if value.is_some_and(|v| !v.is_empty()) {
                 return Err("this key takes no value");
             }

@@ -180,7 +180,7 @@ impl<'a> Reader<'a> {
             Field::Type => write_type(out, RType(self.u16()?)),
             Field::Time => write_time(self.u32()?, out),
             Field::CertType | Field::KeyFlags => push_num(out, self.u16()?),
-            Field::TextNoLength => write_quoted(self.rest(), out),
+            Field::TextNoLength | Field::QuotedText => write_quoted(self.rest(), out),
             Field::CaaTag => {
                 let len = self.u8()? as usize;
                 let tag = self.take(len)?;
@@ -498,7 +498,7 @@ fn write_svc_value(key: u16, value: &[u8], out: &mut Vec<u8>) -> Option<()> {
                 return None;
             }
         }
-        2 | 8 => return value.is_empty().then_some(()),
+        2 => return value.is_empty().then_some(()),
         3 => {
             let v: [u8; 2] = value.try_into().ok()?;
             text.extend_from_slice(u16::from_be_bytes(v).to_string().as_bytes());
@@ -856,7 +856,7 @@ mod tests {
                 "3 1 1 0123456789abcdef",
                 "3 1 1 0123456789ABCDEF",
             ),
-            (RType::SSHFP, "4 2 abcdef", "4 2 ABCDEF"),
+            (RType::SSHFP, "4 9 abcdef", "4 9 ABCDEF"),
             (
                 RType::LOC,
                 "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m",

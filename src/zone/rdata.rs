@@ -64,6 +64,8 @@ pub enum Field {
     CertType,
     /// The rest of the RDATA as one string without a length octet (CAA value, URI target).
     TextNoLength,
+    /// The rest of the RDATA as one quoted string (URI target, RFC 7553 §4.4).
+    QuotedText,
     /// A CAA tag: letters and digits, with an 8-bit length prefix (RFC 8659 §4.1).
     CaaTag,
     /// 48-bit EUI `xx-xx-xx-xx-xx-xx` (RFC 7043 §3.2).
@@ -140,6 +142,53 @@ pub fn semantic_error(rtype: RType, rdata: &[u8]) -> Option<String> {
             let got = rdata.len().saturating_sub(4);
             (got != want).then(|| {
                 format!("digest type {digest_type} needs a {want}-octet digest, found {got} octets")
+            })
+        }
+        RType::DNSKEY | RType::CDNSKEY | RType::KEY | RType::RKEY => {
+            // RFC 2535 §3.1.2: only a "no key" flag value may omit the key.
+            let flags = u16::from_be_bytes([*rdata.first()?, *rdata.get(1)?]);
+            (rdata.len() == 4 && flags & 0xC000 != 0xC000)
+                .then(|| "key material is missing (only flags with NOKEY may omit it)".to_string())
+        }
+        RType::ZONEMD => {
+            // RFC 8976 §2.2.4: SHA384 and SHA512 digests have fixed lengths, and
+            // no digest is shorter than 12 octets.
+            let got = rdata.len().saturating_sub(6);
+            let want = match *rdata.get(5)? {
+                1 => Some(48),
+                2 => Some(64),
+                _ => None,
+            };
+            match want {
+                Some(want) if got != want => Some(format!(
+                    "hash algorithm {} needs a {want}-octet digest, found {got}",
+                    rdata[5]
+                )),
+                None if got < 12 => Some(format!(
+                    "a ZONEMD digest has at least 12 octets, found {got}"
+                )),
+                _ => None,
+            }
+        }
+        RType::X25 => {
+            // RFC 1183 §3.1: a PSDN address is at least four decimal digits.
+            let address = rdata.get(1..)?;
+            (address.len() < 4 || !address.iter().all(u8::is_ascii_digit))
+                .then(|| "an X25 PSDN address is at least four decimal digits".to_string())
+        }
+        RType::SSHFP => {
+            // RFC 4255 §3.1.2, RFC 6594: SHA-1 and SHA-256 fingerprints have fixed lengths.
+            let want = match *rdata.get(1)? {
+                1 => 20,
+                2 => 32,
+                _ => return None,
+            };
+            let got = rdata.len().saturating_sub(2);
+            (got != want).then(|| {
+                format!(
+                    "fingerprint type {} needs {want} octets, found {got}",
+                    rdata[1]
+                )
             })
         }
         RType::NSEC
@@ -320,7 +369,7 @@ pub fn layout(rtype: RType) -> Layout {
         RType::LP => &[U16, Name(false)],
         RType::EUI48 => &[Eui48],
         RType::EUI64 => &[Eui64],
-        RType::URI => &[U16, U16, TextNoLength],
+        RType::URI => &[U16, U16, QuotedText],
         RType::CAA => &[U8, CaaTag, TextNoLength],
         RType::WKS
         | RType::LOC
@@ -386,9 +435,8 @@ fn field_width(field: Field, rest: &[u8]) -> Option<usize> {
         Eui64 | Ilnp64 => 8,
         Name(_) => name::wire_len(rest)?,
         CharString | CaaTag | HexSalt | Base32Hex => 1 + *rest.first()? as usize,
-        CharStrings | Hex | HexRequired | Base64 | Base64Optional | TypeBitmap | TextNoLength => {
-            rest.len()
-        }
+        CharStrings | Hex | HexRequired | Base64 | Base64Optional | TypeBitmap | TextNoLength
+        | QuotedText => rest.len(),
     })
 }
 
