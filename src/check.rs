@@ -24,6 +24,42 @@ use crate::zone::encoding::decode_base32hex;
 use crate::zone::name::{self, is_hostname, is_mailbox, relative_len};
 use crate::zone::{NameId, RType, Record, Zone};
 
+/// True if TXT RDATA starts with an SPF version string (`v=spf1`).
+fn is_spf_text(rdata: &[u8]) -> bool {
+    rdata
+        .get(1..7)
+        .is_some_and(|t| t.eq_ignore_ascii_case(b"v=spf1"))
+}
+
+/// Active Directory's `gc._msdcs.<forest>` address owners, which BIND
+/// exempts from host-name checks.
+fn is_gc_msdcs(wire: &[u8]) -> bool {
+    let mut labels = name::labels(wire);
+    let (Some(gc), Some(msdcs)) = (labels.next(), labels.next()) else {
+        return false;
+    };
+    gc.eq_ignore_ascii_case(b"gc")
+        && msdcs.eq_ignore_ascii_case(b"_msdcs")
+        && wire.len() > 11
+        && is_hostname(&wire[11..], false)
+}
+
+/// DNS-SD browse domains in reverse zones (RFC 6763 §11): BIND does not
+/// check their PTR targets.
+fn is_dnssd(wire: &[u8]) -> bool {
+    let mut labels = name::labels(wire);
+    let (Some(first), Some(second), Some(third)) = (labels.next(), labels.next(), labels.next())
+    else {
+        return false;
+    };
+    ["b", "db", "r", "dr", "lb"]
+        .iter()
+        .any(|p| first.eq_ignore_ascii_case(p.as_bytes()))
+        && second.eq_ignore_ascii_case(b"_dns-sd")
+        && third.eq_ignore_ascii_case(b"_udp")
+        && labels.next().is_some()
+}
+
 /// The outcome of [`Checker::resolve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Resolution {
@@ -172,6 +208,18 @@ impl<'z> Checker<'z> {
             if relative_len(target, self.zone.origin.wire()).is_none() {
                 continue;
             }
+            if let Some(dname) = self.dname_above(target) {
+                self.report(
+                    Severity::Error,
+                    Some(r),
+                    format!(
+                        "NS '{}' is below the DNAME at '{}', which is illegal (RFC 6672 section 2.4)",
+                        self.text(target),
+                        self.text(dname)
+                    ),
+                );
+                continue;
+            }
             let found = self.resolve(target);
             if found == Resolution::Cname {
                 self.report(
@@ -255,8 +303,24 @@ impl<'z> Checker<'z> {
             .find(|r| matches!(r.rtype, RType::A | RType::AAAA | RType::A6 | RType::MX));
         if let Some(r) = host_owner
             && !is_hostname(owner_wire, true)
+            && !(r.rtype != RType::MX && is_gc_msdcs(owner_wire))
         {
             self.report(Severity::Error, Some(r), format!("{}: bad owner name for {} (check-names): a host name has only letters, digits and inner hyphens", self.text(owner_wire), r.rtype));
+        }
+        if let Some(spf) = group.iter().find(|r| r.rtype == RType::SPF)
+            && !group
+                .iter()
+                .any(|r| r.rtype == RType::TXT && is_spf_text(zone.rdata_of(r)))
+        {
+            // RFC 7208 §3.1: SPF lives in TXT; the SPF type alone is ignored by receivers.
+            self.report(
+                Severity::Warning,
+                Some(spf),
+                format!(
+                    "{}: SPF record but no SPF TXT record; add a TXT record with the same policy",
+                    self.text(owner_wire)
+                ),
+            );
         }
         if let Some(r) = group.iter().find(|r| r.rtype == RType::NSEC3) {
             let first_label = name::labels(owner_wire).next().unwrap_or_default();
@@ -282,7 +346,7 @@ impl<'z> Checker<'z> {
             RType::NS => (at(0), "NS"),
             RType::MX => (at(2), "MX"),
             RType::SRV => (at(6), "SRV"),
-            RType::PTR if self.reverse => (at(0), "PTR"),
+            RType::PTR if self.reverse && !is_dnssd(self.zone.names.get(r.owner)) => (at(0), "PTR"),
             RType::SOA => {
                 if let Some(mname) = at(0) {
                     if !is_hostname(mname, false) {
@@ -410,6 +474,25 @@ impl<'z> Checker<'z> {
             }
         }
         Resolution::Missing
+    }
+
+    /// The nearest ancestor of `wire` (not `wire` itself, up to the apex)
+    /// that owns a DNAME, if any.
+    fn dname_above(&self, wire: &'z [u8]) -> Option<&'z [u8]> {
+        let origin_len = self.zone.origin.wire().len();
+        let mut pos = 0;
+        while wire.len() - pos > origin_len {
+            pos += 1 + wire[pos] as usize;
+            let ancestor = &wire[pos..];
+            if self
+                .records_at(ancestor)
+                .iter()
+                .any(|r| r.rtype == RType::DNAME)
+            {
+                return Some(ancestor);
+            }
+        }
+        None
     }
 
     /// True if `wire` is at or below a delegation point (not the apex).

@@ -51,6 +51,7 @@ pub(super) fn parse(text: &[u8], options: &Options, includes: &mut dyn Includes)
     };
     let frame = Frame {
         origin: options.origin.wire().to_vec(),
+        origin_just_set: false,
         last_owner: None,
         file: 0,
         file_name: Arc::from(options.file_name.as_str()),
@@ -65,6 +66,8 @@ pub(super) fn parse(text: &[u8], options: &Options, includes: &mut dyn Includes)
 /// Per-file state: restored when an included file ends.
 struct Frame {
     origin: Vec<u8>,
+    /// A `$ORIGIN` was the last entry (BIND warns about a blank owner next).
+    origin_just_set: bool,
     last_owner: Option<NameId>,
     file: u16,
     file_name: Arc<str>,
@@ -227,7 +230,10 @@ impl<'i> EntryParser<'i> {
                     let t = &args[0];
                     self.name_buf.clear();
                     match write_name(raw(text, t), &frame.origin, &mut self.name_buf) {
-                        Ok(()) => frame.origin = self.name_buf.clone(),
+                        Ok(()) => {
+                            frame.origin = self.name_buf.clone();
+                            frame.origin_just_set = true;
+                        }
                         Err(e) => self.error(
                             &at,
                             t.line,
@@ -343,6 +349,7 @@ impl<'i> EntryParser<'i> {
         self.zone.files.push(included.name.clone());
         let inner = Frame {
             origin,
+            origin_just_set: false,
             last_owner: frame.last_owner,
             file,
             file_name: Arc::from(included.name.as_str()),
@@ -364,9 +371,20 @@ impl<'i> EntryParser<'i> {
         };
         let mut k = 0;
         // Owner.
+        let origin_just_set = std::mem::take(&mut frame.origin_just_set);
         let owner = if entry.blank_owner {
             match frame.last_owner {
-                Some(id) => id,
+                Some(id) => {
+                    if origin_just_set {
+                        // A blank owner repeats the previous owner, not the new origin.
+                        let message = format!(
+                            "record with a blank owner right after $ORIGIN: it belongs to {}, not to the new origin",
+                            display_name(self.zone.names.get(id))
+                        );
+                        self.warning(&at, entry.line, tokens[0].start as usize, message);
+                    }
+                    id
+                }
                 None => {
                     self.error(
                         &at,

@@ -1195,7 +1195,7 @@ pub fn parse_time(raw: &[u8]) -> Option<u32> {
         30,
         31,
     ];
-    if !(1970..=9999).contains(&y)
+    if !(0..=9999).contains(&y)
         || !(1..=12).contains(&mo)
         || d < 1
         || d > days_in_month[(mo - 1) as usize]
@@ -1207,8 +1207,9 @@ pub fn parse_time(raw: &[u8]) -> Option<u32> {
     }
     let days = days_from_civil(y, mo, d);
     let secs = days * 86_400 + h * 3600 + mi * 60 + s;
-    // RFC 4034 §3.1.5: serial number arithmetic, so the value wraps mod 2^32.
-    Some(secs as u64 as u32)
+    // RFC 4034 §3.1.5: serial number arithmetic, so the value wraps mod
+    // 2^32 (BIND takes dates before 1970 as well).
+    Some(secs.rem_euclid(1 << 32) as u32)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).

@@ -144,6 +144,16 @@ pub fn semantic_error(rtype: RType, rdata: &[u8]) -> Option<String> {
                 format!("digest type {digest_type} needs a {want}-octet digest, found {got} octets")
             })
         }
+        // RFC 4034 Appendix style RKEY (draft-reid-dnsext-rkey): flags are reserved, zero.
+        RType::RKEY if rdata.get(..2)? != [0, 0] => Some("RKEY flags must be 0".to_string()),
+        RType::NSEC3 => {
+            // RFC 5155 §3.2: SHA-1 (hash algorithm 1) hashes are 20 octets.
+            let salt = *rdata.get(4)? as usize;
+            let hash = *rdata.get(5 + salt)? as usize;
+            (rdata[0] == 1 && hash != 20).then(|| {
+                format!("an SHA-1 NSEC3 next hashed owner name is 20 octets, found {hash}")
+            })
+        }
         RType::DNSKEY | RType::CDNSKEY | RType::KEY | RType::RKEY => {
             // RFC 2535 §3.1.2: only a "no key" flag value may omit the key.
             let flags = u16::from_be_bytes([*rdata.first()?, *rdata.get(1)?]);
