@@ -103,13 +103,14 @@ pub fn check_zone(zone: &Zone, parse_failed: bool) -> Vec<Diagnostic> {
             c.owners(mid..records.len());
             c.diagnostics
         });
-        if !parse_failed {
-            first.apex();
-        }
         first.owners(0..mid);
         second.join().unwrap_or_default()
     });
     first.diagnostics.extend(second);
+    // Like named, judge the zone as a whole only once its records loaded.
+    if !parse_failed && !first.diagnostics.iter().any(Diagnostic::is_error) {
+        first.apex();
+    }
     first.diagnostics
 }
 
@@ -241,15 +242,6 @@ impl<'z> Checker<'z> {
                 );
             }
         }
-        for r in apex.iter().filter(|r| r.rtype == RType::DS) {
-            self.report(
-                Severity::Error,
-                Some(r),
-                format!(
-                    "DS record at the top of zone {origin}: DS records belong in the parent zone"
-                ),
-            );
-        }
     }
 
     /// Checks the owners whose records are in `range` (owner-aligned).
@@ -298,14 +290,24 @@ impl<'z> Checker<'z> {
             self.report(Severity::Error, Some(later), message);
         }
         // check-names on owners.
-        let host_owner = group
+        // BIND checks the owner of every address and MX record it loads.
+        let host_owners = group
             .iter()
-            .find(|r| matches!(r.rtype, RType::A | RType::AAAA | RType::A6 | RType::MX));
-        if let Some(r) = host_owner
-            && !is_hostname(owner_wire, true)
-            && !(r.rtype != RType::MX && is_gc_msdcs(owner_wire))
-        {
+            .filter(|r| matches!(r.rtype, RType::A | RType::AAAA | RType::A6 | RType::MX));
+        for r in host_owners {
+            if is_hostname(owner_wire, true) || (r.rtype != RType::MX && is_gc_msdcs(owner_wire)) {
+                continue;
+            }
             self.report(Severity::Error, Some(r), format!("{}: bad owner name for {} (check-names): a host name has only letters, digits and inner hyphens", self.text(owner_wire), r.rtype));
+        }
+        if owner_wire == zone.origin.wire()
+            && let Some(ds) = group.iter().find(|r| r.rtype == RType::DS)
+        {
+            let message = format!(
+                "DS record at the top of zone {}: DS records belong in the parent zone",
+                zone.origin
+            );
+            self.report(Severity::Error, Some(ds), message);
         }
         if let Some(spf) = group.iter().find(|r| r.rtype == RType::SPF)
             && !group
