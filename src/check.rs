@@ -96,10 +96,19 @@ pub fn check_zone(zone: &Zone, parse_failed: bool) -> Vec<Diagnostic> {
     while mid > 0 && mid < records.len() && records[mid].owner == records[mid - 1].owner {
         mid += 1;
     }
-    let mut first = Checker::new(zone);
+    // Owner ids are canonical ranks and records are sorted, so owner `id`
+    // has the records `starts[id]..starts[id + 1]`.
+    let mut starts = vec![0u32; zone.names.len() + 1];
+    for r in records {
+        starts[r.owner as usize + 1] += 1;
+    }
+    for k in 1..starts.len() {
+        starts[k] += starts[k - 1];
+    }
+    let mut first = Checker::new(zone, &starts);
     let second = std::thread::scope(|s| {
         let second = s.spawn(|| {
-            let mut c = Checker::new(zone);
+            let mut c = Checker::new(zone, &starts);
             c.owners(mid..records.len());
             c.diagnostics
         });
@@ -116,13 +125,14 @@ pub fn check_zone(zone: &Zone, parse_failed: bool) -> Vec<Diagnostic> {
 
 struct Checker<'z> {
     zone: &'z Zone,
+    starts: &'z [u32],
     files: Vec<Arc<str>>,
     diagnostics: Vec<Diagnostic>,
     reverse: bool,
 }
 
 impl<'z> Checker<'z> {
-    fn new(zone: &'z Zone) -> Self {
+    fn new(zone: &'z Zone, starts: &'z [u32]) -> Self {
         let reverse = ["in-addr.arpa.", "ip6.arpa.", "ip6.int."]
             .iter()
             .any(|suffix| {
@@ -131,22 +141,20 @@ impl<'z> Checker<'z> {
         let files = zone.files.iter().map(|f| Arc::from(f.as_str())).collect();
         Checker {
             zone,
+            starts,
             files,
             diagnostics: Vec::new(),
             reverse,
         }
     }
 
-    /// The records owned by `owner`. Records are sorted and owner ids are
-    /// canonical ranks, so they are one run found by binary search.
+    /// The records owned by `owner`.
     fn records_of(&self, owner: NameId) -> &'z [Record] {
-        let records = &self.zone.records;
-        let start = records.partition_point(|r| r.owner < owner);
-        let len = records[start..]
-            .iter()
-            .take_while(|r| r.owner == owner)
-            .count();
-        &records[start..start + len]
+        let k = owner as usize;
+        match (self.starts.get(k), self.starts.get(k + 1)) {
+            (Some(&a), Some(&b)) => &self.zone.records[a as usize..b as usize],
+            _ => &[],
+        }
     }
 
     /// The records at the name `wire`, if it is an owner in the zone.

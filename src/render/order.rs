@@ -137,6 +137,7 @@ fn rank_owners(zone: &mut Zone) -> Vec<u32> {
     parallel_sort(&mut ids, compare);
     let mut rank = vec![0u32; names.len()];
     let mut distinct = NameTable::with_capacity(names.len());
+    let mut prefixes = Vec::with_capacity(names.len());
     let mut previous: Option<(u128, u32)> = None;
     for &(prefix, id) in &ids {
         // Keys longer than the prefix are compared whole only on a tie.
@@ -147,23 +148,12 @@ fn rank_owners(zone: &mut Zone) -> Vec<u32> {
         };
         if new {
             distinct.push_distinct(names.get(id));
+            prefixes.push((prefix >> 64) as u64);
             previous = Some((prefix, id));
         }
         rank[id as usize] = (distinct.len() - 1) as u32;
     }
-    drop(ids);
-    drop(keys);
-    // The distinct names' keys, rebuilt in order: cheaper than gathering them.
-    let mut distinct_keys = Vec::with_capacity(distinct.len() * 16);
-    let mut distinct_ends = Vec::with_capacity(distinct.len());
-    for id in 0..distinct.len() as u32 {
-        let wire = distinct.get(id);
-        let part = relative_len(wire, origin).map_or(wire, |rel| &wire[..rel]);
-        push_canonical_key(&mut distinct_keys, part);
-        distinct_ends.push(distinct_keys.len() as u32);
-    }
-    zone.names
-        .set_canonical(distinct, distinct_keys, distinct_ends);
+    zone.names.set_canonical(distinct, prefixes);
     rank
 }
 

@@ -53,9 +53,8 @@ pub struct Record {
 pub struct NameTable {
     bytes: Vec<u8>,
     spans: Vec<(u32, u8)>,
-    /// Canonical keys of the names, set by [`NameTable::set_canonical`].
-    keys: Vec<u8>,
-    key_ends: Vec<u32>,
+    /// First eight octets of each name's canonical key, once sorted.
+    key_prefixes: Vec<u64>,
 }
 
 impl NameTable {
@@ -64,8 +63,7 @@ impl NameTable {
         NameTable {
             bytes: Vec::with_capacity(names * 24),
             spans: Vec::with_capacity(names),
-            keys: Vec::new(),
-            key_ends: Vec::new(),
+            key_prefixes: Vec::new(),
         }
     }
 
@@ -78,8 +76,7 @@ impl NameTable {
         }
         self.spans.push((self.bytes.len() as u32, wire.len() as u8));
         self.bytes.extend_from_slice(wire);
-        self.keys.clear();
-        self.key_ends.clear();
+        self.key_prefixes.clear();
         (self.spans.len() - 1) as NameId
     }
 
@@ -95,36 +92,41 @@ impl NameTable {
         &self.bytes[off as usize..off as usize + len as usize]
     }
 
-    /// Replaces the table with `names` (distinct, in canonical order) and
-    /// their canonical keys, as computed by the sort.
-    pub fn set_canonical(&mut self, names: NameTable, keys: Vec<u8>, key_ends: Vec<u32>) {
+    /// Replaces the table with `names` (distinct, in canonical order),
+    /// with the first eight octets of each name's canonical key, as the
+    /// sort computed them.
+    pub fn set_canonical(&mut self, names: NameTable, key_prefixes: Vec<u64>) {
         *self = NameTable {
-            keys,
-            key_ends,
+            key_prefixes,
             ..names
         };
     }
 
     /// The id of `wire` (any case), once the table is in canonical order;
-    /// `None` if it is not an owner or the table is not sorted yet.
+    /// `None` if it is not an owner or the table is not sorted yet. A
+    /// binary search on the key prefixes, then on whole keys among the
+    /// names that share the prefix.
     pub fn find(&self, wire: &[u8], origin: &[u8]) -> Option<NameId> {
-        if self.key_ends.len() != self.spans.len() {
+        if self.key_prefixes.len() != self.spans.len() {
             return None;
         }
-        let mut key = Vec::with_capacity(wire.len() + 8);
-        name::push_canonical_key(&mut key, &wire[..name::relative_len(wire, origin)?]);
-        let key_of = |i: usize| {
-            let start = if i == 0 {
-                0
-            } else {
-                self.key_ends[i - 1] as usize
-            };
-            &self.keys[start..self.key_ends[i] as usize]
+        let key_of = |w: &[u8], key: &mut Vec<u8>| {
+            key.clear();
+            let part = name::relative_len(w, origin).map_or(w, |rel| &w[..rel]);
+            name::push_canonical_key(key, part);
         };
-        let (mut lo, mut hi) = (0, self.key_ends.len());
+        let mut key = Vec::with_capacity(wire.len() + 8);
+        name::relative_len(wire, origin)?;
+        key_of(wire, &mut key);
+        let prefix = key_prefix(&key);
+        let lo = self.key_prefixes.partition_point(|&p| p < prefix);
+        let hi = lo + self.key_prefixes[lo..].partition_point(|&p| p == prefix);
+        let mut other = Vec::with_capacity(64);
+        let (mut lo, mut hi) = (lo, hi);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match key_of(mid).cmp(&key) {
+            key_of(self.get(mid as NameId), &mut other);
+            match other.cmp(&key) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Some(mid as NameId),
@@ -142,6 +144,15 @@ impl NameTable {
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
+}
+
+/// The first eight octets of a canonical key as a big-endian integer
+/// (zero-padded), which orders like the key itself.
+pub fn key_prefix(key: &[u8]) -> u64 {
+    let mut prefix = [0u8; 8];
+    let n = key.len().min(8);
+    prefix[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(prefix)
 }
 
 /// A zone: its origin, class and records.
