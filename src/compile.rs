@@ -230,55 +230,16 @@ pub fn run_checkzone(origin: &Name, file: &Path) -> Result<CheckzoneVerdict, Err
     })
 }
 
-/// Writes to an existing non-regular file, after `--check` if asked
-/// (through a temporary file, since named-checkzone needs a real one).
-fn write_to_special(
-    compiled: &Compiled,
-    path: &Path,
-    check: bool,
-) -> Result<Option<CheckzoneVerdict>, Error> {
-    let fail = |e: std::io::Error| Error::Write {
-        path: path.display().to_string(),
-        reason: io_reason(&e),
-    };
-    let verdict = if check {
-        let tmp = tempfile::Builder::new()
-            .prefix("bindbridge-check-")
-            .suffix(".zone")
-            .tempfile()
-            .map_err(fail)?;
-        {
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
-            compiled.render(&mut out)?;
-            out.flush().map_err(fail)?;
-        }
-        let v = run_checkzone(&compiled.origin, tmp.path())?;
-        if !v.accepted {
-            return Ok(Some(v));
-        }
-        Some(v)
-    } else {
-        None
-    };
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(fail)?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    compiled.render(&mut out)?;
-    out.flush().map_err(fail)?;
-    Ok(verdict)
-}
-
 /// Where the canonical zone goes.
 pub enum Destination<'a> {
     /// Standard output.
     Stdout,
-    /// A file, replaced atomically.
+    /// A file: a regular file is replaced atomically; a device or pipe
+    /// (`/dev/null`, a FIFO) is written into, never replaced.
     File(&'a Path),
 }
 
-/// Renders `compiled` to `destination`. With `check`, the rendered file is
+/// Renders `compiled` to `destination`. With `check`, the rendered zone is
 /// first shown to named-checkzone, and nothing reaches the destination
 /// unless it is accepted. Returns the verdict when `check` was asked.
 pub fn write_output(
@@ -286,34 +247,43 @@ pub fn write_output(
     destination: Destination<'_>,
     check: bool,
 ) -> Result<Option<CheckzoneVerdict>, Error> {
-    // A device or pipe (`-o /dev/null`, `-o /dev/stdout`) is written as it
-    // is: renaming a temporary file over it would replace the device.
-    if let Destination::File(path) = destination
-        && std::fs::metadata(path).is_ok_and(|m| !m.is_file())
-    {
-        return write_to_special(compiled, path, check);
-    }
-    let dir = match destination {
-        Destination::File(path) => match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        },
-        Destination::Stdout if check => std::env::temp_dir(),
-        Destination::Stdout => {
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            return compiled.render(&mut out).map(|()| None);
-        }
-    };
-    let target = match destination {
-        Destination::File(path) => path.display().to_string(),
-        Destination::Stdout => "a temporary file".to_string(),
+    let (target, regular) = match destination {
+        Destination::Stdout => ("standard output".to_string(), false),
+        Destination::File(path) => (
+            path.display().to_string(),
+            std::fs::metadata(path).map_or(true, |m| m.is_file()),
+        ),
     };
     let fail = |e: std::io::Error| Error::Write {
         path: target.clone(),
         reason: io_reason(&e),
     };
-    // A temporary file in the target's directory, so the rename is atomic.
+    let open_stream = || -> Result<Box<dyn Write>, Error> {
+        Ok(match destination {
+            Destination::Stdout => Box::new(std::io::stdout().lock()),
+            Destination::File(path) => Box::new(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(fail)?,
+            ),
+        })
+    };
+    // Streams go straight out when there is nothing to check first.
+    if !regular && !check {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, open_stream()?);
+        compiled.render(&mut out)?;
+        return out.flush().map_err(fail).map(|()| None);
+    }
+    // Otherwise a temporary file: in the target's directory, so that the
+    // final rename is atomic, or in the temp dir when it only feeds a stream.
+    let dir = match destination {
+        Destination::File(path) if regular => match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+        _ => std::env::temp_dir(),
+    };
     let tmp = tempfile::Builder::new()
         .prefix(".bindbridge-")
         .suffix(".zone")
@@ -325,25 +295,22 @@ pub fn write_output(
         out.flush().map_err(fail)?;
     }
     tmp.as_file().sync_all().map_err(fail)?;
-    let verdict = if check {
-        let v = run_checkzone(&compiled.origin, tmp.path())?;
-        if !v.accepted {
-            return Ok(Some(v));
-        }
-        Some(v)
-    } else {
-        None
+    let verdict = match check {
+        true => Some(run_checkzone(&compiled.origin, tmp.path())?),
+        false => None,
     };
+    if verdict.as_ref().is_some_and(|v| !v.accepted) {
+        return Ok(verdict);
+    }
     match destination {
-        Destination::File(path) => {
+        Destination::File(path) if regular => {
             tmp.persist(path).map_err(|e| fail(e.error))?;
         }
-        Destination::Stdout => {
+        _ => {
+            let mut out = open_stream()?;
             let mut file = std::fs::File::open(tmp.path()).map_err(fail)?;
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            std::io::copy(&mut file, &mut lock).map_err(fail)?;
-            lock.flush().map_err(fail)?;
+            std::io::copy(&mut file, &mut out).map_err(fail)?;
+            out.flush().map_err(fail)?;
         }
     }
     Ok(verdict)
