@@ -297,7 +297,8 @@ impl<'i> EntryParser<'i> {
 
     fn include(&mut self, at: &At<'_>, text: &[u8], args: &[Token], frame: Frame) -> Frame {
         let path_token = &args[0];
-        let path = decode(raw(text, path_token), path_token.escaped);
+        let raw_path = raw(text, path_token);
+        let path = name::unescape_all(raw_path).unwrap_or_else(|| raw_path.to_vec());
         let path = String::from_utf8_lossy(&path).into_owned();
         let mut origin = frame.origin.clone();
         if let Some(t) = args.get(1) {
@@ -717,27 +718,6 @@ fn refused_type(rtype: RType) -> Option<String> {
 /// The bytes of a token.
 pub(super) fn raw<'a>(src: &'a [u8], t: &Token) -> &'a [u8] {
     &src[t.start as usize..t.end as usize]
-}
-
-/// A token with `\X` and `\DDD` escapes decoded.
-pub(super) fn decode(raw: &[u8], escaped: bool) -> Vec<u8> {
-    if !escaped {
-        return raw.to_vec();
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut k = 0;
-    while k < raw.len() {
-        if raw[k] == b'\\'
-            && let Some((b, used)) = name::unescape(&raw[k + 1..])
-        {
-            out.push(b);
-            k += 1 + used;
-            continue;
-        }
-        out.push(raw[k]);
-        k += 1;
-    }
-    out
 }
 
 fn display_name(wire: &[u8]) -> String {

@@ -138,20 +138,9 @@ impl<'a> Fields<'a> {
         if !self.tokens[i].escaped {
             return Ok((i, Cow::Borrowed(raw)));
         }
-        let mut out = Vec::with_capacity(raw.len());
-        let mut k = 0;
-        while k < raw.len() {
-            if raw[k] == b'\\' {
-                let (b, used) = name::unescape(&raw[k + 1..])
-                    .ok_or_else(|| self.error_at(i, format!("bad escape in '{}'", shown(raw))))?;
-                out.push(b);
-                k += 1 + used;
-            } else {
-                out.push(raw[k]);
-                k += 1;
-            }
-        }
-        Ok((i, Cow::Owned(out)))
+        let text = name::unescape_all(raw)
+            .ok_or_else(|| self.error_at(i, format!("bad escape in '{}'", shown(raw))))?;
+        Ok((i, Cow::Owned(text)))
     }
 
     fn finish(&self) -> Result<()> {
@@ -789,7 +778,7 @@ impl<'a> Fields<'a> {
             let mut wire = Vec::new();
             let value = match value {
                 Some((v, escaped)) => Some(if escaped {
-                    unescape_bytes(&v)
+                    name::unescape_all(&v)
                         .ok_or_else(|| self.error_at(i, "bad escape in service parameter".into()))?
                 } else {
                     v
@@ -1088,23 +1077,6 @@ fn hex_digit(c: u8) -> u8 {
         b'a'..=b'f' => c - b'a' + 10,
         _ => c - b'A' + 10,
     }
-}
-
-/// Decodes `\DDD` and `\X` escapes.
-fn unescape_bytes(raw: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut k = 0;
-    while k < raw.len() {
-        if raw[k] == b'\\' {
-            let (b, used) = name::unescape(&raw[k + 1..])?;
-            out.push(b);
-            k += 1 + used;
-        } else {
-            out.push(raw[k]);
-            k += 1;
-        }
-    }
-    Some(out)
 }
 
 /// Decimal with up to `places` fraction digits, scaled to an integer.

@@ -245,6 +245,26 @@ pub fn unescape(after: &[u8]) -> Option<(u8, usize)> {
     u8::try_from(value).ok().map(|b| (b, 3))
 }
 
+/// Decodes every `\DDD` and `\X` escape of a token; `None` on a bad one.
+pub fn unescape_all(raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut k = 0;
+    while k < raw.len() {
+        let run = raw[k..]
+            .iter()
+            .position(|&c| c == b'\\')
+            .unwrap_or(raw.len() - k);
+        out.extend_from_slice(&raw[k..k + run]);
+        k += run;
+        if k < raw.len() {
+            let (b, used) = unescape(&raw[k + 1..])?;
+            out.push(b);
+            k += 1 + used;
+        }
+    }
+    Some(out)
+}
+
 /// Appends `origin` (absolute wire) to a relative wire name in `out`.
 pub fn append_origin(out: &mut Vec<u8>, origin: &[u8]) -> Result<(), NameError> {
     out.extend_from_slice(origin);
