@@ -299,9 +299,12 @@ impl<'z> Checker<'z> {
         }
         // check-names on owners.
         // BIND checks the owner of every address and MX record it loads.
-        let host_owners = group
-            .iter()
-            .filter(|r| matches!(r.rtype, RType::A | RType::AAAA | RType::A6 | RType::MX));
+        let host_owners = group.iter().filter(|r| {
+            matches!(
+                r.rtype,
+                RType::A | RType::AAAA | RType::A6 | RType::MX | RType::WKS
+            )
+        });
         for r in host_owners {
             if is_hostname(owner_wire, true) || (r.rtype != RType::MX && is_gc_msdcs(owner_wire)) {
                 continue;
@@ -356,6 +359,12 @@ impl<'z> Checker<'z> {
             RType::NS => (at(0), "NS"),
             RType::MX => (at(2), "MX"),
             RType::SRV => (at(6), "SRV"),
+            RType::AFSDB => (at(2), "AFSDB"),
+            RType::RT => (at(2), "RT"),
+            // An alias-mode target (priority 0) is not a host name to check.
+            RType::SVCB | RType::HTTPS if rdata.starts_with(&[0, 0]) => return,
+            RType::SVCB => (at(2), "SVCB"),
+            RType::HTTPS => (at(2), "HTTPS"),
             RType::PTR if self.reverse && !is_dnssd(self.zone.names.get(r.owner)) => (at(0), "PTR"),
             RType::SOA => {
                 if let Some(mname) = at(0) {

@@ -257,17 +257,19 @@ impl<'a> Fields<'a> {
                 })?;
                 out.extend_from_slice(&t.0.to_be_bytes());
             }
-            Field::Time => {
+            Field::Time | Field::Date => {
                 let (i, raw) = self.take("a time YYYYMMDDHHmmSS")?;
-                let t = parse_time(raw).ok_or_else(|| {
-                    self.error_at(
-                        i,
-                        format!(
-                            "expected a time YYYYMMDDHHmmSS or seconds, found '{}'",
-                            shown(raw)
-                        ),
-                    )
-                })?;
+                let t = parse_time(raw)
+                    .filter(|_| field == Field::Time || raw.len() == 14)
+                    .ok_or_else(|| {
+                        self.error_at(
+                            i,
+                            format!(
+                                "expected a time YYYYMMDDHHmmSS or seconds, found '{}'",
+                                shown(raw)
+                            ),
+                        )
+                    })?;
                 out.extend_from_slice(&t.to_be_bytes());
             }
             Field::Enum8(table) => {

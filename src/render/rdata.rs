@@ -178,7 +178,7 @@ impl<'a> Reader<'a> {
             Field::Base64Optional => encode_base64(self.rest(), out),
             Field::TypeBitmap => write_type_bitmap(self.rest(), out)?,
             Field::Type => write_type(out, RType(self.u16()?)),
-            Field::Time => write_time(self.u32()?, out),
+            Field::Time | Field::Date => write_time(self.u32()?, out),
             Field::CertType | Field::KeyFlags => push_num(out, self.u16()?),
             Field::TextNoLength | Field::QuotedText => write_quoted(self.rest(), out),
             Field::CaaTag => {

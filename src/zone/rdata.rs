@@ -54,6 +54,8 @@ pub enum Field {
     Type,
     /// RRSIG/SIG time: `YYYYMMDDHHmmSS` or seconds (RFC 4034 §3.2).
     Time,
+    /// SIG time: `YYYYMMDDHHmmSS` only (RFC 2535 §7.2).
+    Date,
     /// An 8-bit number that may also be given by a mnemonic from the table
     /// (DNSSEC algorithms, digest types, key protocols, DSYNC schemes).
     Enum8(&'static [(u8, &'static str)]),
@@ -345,13 +347,24 @@ pub fn layout(rtype: RType) -> Layout {
             &[U16, Enum8(ALGORITHMS), Enum8(DIGEST_TYPES), HexRequired]
         }
         RType::SSHFP => &[U8, U8, HexRequired],
-        RType::RRSIG | RType::SIG => &[
+        RType::RRSIG => &[
             Type,
             Enum8(ALGORITHMS),
             U8,
             U32,
             Time,
             Time,
+            U16,
+            Name(true),
+            Base64,
+        ],
+        RType::SIG => &[
+            Type,
+            Enum8(ALGORITHMS),
+            U8,
+            U32,
+            Date,
+            Date,
             U16,
             Name(true),
             Base64,
@@ -439,7 +452,7 @@ fn field_width(field: Field, rest: &[u8]) -> Option<usize> {
     Some(match field {
         U8 | Enum8(_) => 1,
         U16 | Type | CertType | KeyFlags => 2,
-        U32 | Duration | Time | Ipv4 => 4,
+        U32 | Duration | Time | Date | Ipv4 => 4,
         Ipv6 => 16,
         Eui48 => 6,
         Eui64 | Ilnp64 => 8,
