@@ -10,7 +10,7 @@
 
 use crate::zone::name::{push_canonical_key, relative_len};
 use crate::zone::rdata::{canonical_cmp, covered_type};
-use crate::zone::{NameTable, Record, Zone};
+use crate::zone::{NameTable, Record, Zone, key_prefix};
 use std::cmp::Ordering;
 
 /// Bits of the sort key that hold the type order (types order below 2^17).
@@ -121,13 +121,7 @@ fn rank_owners(zone: &mut Zone) -> Vec<u32> {
     // them, so whole keys are compared only on a tie. Equal names end up
     // side by side with the first one read first.
     let mut ids: Vec<(u128, u32)> = (0..names.len() as u32)
-        .map(|id| {
-            let k = key(id);
-            let mut prefix = [0u8; 16];
-            let n = k.len().min(16);
-            prefix[..n].copy_from_slice(&k[..n]);
-            (u128::from_be_bytes(prefix), id)
-        })
+        .map(|id| (key_prefix(key(id)), id))
         .collect();
     let compare = |a: &(u128, u32), b: &(u128, u32)| {
         a.0.cmp(&b.0)
@@ -148,7 +142,7 @@ fn rank_owners(zone: &mut Zone) -> Vec<u32> {
         };
         if new {
             distinct.push_distinct(names.get(id));
-            prefixes.push((prefix >> 64) as u64);
+            prefixes.push(prefix);
             previous = Some((prefix, id));
         }
         rank[id as usize] = (distinct.len() - 1) as u32;

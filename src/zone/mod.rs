@@ -53,9 +53,15 @@ pub struct Record {
 pub struct NameTable {
     bytes: Vec<u8>,
     spans: Vec<(u32, u8)>,
-    /// First eight octets of each name's canonical key, once sorted.
-    key_prefixes: Vec<u64>,
+    /// First sixteen octets of each name's canonical key, once sorted.
+    key_prefixes: Vec<u128>,
+    /// Every [`SPARSE_STEP`]th prefix: a small index that stays in cache,
+    /// so a lookup touches only one block of `key_prefixes`.
+    sparse_prefixes: Vec<u128>,
 }
+
+/// Block size of the sparse prefix index.
+const SPARSE_STEP: usize = 64;
 
 impl NameTable {
     /// A table with room for about `names` names.
@@ -64,6 +70,7 @@ impl NameTable {
             bytes: Vec::with_capacity(names * 24),
             spans: Vec::with_capacity(names),
             key_prefixes: Vec::new(),
+            sparse_prefixes: Vec::new(),
         }
     }
 
@@ -77,6 +84,7 @@ impl NameTable {
         self.spans.push((self.bytes.len() as u32, wire.len() as u8));
         self.bytes.extend_from_slice(wire);
         self.key_prefixes.clear();
+        self.sparse_prefixes.clear();
         (self.spans.len() - 1) as NameId
     }
 
@@ -93,11 +101,13 @@ impl NameTable {
     }
 
     /// Replaces the table with `names` (distinct, in canonical order),
-    /// with the first eight octets of each name's canonical key, as the
+    /// with the first sixteen octets of each name's canonical key, as the
     /// sort computed them.
-    pub fn set_canonical(&mut self, names: NameTable, key_prefixes: Vec<u64>) {
+    pub fn set_canonical(&mut self, names: NameTable, key_prefixes: Vec<u128>) {
+        let sparse_prefixes = key_prefixes.iter().step_by(SPARSE_STEP).copied().collect();
         *self = NameTable {
             key_prefixes,
+            sparse_prefixes,
             ..names
         };
     }
@@ -119,8 +129,15 @@ impl NameTable {
         name::relative_len(wire, origin)?;
         key_of(wire, &mut key);
         let prefix = key_prefix(&key);
-        let lo = self.key_prefixes.partition_point(|&p| p < prefix);
-        let hi = lo + self.key_prefixes[lo..].partition_point(|&p| p == prefix);
+        let block = self.sparse_prefixes.partition_point(|&p| p < prefix);
+        let start = block.saturating_sub(1) * SPARSE_STEP;
+        let end = (block * SPARSE_STEP).min(self.key_prefixes.len());
+        let lo = start + self.key_prefixes[start..end.max(start)].partition_point(|&p| p < prefix);
+        let hi = lo
+            + self.key_prefixes[lo..]
+                .iter()
+                .take_while(|&&p| p == prefix)
+                .count();
         let mut other = Vec::with_capacity(64);
         let (mut lo, mut hi) = (lo, hi);
         while lo < hi {
@@ -146,13 +163,13 @@ impl NameTable {
     }
 }
 
-/// The first eight octets of a canonical key as a big-endian integer
-/// (zero-padded), which orders like the key itself.
-pub fn key_prefix(key: &[u8]) -> u64 {
-    let mut prefix = [0u8; 8];
-    let n = key.len().min(8);
+/// The first sixteen octets of a canonical key as a big-endian integer
+/// (zero-padded), which orders like the key itself. Most keys fit whole.
+pub fn key_prefix(key: &[u8]) -> u128 {
+    let mut prefix = [0u8; 16];
+    let n = key.len().min(16);
     prefix[..n].copy_from_slice(&key[..n]);
-    u64::from_be_bytes(prefix)
+    u128::from_be_bytes(prefix)
 }
 
 /// A zone: its origin, class and records.
