@@ -107,6 +107,20 @@ pub(super) struct At<'a> {
 
 impl<'i> EntryParser<'i> {
     fn parse_source(&mut self, text: &[u8], mut frame: Frame) -> Frame {
+        // Token positions are 32-bit offsets.
+        if text.len() > u32::MAX as usize {
+            let at = At {
+                src: b"",
+                file: &frame.file_name,
+            };
+            self.error(
+                &at,
+                1,
+                0,
+                "file is larger than 4 GiB, the largest zone file bindbridge reads".to_string(),
+            );
+            return frame;
+        }
         let mut lexer = Lexer::new(text);
         let mut tokens = std::mem::take(&mut self.tokens);
         while let Some(entry) = lexer.next_entry(&mut tokens) {
