@@ -201,3 +201,49 @@ fn write_records(
     }
     out.write_all(&buf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{NoIncludes, Options, parse_zone};
+    use crate::zone::{Class, Name};
+
+    fn compile_text(text: &str) -> Vec<u8> {
+        let options = Options {
+            origin: Name::from_ascii("example.com.").unwrap(),
+            class: Class::IN,
+            file_name: "test".into(),
+            source_key: None,
+        };
+        let parsed = parse_zone(text.as_bytes(), &options, &mut NoIncludes);
+        assert!(!parsed.has_errors(), "{:?}", parsed.diagnostics);
+        let mut zone = parsed.zone;
+        order::sort(&mut zone);
+        render_to_vec(&zone, &Template::builtin()).unwrap()
+    }
+
+    /// Values built from escapes (newlines, directives, comment and quote
+    /// characters) come out escaped: one line per record, nothing else.
+    #[test]
+    fn no_value_can_inject_a_line_a_directive_or_a_record() {
+        let hostile = "$TTL 300\n@ SOA ns hostmaster 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n\
+            \\$INCLUDE\\010/etc/passwd TXT \"x\\010$INCLUDE /etc/passwd\\013\\010@ A 6.6.6.6\" \"\\\"; (\"\n\
+            a\\;b\\(c\\)\\\"d\\@e\\032f TXT \"\\000\\255\\\\\"\n";
+        let out = compile_text(hostile);
+        let text = String::from_utf8(out.clone()).unwrap();
+        let records: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with(';') && !l.starts_with('$'))
+            .collect();
+        assert_eq!(records.len(), 5, "{text}");
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("$INCLUDE")).count(),
+            0,
+            "{text}"
+        );
+        assert!(text.contains("\\$INCLUDE\\010/etc/passwd 300   IN TXT   \"x\\010$INCLUDE /etc/passwd\\013\\010@ A 6.6.6.6\" \"\\\"; (\"\n"), "{text}");
+        assert!(text.contains("a\\;b\\(c\\)\\\"d\\@e\\032f"), "{text}");
+        // And reading it back gives the same zone, byte for byte.
+        assert_eq!(compile_text(&text), out);
+    }
+}
