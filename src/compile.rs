@@ -35,20 +35,37 @@ pub struct Request {
 /// Why compile could not run at all (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The zone file could not be read.
     #[error("cannot read {path}: {reason}")]
-    Read { path: String, reason: String },
+    Read {
+        /// The file as named on the command line.
+        path: String,
+        /// Why, in a few words.
+        reason: String,
+    },
+    /// `--origin` is not a domain name.
     #[error("bad --origin '{origin}': {source}")]
     Origin {
+        /// The text given.
         origin: String,
+        /// What is wrong with it.
         #[source]
         source: name::NameError,
     },
+    /// The template could not be loaded or evaluated.
     #[error(transparent)]
     Template(#[from] render::TemplateError),
+    /// named-checkzone could not be run (not its verdict).
     #[error("cannot run named-checkzone: {0}")]
     Checkzone(String),
+    /// The output could not be written.
     #[error("cannot write {path}: {reason}")]
-    Write { path: String, reason: String },
+    Write {
+        /// Where it was going.
+        path: String,
+        /// Why, in a few words.
+        reason: String,
+    },
 }
 
 /// The result of compiling one file.

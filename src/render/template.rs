@@ -16,20 +16,27 @@ const CLOSE: char = '\u{2}';
 /// Why a template cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
+    /// The template file could not be read.
     #[error("cannot read template {path}: {source}")]
     Read {
+        /// The template's path.
         path: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// Tera could not compile or evaluate the template.
     #[error("template error: {0}")]
     Tera(String),
+    /// No line of the template uses the record fields.
     #[error(
         "template has no record line: one line must use record.owner, record.ttl, record.class, record.type and record.rdata"
     )]
     NoRecordLine,
+    /// A record field is missing from the record line, or repeated.
     #[error("template record line must use record.{0} exactly once")]
     Field(&'static str),
+    /// Writing the rendered zone failed.
     #[error("cannot write zone: {0}")]
     Io(#[source] std::io::Error),
 }

@@ -21,14 +21,19 @@ pub const MAX_NAME: usize = 255;
 /// Why a name in presentation format was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
+    /// Two dots in a row, or a leading dot (RFC 1035 §3.1).
     #[error("empty label in domain name")]
     EmptyLabel,
+    /// A label over 63 octets (RFC 1035 §2.3.4).
     #[error("label longer than 63 octets")]
     LabelTooLong,
+    /// A name over 255 octets in wire form (RFC 1035 §2.3.4).
     #[error("domain name longer than 255 octets")]
     NameTooLong,
+    /// A backslash not followed by a character or three digits up to 255.
     #[error("bad escape: expected \\DDD with DDD at most 255, or \\ and a character")]
     BadEscape,
+    /// No text at all, or a relative name with no origin to complete it.
     #[error("empty domain name")]
     Empty,
 }
