@@ -6,6 +6,8 @@
 //! `templates/zone.tera`. [`compile`] is parse + check + render, the
 //! offline command.
 
+#![warn(missing_docs)]
+
 pub mod check;
 pub mod cli;
 pub mod compile;
