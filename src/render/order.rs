@@ -13,6 +13,9 @@ use crate::zone::rdata::{canonical_cmp, covered_type};
 use crate::zone::{NameTable, Record, Zone, key_prefix};
 use std::cmp::Ordering;
 
+/// Below this many items, sorting on one thread is faster than two.
+const PARALLEL_FROM: usize = 50_000;
+
 /// Bits of the sort key that hold the type order (types order below 2^17).
 const TYPE_BITS: u32 = 17;
 
@@ -101,10 +104,14 @@ fn rank_owners(zone: &mut Zone) -> Vec<u32> {
         }
         (keys, ends)
     };
-    let ((mut keys, mut ends), (keys2, ends2)) = std::thread::scope(|s| {
-        let second = s.spawn(|| build(half..names.len()));
-        (build(0..half), second.join().unwrap_or_default())
-    });
+    let ((mut keys, mut ends), (keys2, ends2)) = if names.len() < PARALLEL_FROM {
+        (build(0..names.len()), Default::default())
+    } else {
+        std::thread::scope(|s| {
+            let second = s.spawn(|| build(half..names.len()));
+            (build(0..half), second.join().unwrap_or_default())
+        })
+    };
     let base = keys.len() as u32;
     keys.extend_from_slice(&keys2);
     ends.extend(ends2.iter().map(|e| e + base));
@@ -157,7 +164,6 @@ where
     T: Copy + Send,
     F: Fn(&T, &T) -> Ordering + Sync,
 {
-    const PARALLEL_FROM: usize = 50_000;
     if items.len() < PARALLEL_FROM {
         items.sort_unstable_by(&compare);
         return;
