@@ -197,6 +197,7 @@ impl<'z> Checker<'z> {
     fn apex(&mut self) {
         let origin = self.zone.origin.to_string();
         let apex = self.records_at(self.zone.origin.wire());
+        self.cds_consistency(apex);
         if !apex.iter().any(|r| r.rtype == RType::SOA) {
             self.report(
                 Severity::Error,
@@ -248,6 +249,39 @@ impl<'z> Checker<'z> {
                         self.text(target)
                     ),
                 );
+            }
+        }
+    }
+
+    /// RFC 7344 §4 and RFC 8078 §4, as BIND checks them at the apex: a
+    /// CDS/CDNSKEY delete record stands alone, and any other CDS/CDNSKEY
+    /// names an algorithm the zone has a DNSKEY for.
+    fn cds_consistency(&mut self, apex: &'z [Record]) {
+        let zone = self.zone;
+        let algorithms: Vec<u8> = apex
+            .iter()
+            .filter(|r| r.rtype == RType::DNSKEY)
+            .filter_map(|r| zone.rdata_of(r).get(3).copied())
+            .collect();
+        // (type, offset of its algorithm octet, the delete record's RDATA)
+        let sets: [(RType, usize, &[u8]); 2] = [
+            (RType::CDS, 2, &[0, 0, 0, 0, 0]),
+            (RType::CDNSKEY, 3, &[0, 0, 3, 0, 0]),
+        ];
+        for (rtype, alg_at, delete) in sets {
+            let set: Vec<&Record> = apex.iter().filter(|r| r.rtype == rtype).collect();
+            let Some(&first) = set.first() else { continue };
+            if set.iter().any(|r| zone.rdata_of(r) == delete) {
+                if set.len() > 1 {
+                    self.report(Severity::Error, Some(first), format!("a {rtype} delete record must be the only {rtype} record (RFC 8078 section 4)"));
+                }
+                continue;
+            }
+            for r in set {
+                let alg = zone.rdata_of(r).get(alg_at).copied().unwrap_or(0);
+                if !algorithms.contains(&alg) {
+                    self.report(Severity::Error, Some(r), format!("{rtype} uses algorithm {alg}, but the zone has no DNSKEY with that algorithm (RFC 7344 section 4)"));
+                }
             }
         }
     }

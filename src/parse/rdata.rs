@@ -250,6 +250,7 @@ impl<'a> Fields<'a> {
             Field::Base64 => self.base64_rest(out, true)?,
             Field::Base64Optional => self.base64_rest(out, false)?,
             Field::TypeBitmap => self.type_bitmap(out)?,
+            Field::NxtBitmap => self.nxt_bitmap(out)?,
             Field::Type => {
                 let (i, raw) = self.take("a record type")?;
                 let t = RType::from_text(raw).ok_or_else(|| {
@@ -446,6 +447,32 @@ impl<'a> Fields<'a> {
             types.push(t.0);
         }
         write_type_bitmap(&mut types, out);
+        Ok(())
+    }
+
+    /// RFC 2535 §5.2: bit n set for type n, types 1-127 given by mnemonic or
+    /// number, trailing zero octets left out.
+    fn nxt_bitmap(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        let mut bits = [0u8; 16];
+        while !self.at_end() {
+            let (i, raw) = self.take("a record type")?;
+            let t = parse_number(raw, 127)
+                .map(|n| n as u16)
+                .or_else(|| RType::from_text(raw).map(|t| t.0).filter(|&t| t < 128))
+                .filter(|&t| t > 0)
+                .ok_or_else(|| {
+                    self.error_at(
+                        i,
+                        format!(
+                            "expected a record type 1-127 for NXT, found '{}'",
+                            shown(raw)
+                        ),
+                    )
+                })?;
+            bits[t as usize / 8] |= 0x80 >> (t % 8);
+        }
+        let used = bits.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+        out.extend_from_slice(&bits[..used]);
         Ok(())
     }
 

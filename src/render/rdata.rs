@@ -70,7 +70,7 @@ fn write_typed(rtype: RType, wire: &[u8], origin: Option<&[u8]>, out: &mut Vec<u
 fn is_optional_tail(field: Field) -> bool {
     matches!(
         field,
-        Field::TypeBitmap | Field::Hex | Field::Base64Optional
+        Field::TypeBitmap | Field::NxtBitmap | Field::Hex | Field::Base64Optional
     )
 }
 
@@ -177,6 +177,7 @@ impl<'a> Reader<'a> {
             }
             Field::Base64Optional => encode_base64(self.rest(), out),
             Field::TypeBitmap => write_type_bitmap(self.rest(), out)?,
+            Field::NxtBitmap => write_nxt_bitmap(self.rest(), out)?,
             Field::Type => write_type(out, RType(self.u16()?)),
             Field::Time | Field::Date => write_time(self.u32()?, out),
             Field::CertType | Field::KeyFlags => push_num(out, self.u16()?),
@@ -626,6 +627,26 @@ fn write_type_bitmap(bitmap: &[u8], out: &mut Vec<u8>) -> Option<()> {
                     first = false;
                     write_type(out, RType(u16::from(window) << 8 | (i * 8 + bit) as u16));
                 }
+            }
+        }
+    }
+    Some(())
+}
+
+/// RFC 2535 §5.2: at most 16 octets, bit 0 (type 0) clear.
+fn write_nxt_bitmap(bitmap: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    if bitmap.len() > 16 || bitmap.first().is_some_and(|b| b & 0x80 != 0) {
+        return None;
+    }
+    let mut first = true;
+    for (i, &byte) in bitmap.iter().enumerate() {
+        for bit in 0..8 {
+            if byte & (0x80 >> bit) != 0 {
+                if !first {
+                    out.push(b' ');
+                }
+                first = false;
+                write_type(out, RType((i * 8 + bit) as u16));
             }
         }
     }

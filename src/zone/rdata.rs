@@ -50,6 +50,8 @@ pub enum Field {
     Base64Optional,
     /// NSEC-style type bitmap up to the end (RFC 4034 §4.1.2).
     TypeBitmap,
+    /// NXT's flat bitmap of types 1-127 up to the end (RFC 2535 §5.2).
+    NxtBitmap,
     /// A 16-bit type given as mnemonic (RRSIG type covered).
     Type,
     /// RRSIG/SIG time: `YYYYMMDDHHmmSS` or seconds (RFC 4034 §3.2).
@@ -370,7 +372,7 @@ pub fn layout(rtype: RType) -> Layout {
             Base64,
         ],
         RType::NSEC => &[Name(false), TypeBitmap],
-        RType::NXT => &[Name(true), TypeBitmap],
+        RType::NXT => &[Name(true), NxtBitmap],
         RType::DNSKEY | RType::CDNSKEY | RType::KEY | RType::RKEY => &[
             KeyFlags,
             Enum8(PROTOCOLS),
@@ -458,8 +460,8 @@ fn field_width(field: Field, rest: &[u8]) -> Option<usize> {
         Eui64 | Ilnp64 => 8,
         Name(_) => name::wire_len(rest)?,
         CharString | CaaTag | HexSalt | Base32Hex => 1 + *rest.first()? as usize,
-        CharStrings | Hex | HexRequired | Base64 | Base64Optional | TypeBitmap | TextNoLength
-        | QuotedText => rest.len(),
+        CharStrings | Hex | HexRequired | Base64 | Base64Optional | TypeBitmap | NxtBitmap
+        | TextNoLength | QuotedText => rest.len(),
     })
 }
 
