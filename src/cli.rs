@@ -40,6 +40,9 @@ Examples:
   Report every problem as JSON lines for CI, without writing the zone:
     bindbridge compile --format json -o /dev/null zones/example.com.zone
 
+  Check a zone produced by another program, read from standard input:
+    generate-zone | bindbridge compile --origin example.com -o /dev/null -
+
   Bump the SOA serial to today's date (YYYYMMDDnn) while canonicalising:
     bindbridge compile --serial date db.example.com";
 
@@ -56,7 +59,7 @@ pub enum Format {
 /// Arguments of `compile`.
 #[derive(Debug, clap::Args)]
 pub struct CompileArgs {
-    /// The zone file to compile.
+    /// The zone file to compile (`-` reads standard input).
     pub file: PathBuf,
     /// Zone origin (default: the file's $ORIGIN, else the SOA owner, else the file name).
     #[arg(long, value_name = "NAME")]

@@ -105,8 +105,15 @@ pub fn compile(request: &Request) -> Result<Compiled, Error> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
     let mut includes = FsIncludes::new(&base);
+    let stdin = request.file.as_os_str() == "-";
     let path = includes.resolve(&request.file);
-    let text = std::fs::read(&path).map_err(|e| Error::Read {
+    let read = if stdin {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut text).map(|_| text)
+    } else {
+        std::fs::read(&path)
+    };
+    let text = read.map_err(|e| Error::Read {
         path: request.file.display().to_string(),
         reason: io_reason(&e),
     })?;
@@ -123,8 +130,12 @@ pub fn compile(request: &Request) -> Result<Compiled, Error> {
     let options = Options {
         origin: origin.clone(),
         class: Class::IN,
-        file_name: request.file.display().to_string(),
-        source_key: Some(canonical_key(&path)),
+        file_name: if stdin {
+            "<stdin>".to_string()
+        } else {
+            request.file.display().to_string()
+        },
+        source_key: (!stdin).then(|| canonical_key(&path)),
     };
     let parsed = parse::parse_zone(&text, &options, &mut includes);
     drop(text);

@@ -24,6 +24,11 @@ fn main() -> ExitCode {
 }
 
 fn run_compile(args: CompileArgs) -> ExitCode {
+    let shown_file = if args.file.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        shown_file.clone()
+    };
     let request = Request {
         file: args.file.clone(),
         origin: args.origin.clone(),
@@ -53,7 +58,7 @@ fn run_compile(args: CompileArgs) -> ExitCode {
             let _ = writeln!(
                 err,
                 "{}: {errors} error(s), {warnings} warning(s); nothing written",
-                args.file.display()
+                shown_file
             );
         }
         return ExitCode::from(1);
@@ -69,11 +74,11 @@ fn run_compile(args: CompileArgs) -> ExitCode {
                 verdict.output.trim()
             );
             let _ = match args.format {
-                Format::Text => writeln!(err, "{}: error: {message}", args.file.display()),
+                Format::Text => writeln!(err, "{}: error: {message}", shown_file),
                 Format::Json => writeln!(
                     err,
                     "{}",
-                    serde_json::json!({"severity": "error", "file": args.file.display().to_string(), "line": 0, "column": 0, "message": message})
+                    serde_json::json!({"severity": "error", "file": shown_file.clone(), "line": 0, "column": 0, "message": message})
                 ),
             };
             ExitCode::from(1)

@@ -290,3 +290,32 @@ fn output_to_a_pipe_writes_into_the_pipe() {
         "the pipe was replaced"
     );
 }
+
+#[test]
+fn standard_input_is_read_for_dash() {
+    let mut child = bindbridge()
+        .args(["compile", "--origin", "example.org", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bindbridge runs");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{ZONE}bad IN A 1.2.3\n").as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("<stdin>:7:8: error: expected an IPv4 address, found '1.2.3'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("<stdin>: 1 error(s), 0 warning(s); nothing written"),
+        "{err}"
+    );
+}
