@@ -27,7 +27,7 @@ fn run_compile(args: CompileArgs) -> ExitCode {
     let shown_file = if args.file.as_os_str() == "-" {
         "<stdin>".to_string()
     } else {
-        shown_file.clone()
+        args.file.display().to_string()
     };
     let request = Request {
         file: args.file.clone(),
