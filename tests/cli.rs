@@ -311,7 +311,7 @@ fn standard_input_is_read_for_dash() {
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
-        err.contains("<stdin>:7:8: error: expected an IPv4 address, found '1.2.3'"),
+        err.contains("<stdin>:7:10: error: expected an IPv4 address, found '1.2.3'"),
         "{err}"
     );
     assert!(
