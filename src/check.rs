@@ -24,6 +24,102 @@ use crate::zone::encoding::decode_base32hex;
 use crate::zone::name::{self, is_hostname, is_mailbox, relative_len};
 use crate::zone::{NameId, RType, Record, Zone};
 
+/// The name at `offset` in RDATA, if one is there.
+fn name_at(rdata: &[u8], offset: usize) -> Option<&[u8]> {
+    let rest = rdata.get(offset..)?;
+    Some(&rest[..name::wire_len(rest)?])
+}
+
+/// BIND's check-names for one record (RFC 952/1123 host names, RFC 1035
+/// mailboxes), with BIND's exemptions. Returns what is wrong, if anything.
+/// Used on every record, those outside the zone included, as BIND checks
+/// a record before it decides whether to keep it.
+pub fn check_names(rtype: RType, owner: &[u8], rdata: &[u8]) -> Vec<String> {
+    let text = |wire: &[u8]| {
+        let mut out = Vec::new();
+        name::write_text(&mut out, wire, None);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let mut problems = Vec::new();
+    // Owners.
+    let owner_ok = match rtype {
+        RType::A | RType::AAAA | RType::A6 | RType::WKS => {
+            is_hostname(owner, true) || is_gc_msdcs(owner)
+        }
+        RType::MX => is_hostname(owner, true),
+        RType::NSEC3 => {
+            let first_label = name::labels(owner).next().unwrap_or_default();
+            decode_base32hex(first_label, &mut Vec::new()).is_some()
+        }
+        _ => true,
+    };
+    if !owner_ok {
+        let why = if rtype == RType::NSEC3 {
+            "the first label must be a base32hex hash"
+        } else {
+            "a host name has only letters, digits and inner hyphens"
+        };
+        problems.push(format!(
+            "{}: bad owner name for {rtype} (check-names): {why}",
+            text(owner)
+        ));
+    }
+    // Names in the RDATA, each with whether it must be a mailbox rather
+    // than a host name. PTR targets are checked only in reverse trees.
+    const REVERSE: [&[u8]; 3] = [
+        b"\x07in-addr\x04arpa\x00",
+        b"\x03ip6\x04arpa\x00",
+        b"\x03ip6\x03int\x00",
+    ];
+    let reverse = || {
+        REVERSE
+            .iter()
+            .any(|suffix| name::is_subdomain(owner, suffix))
+    };
+    let targets: Vec<(Option<&[u8]>, bool)> = match rtype {
+        RType::NS => vec![(name_at(rdata, 0), false)],
+        RType::MX | RType::AFSDB | RType::RT => vec![(name_at(rdata, 2), false)],
+        RType::SRV => vec![(name_at(rdata, 6), false)],
+        // An alias-mode target (priority 0) is not a host name to check.
+        RType::SVCB | RType::HTTPS if rdata.starts_with(&[0, 0]) => vec![],
+        RType::SVCB | RType::HTTPS => vec![(name_at(rdata, 2), false)],
+        RType::PTR if reverse() && !is_dnssd(owner) => vec![(name_at(rdata, 0), false)],
+        RType::SOA | RType::MINFO => {
+            let first = name_at(rdata, 0);
+            let second = first.and_then(|f| name_at(rdata, f.len()));
+            if rtype == RType::SOA {
+                vec![(first, false), (second, true)]
+            } else {
+                vec![(first, true), (second, true)]
+            }
+        }
+        RType::RP => vec![(name_at(rdata, 0), true)],
+        _ => vec![],
+    };
+    for (target, mailbox) in targets {
+        let Some(target) = target else { continue };
+        // The root is the RFC 7505 null MX and RFC 2782 "no service" target.
+        let ok = target == [0]
+            || if mailbox {
+                is_mailbox(target)
+            } else {
+                is_hostname(target, false)
+            };
+        if !ok {
+            let what = if mailbox {
+                "a mailbox name (a printable first label, then a host name)"
+            } else {
+                "a host name (letters, digits and inner hyphens only)"
+            };
+            problems.push(format!(
+                "bad name '{}' in {rtype} (check-names): not {what}",
+                text(target)
+            ));
+        }
+    }
+    problems
+}
+
 /// True if TXT RDATA starts with an SPF version string (`v=spf1`).
 fn is_spf_text(rdata: &[u8]) -> bool {
     rdata
@@ -128,23 +224,16 @@ struct Checker<'z> {
     starts: &'z [u32],
     files: Vec<Arc<str>>,
     diagnostics: Vec<Diagnostic>,
-    reverse: bool,
 }
 
 impl<'z> Checker<'z> {
     fn new(zone: &'z Zone, starts: &'z [u32]) -> Self {
-        let reverse = ["in-addr.arpa.", "ip6.arpa.", "ip6.int."]
-            .iter()
-            .any(|suffix| {
-                name::Name::from_ascii(suffix).is_ok_and(|s| zone.origin.is_subdomain_of(&s))
-            });
         let files = zone.files.iter().map(|f| Arc::from(f.as_str())).collect();
         Checker {
             zone,
             starts,
             files,
             diagnostics: Vec::new(),
-            reverse,
         }
     }
 
@@ -331,28 +420,20 @@ impl<'z> Checker<'z> {
             );
             self.report(Severity::Error, Some(later), message);
         }
-        // check-names on owners.
-        // BIND checks the owner of every address and MX record it loads.
-        let host_owners = group.iter().filter(|r| {
-            matches!(
-                r.rtype,
-                RType::A | RType::AAAA | RType::A6 | RType::MX | RType::WKS
-            )
-        });
-        for r in host_owners {
-            if is_hostname(owner_wire, true) || (r.rtype != RType::MX && is_gc_msdcs(owner_wire)) {
-                continue;
+        // check-names, record by record, as BIND checks them when it loads.
+        for r in group {
+            for message in check_names(r.rtype, owner_wire, zone.rdata_of(r)) {
+                self.report(Severity::Error, Some(r), message);
             }
-            self.report(Severity::Error, Some(r), format!("{}: bad owner name for {} (check-names): a host name has only letters, digits and inner hyphens", self.text(owner_wire), r.rtype));
         }
-        if owner_wire == zone.origin.wire()
-            && let Some(ds) = group.iter().find(|r| r.rtype == RType::DS)
-        {
-            let message = format!(
-                "DS record at the top of zone {}: DS records belong in the parent zone",
-                zone.origin
-            );
-            self.report(Severity::Error, Some(ds), message);
+        if owner_wire == zone.origin.wire() {
+            for ds in group.iter().filter(|r| r.rtype == RType::DS) {
+                let message = format!(
+                    "DS record at the top of zone {}: DS records belong in the parent zone",
+                    zone.origin
+                );
+                self.report(Severity::Error, Some(ds), message);
+            }
         }
         if let Some(spf) = group.iter().find(|r| r.rtype == RType::SPF)
             && !group
@@ -369,93 +450,43 @@ impl<'z> Checker<'z> {
                 ),
             );
         }
-        if let Some(r) = group.iter().find(|r| r.rtype == RType::NSEC3) {
-            let first_label = name::labels(owner_wire).next().unwrap_or_default();
-            let mut scratch = Vec::new();
-            if decode_base32hex(first_label, &mut scratch).is_none() {
-                self.report(Severity::Error, Some(r), format!("{}: bad owner name for NSEC3 (check-names): the first label must be a base32hex hash", self.text(owner_wire)));
-            }
-        }
         for r in group {
             self.record_targets(r);
         }
     }
 
-    /// check-names on RDATA names, and target sanity (RFC 2181 §10.3).
+    /// Target sanity (RFC 2181 §10.3) and glue (RFC 1034 §4.2.1) for NS,
+    /// MX and SRV records whose targets are in the zone.
     fn record_targets(&mut self, r: &Record) {
         let rdata = self.zone.rdata_of(r);
-        let at = |off: usize| {
-            rdata
-                .get(off..)
-                .and_then(|d| name::wire_len(d).map(|l| &d[..l]))
-        };
         let (target, what) = match r.rtype {
-            RType::NS => (at(0), "NS"),
-            RType::MX => (at(2), "MX"),
-            RType::SRV => (at(6), "SRV"),
-            RType::AFSDB => (at(2), "AFSDB"),
-            RType::RT => (at(2), "RT"),
-            // An alias-mode target (priority 0) is not a host name to check.
-            RType::SVCB | RType::HTTPS if rdata.starts_with(&[0, 0]) => return,
-            RType::SVCB => (at(2), "SVCB"),
-            RType::HTTPS => (at(2), "HTTPS"),
-            RType::PTR if self.reverse && !is_dnssd(self.zone.names.get(r.owner)) => (at(0), "PTR"),
-            RType::SOA => {
-                if let Some(mname) = at(0) {
-                    if !is_hostname(mname, false) {
-                        self.report(
-                            Severity::Error,
-                            Some(r),
-                            format!(
-                                "bad SOA MNAME '{}' (check-names): not a host name",
-                                self.text(mname)
-                            ),
-                        );
-                    }
-                    if let Some(rname) = at(mname.len())
-                        && !is_mailbox(rname)
-                    {
-                        self.report(
-                            Severity::Error,
-                            Some(r),
-                            format!(
-                                "bad SOA RNAME '{}' (check-names): not a mailbox name",
-                                self.text(rname)
-                            ),
-                        );
-                    }
-                }
-                return;
-            }
+            RType::NS => (name_at(rdata, 0), "NS"),
+            RType::MX => (name_at(rdata, 2), "MX"),
+            RType::SRV => (name_at(rdata, 6), "SRV"),
             _ => return,
         };
         let Some(target) = target else { return };
-        // The root (".") is the RFC 7505 null MX and RFC 2782 "no service" target.
-        if target != [0] && !is_hostname(target, false) {
-            self.report(Severity::Error, Some(r), format!("bad {what} target '{}' (check-names): a host name has only letters, digits and inner hyphens", self.text(target)));
+        let origin = self.zone.origin.wire();
+        if target == [0] || relative_len(target, origin).is_none() || !is_hostname(target, false) {
             return;
         }
-        let origin = self.zone.origin.wire();
         let owner = self.zone.names.get(r.owner);
-        if r.rtype == RType::NS
-            && owner != origin
-            && relative_len(target, owner).is_some()
-            && self.resolve(target) != Resolution::Address
-        {
-            // RFC 1034 §4.2.1: a name server inside the zone it serves needs glue.
-            self.report(
-                Severity::Warning,
-                Some(r),
-                format!(
-                    "{}: NS '{}' has no required glue address records (A or AAAA)",
-                    self.text(owner),
-                    self.text(target)
-                ),
-            );
-        }
-        if !matches!(r.rtype, RType::MX | RType::SRV)
-            || relative_len(target, self.zone.origin.wire()).is_none()
-        {
+        if r.rtype == RType::NS {
+            // A name server inside the zone it serves needs glue.
+            if owner != origin
+                && relative_len(target, owner).is_some()
+                && self.resolve(target) != Resolution::Address
+            {
+                self.report(
+                    Severity::Warning,
+                    Some(r),
+                    format!(
+                        "{}: NS '{}' has no required glue address records (A or AAAA)",
+                        self.text(owner),
+                        self.text(target)
+                    ),
+                );
+            }
             return;
         }
         let found = self.resolve(target);

@@ -80,6 +80,8 @@ pub(super) struct Pending {
     pub rtype: RType,
     pub rd_off: usize,
     pub line: u32,
+    /// Made by `$GENERATE` (BIND settles its TTL before its zone scope).
+    pub generated: bool,
 }
 
 pub(super) struct EntryParser<'i> {
@@ -450,6 +452,7 @@ impl<'i> EntryParser<'i> {
             rtype,
             rd_off,
             line: entry.line,
+            generated: false,
         };
         self.store(&at, type_token, pending, frame.file);
     }
@@ -558,6 +561,11 @@ impl<'i> EntryParser<'i> {
     }
 
     /// Applies the TTL defaults and zone-scope rules, then keeps the record.
+    ///
+    /// The order follows BIND: an explicit TTL always becomes the "previous
+    /// TTL", even on a record that is then set aside as out of zone; such a
+    /// record is only checked (check-names) and needs no TTL, except one
+    /// made by `$GENERATE`, whose TTL BIND settles first.
     pub(super) fn store(&mut self, at: &At<'_>, type_token: &Token, p: Pending, file: u16) {
         let len = self.zone.rdata.len() - p.rd_off;
         if len > u16::MAX as usize {
@@ -570,6 +578,9 @@ impl<'i> EntryParser<'i> {
             );
             return;
         }
+        if let Some(ttl) = p.ttl {
+            self.last_ttl = Some(ttl);
+        }
         let owner_wire = self.zone.names.get(p.owner);
         let apex = self.zone.origin.wire();
         // Runs of records share an owner: check its place in the zone once.
@@ -581,9 +592,23 @@ impl<'i> EntryParser<'i> {
                 rel
             }
         };
+        let early_ttl = match (place, p.generated) {
+            (None, true) => match self.resolve_ttl(at, type_token, &p) {
+                Some(ttl) => Some(ttl),
+                None => return,
+            },
+            _ => None,
+        };
         let Some(rel) = place else {
+            // BIND applies check-names before it sets out-of-zone data aside.
+            let owner_wire = self.zone.names.get(p.owner);
+            let problems =
+                crate::check::check_names(p.rtype, owner_wire, &self.zone.rdata[p.rd_off..]);
             let shown_name = display_name(owner_wire);
             self.zone.rdata.truncate(p.rd_off);
+            for message in problems {
+                self.error(at, p.line, type_token.start as usize, message);
+            }
             self.warning(
                 at,
                 p.line,
@@ -596,7 +621,7 @@ impl<'i> EntryParser<'i> {
             return;
         };
         if p.rtype == RType::SOA && rel != 0 {
-            let shown_name = display_name(owner_wire);
+            let shown_name = display_name(self.zone.names.get(p.owner));
             self.zone.rdata.truncate(p.rd_off);
             self.error(
                 at,
@@ -606,47 +631,8 @@ impl<'i> EntryParser<'i> {
             );
             return;
         }
-        let ttl = match p.ttl {
-            Some(ttl) => {
-                self.last_ttl = Some(ttl);
-                ttl
-            }
-            None => match (self.default_ttl, self.last_ttl) {
-                (Some(ttl), _) => ttl,
-                (None, Some(ttl)) => {
-                    if !self.warned_1035 {
-                        self.warned_1035 = true;
-                        self.warning(at, p.line, type_token.start as usize, format!("no $TTL: using the previous record's TTL {ttl} (RFC 1035 semantics)"));
-                    }
-                    ttl
-                }
-                (None, None) if p.rtype == RType::SOA => {
-                    let rdata = &self.zone.rdata[p.rd_off..];
-                    let minimum = rdata
-                        .get(rdata.len().saturating_sub(4)..)
-                        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-                    let ttl = minimum.min(MAX_TTL);
-                    self.warning(
-                        at,
-                        p.line,
-                        type_token.start as usize,
-                        format!("no TTL specified; using the SOA MINIMUM {ttl} as the default TTL"),
-                    );
-                    self.default_ttl = Some(ttl);
-                    ttl
-                }
-                (None, None) => {
-                    self.zone.rdata.truncate(p.rd_off);
-                    self.error(
-                        at,
-                        p.line,
-                        type_token.start as usize,
-                        "no TTL specified: add a $TTL directive or a TTL to this record"
-                            .to_string(),
-                    );
-                    return;
-                }
-            },
+        let Some(ttl) = early_ttl.or_else(|| self.resolve_ttl(at, type_token, &p)) else {
+            return;
         };
         let covers = crate::zone::rdata::covered_type(p.rtype, &self.zone.rdata[p.rd_off..]);
         let ttl = self.batch_ttl(at, type_token, p.owner, (p.rtype, covers), ttl, p.line);
@@ -655,6 +641,47 @@ impl<'i> EntryParser<'i> {
         }
         self.zone
             .push(p.owner, ttl, p.rtype, p.rd_off, file, p.line);
+    }
+
+    /// The record's TTL: its own, else BIND's default (`$TTL`, the SOA
+    /// MINIMUM for an SOA without one, or the previous TTL). `None`, with
+    /// the error reported and the RDATA dropped, when there is none.
+    fn resolve_ttl(&mut self, at: &At<'_>, type_token: &Token, p: &Pending) -> Option<u32> {
+        if let Some(ttl) = p.ttl {
+            return Some(ttl);
+        }
+        match (self.default_ttl, self.last_ttl) {
+            (Some(ttl), _) => Some(ttl),
+            (None, Some(ttl)) => {
+                if !self.warned_1035 {
+                    self.warned_1035 = true;
+                    let message = format!(
+                        "no $TTL: using the previous record's TTL {ttl} (RFC 1035 semantics)"
+                    );
+                    self.warning(at, p.line, type_token.start as usize, message);
+                }
+                Some(ttl)
+            }
+            (None, None) if p.rtype == RType::SOA => {
+                let rdata = &self.zone.rdata[p.rd_off..];
+                let minimum = rdata
+                    .get(rdata.len().saturating_sub(4)..)
+                    .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                let ttl = minimum.min(MAX_TTL);
+                let message =
+                    format!("no TTL specified; using the SOA MINIMUM {ttl} as the default TTL");
+                self.warning(at, p.line, type_token.start as usize, message);
+                self.default_ttl = Some(ttl);
+                Some(ttl)
+            }
+            (None, None) => {
+                self.zone.rdata.truncate(p.rd_off);
+                let message =
+                    "no TTL specified: add a $TTL directive or a TTL to this record".to_string();
+                self.error(at, p.line, type_token.start as usize, message);
+                None
+            }
+        }
     }
 
     /// A duplicate inside the current run replaces the earlier record's

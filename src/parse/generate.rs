@@ -154,6 +154,7 @@ pub(super) fn generate(
             rtype,
             rd_off,
             line: entry.line,
+            generated: true,
         };
         p.store(at, &type_token, pending, file);
         value += u64::from(step);
@@ -262,6 +263,10 @@ fn format_modifier(spec: &str, value: i64, out: &mut Vec<u8>) -> Result<(), &'st
         return Err(SYNTAX);
     }
     let v = value + offset;
+    // BIND computes in a C int and refuses what does not fit.
+    if i32::try_from(v).is_err() {
+        return Err("value out of range (iterator plus offset must fit in 32 bits)");
+    }
     // BIND formats through a C int: o, x and n see the two's complement bits.
     let bits = v as i32 as u32;
     let text = match base {

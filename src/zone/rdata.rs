@@ -379,7 +379,7 @@ pub fn layout(rtype: RType) -> Layout {
             Enum8(ALGORITHMS),
             Base64Optional,
         ],
-        RType::DHCID | RType::OPENPGPKEY => &[Base64],
+        RType::DHCID | RType::OPENPGPKEY | RType::HHIT | RType::BRID => &[Base64],
         RType::NSEC3 => &[U8, U8, U16, HexSalt, Base32Hex, TypeBitmap],
         RType::NSEC3PARAM => &[U8, U8, U16, HexSalt],
         RType::TLSA | RType::SMIMEA => &[U8, U8, U8, HexRequired],

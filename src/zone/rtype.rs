@@ -101,6 +101,8 @@ rtypes! {
     SVCB = 64, "SVCB";
     HTTPS = 65, "HTTPS";
     DSYNC = 66, "DSYNC";
+    HHIT = 67, "HHIT";
+    BRID = 68, "BRID";
     SPF = 99, "SPF";
     UINFO = 100, "UINFO";
     UID = 101, "UID";
