@@ -487,7 +487,13 @@ impl<'i> EntryParser<'i> {
                 && let Some(parsed) = parse_ttl(word)
             {
                 match parsed {
-                    Ok(v) => ttl = Some(self.limit_ttl(at, t, v)),
+                    Ok(v) => {
+                        let v = self.limit_ttl(at, t, v);
+                        // BIND takes an explicit TTL as the "previous TTL" as
+                        // soon as it reads it, even if the RDATA then fails.
+                        self.last_ttl = Some(v);
+                        ttl = Some(v);
+                    }
                     Err(()) => {
                         self.error(
                             at,
@@ -562,10 +568,11 @@ impl<'i> EntryParser<'i> {
 
     /// Applies the TTL defaults and zone-scope rules, then keeps the record.
     ///
-    /// The order follows BIND: an explicit TTL always becomes the "previous
-    /// TTL", even on a record that is then set aside as out of zone; such a
-    /// record is only checked (check-names) and needs no TTL, except one
-    /// made by `$GENERATE`, whose TTL BIND settles first.
+    /// The order follows BIND: an explicit TTL has already become the
+    /// "previous TTL" when it was read, even on a record that is then set
+    /// aside as out of zone; such a record is only checked (check-names)
+    /// and needs no TTL, except one made by `$GENERATE`, whose TTL BIND
+    /// settles first.
     pub(super) fn store(&mut self, at: &At<'_>, type_token: &Token, p: Pending, file: u16) {
         let len = self.zone.rdata.len() - p.rd_off;
         if len > u16::MAX as usize {
@@ -577,9 +584,6 @@ impl<'i> EntryParser<'i> {
                 format!("RDATA is {len} octets long, at most 65535 are allowed"),
             );
             return;
-        }
-        if let Some(ttl) = p.ttl {
-            self.last_ttl = Some(ttl);
         }
         let owner_wire = self.zone.names.get(p.owner);
         let apex = self.zone.origin.wire();
