@@ -76,25 +76,23 @@ pub fn check_names(rtype: RType, owner: &[u8], rdata: &[u8]) -> Vec<String> {
             .iter()
             .any(|suffix| name::is_subdomain(owner, suffix))
     };
-    let targets: Vec<(Option<&[u8]>, bool)> = match rtype {
-        RType::NS => vec![(name_at(rdata, 0), false)],
-        RType::MX | RType::AFSDB | RType::RT => vec![(name_at(rdata, 2), false)],
-        RType::SRV => vec![(name_at(rdata, 6), false)],
+    // At most two names per record; no allocation on this per-record path.
+    let one = |offset: usize, mailbox: bool| [(name_at(rdata, offset), mailbox), (None, false)];
+    let targets: [(Option<&[u8]>, bool); 2] = match rtype {
+        RType::NS => one(0, false),
+        RType::MX | RType::AFSDB | RType::RT => one(2, false),
+        RType::SRV => one(6, false),
         // An alias-mode target (priority 0) is not a host name to check.
-        RType::SVCB | RType::HTTPS if rdata.starts_with(&[0, 0]) => vec![],
-        RType::SVCB | RType::HTTPS => vec![(name_at(rdata, 2), false)],
-        RType::PTR if reverse() && !is_dnssd(owner) => vec![(name_at(rdata, 0), false)],
+        RType::SVCB | RType::HTTPS if rdata.starts_with(&[0, 0]) => [(None, false); 2],
+        RType::SVCB | RType::HTTPS => one(2, false),
+        RType::PTR if reverse() && !is_dnssd(owner) => one(0, false),
         RType::SOA | RType::MINFO => {
             let first = name_at(rdata, 0);
             let second = first.and_then(|f| name_at(rdata, f.len()));
-            if rtype == RType::SOA {
-                vec![(first, false), (second, true)]
-            } else {
-                vec![(first, true), (second, true)]
-            }
+            [(first, rtype == RType::MINFO), (second, true)]
         }
-        RType::RP => vec![(name_at(rdata, 0), true)],
-        _ => vec![],
+        RType::RP => one(0, true),
+        _ => [(None, false); 2],
     };
     for (target, mailbox) in targets {
         let Some(target) = target else { continue };
