@@ -591,3 +591,55 @@ impl<'z> Checker<'z> {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::Name;
+
+    fn wire(text: &str) -> Vec<u8> {
+        Name::from_ascii(text).unwrap().wire().to_vec()
+    }
+
+    fn problems(rtype: RType, owner: &str, rdata: &[u8]) -> usize {
+        check_names(rtype, &wire(owner), rdata).len()
+    }
+
+    #[test]
+    fn check_names_follows_bind() {
+        let a = [192, 0, 2, 1];
+        assert_eq!(problems(RType::A, "www.example.com.", &a), 0);
+        assert_eq!(problems(RType::A, "*.example.com.", &a), 0);
+        assert_eq!(problems(RType::A, "web_1.example.com.", &a), 1);
+        assert_eq!(problems(RType::A, "gc._msdcs.corp.example.", &a), 0);
+        assert_eq!(problems(RType::TXT, "_dmarc.example.com.", b"\x01x"), 0);
+        let mx = |target: &str| [&[0u8, 10][..], &wire(target)].concat();
+        assert_eq!(problems(RType::MX, "example.com.", &mx(".")), 0, "null MX");
+        assert_eq!(
+            problems(RType::MX, "example.com.", &mx("mail_1.example.com.")),
+            1
+        );
+        let svcb = |priority: u8, target: &str| [&[0u8, priority][..], &wire(target)].concat();
+        assert_eq!(
+            problems(RType::SVCB, "x.example.", &svcb(0, "_alias.example.")),
+            0
+        );
+        assert_eq!(
+            problems(RType::SVCB, "x.example.", &svcb(1, "_svc.example.")),
+            1
+        );
+        let ptr = wire("host_1.example.");
+        assert_eq!(problems(RType::PTR, "1.2.0.192.in-addr.arpa.", &ptr), 1);
+        assert_eq!(
+            problems(RType::PTR, "b._dns-sd._udp.2.0.192.in-addr.arpa.", &ptr),
+            0
+        );
+        assert_eq!(
+            problems(RType::PTR, "x.example.", &ptr),
+            0,
+            "forward zones are not checked"
+        );
+        let rp = [wire("\\005bad.example."), wire(".")].concat();
+        assert_eq!(problems(RType::RP, "x.example.", &rp), 1);
+    }
+}
