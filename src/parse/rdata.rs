@@ -1085,14 +1085,35 @@ pub fn parse_number(raw: &[u8], max: u64) -> Option<u64> {
 pub fn parse_ipv4(raw: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
     let mut n = 0;
-    for part in raw.split(|&c| c == b'.') {
-        if n == 4 || part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
+    let mut value: u32 = 0;
+    let mut digits = 0;
+    for &c in raw {
+        match c {
+            b'0'..=b'9' => {
+                // No leading zeros ("01"), at most three digits, at most 255.
+                if digits > 0 && value == 0 {
+                    return None;
+                }
+                value = value * 10 + u32::from(c - b'0');
+                digits += 1;
+                if digits > 3 || value > 255 {
+                    return None;
+                }
+            }
+            b'.' if digits > 0 && n < 3 => {
+                octets[n] = value as u8;
+                n += 1;
+                value = 0;
+                digits = 0;
+            }
+            _ => return None,
         }
-        octets[n] = u8::try_from(parse_number(part, 255)?).ok()?;
-        n += 1;
     }
-    (n == 4).then(|| Ipv4Addr::from(octets))
+    if n != 3 || digits == 0 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(Ipv4Addr::from(octets))
 }
 
 /// IPv6 address in RFC 4291 §2.2 text form.

@@ -135,6 +135,16 @@ rtypes! {
 impl RType {
     /// Parses a mnemonic or RFC 3597 `TYPEnnn`, ignoring case.
     pub fn from_text(text: &[u8]) -> Option<RType> {
+        // The types most records have, as most files spell them.
+        match text {
+            b"A" => return Some(RType::A),
+            b"AAAA" => return Some(RType::AAAA),
+            b"CNAME" => return Some(RType::CNAME),
+            b"MX" => return Some(RType::MX),
+            b"TXT" => return Some(RType::TXT),
+            b"NS" => return Some(RType::NS),
+            _ => {}
+        }
         let mut buf = [0u8; 16];
         let upper = buf.get_mut(..text.len())?;
         for (d, s) in upper.iter_mut().zip(text) {
@@ -193,6 +203,9 @@ impl Class {
 
     /// Parses `IN`, `CH`, `CHAOS`, `HS`, `HESIOD`, `NONE`, `ANY` or `CLASSnnn`, ignoring case.
     pub fn from_text(text: &[u8]) -> Option<Class> {
+        if text == b"IN" {
+            return Some(Class::IN);
+        }
         let mut buf = [0u8; 16];
         let upper = buf.get_mut(..text.len())?;
         for (d, s) in upper.iter_mut().zip(text) {
