@@ -78,11 +78,6 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// The source being lexed.
-    pub fn source(&self) -> &'a [u8] {
-        self.src
-    }
-
     /// Fills `tokens` with the next entry. Returns `None` at the end of input.
     /// After an error the lexer has skipped to the end of the bad entry, so
     /// the caller can report it and go on.

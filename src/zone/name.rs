@@ -48,20 +48,15 @@ impl Name {
         Name(Box::new([0]))
     }
 
-    /// Wraps wire bytes that are known to be a valid uncompressed name.
-    pub fn from_wire_unchecked(wire: &[u8]) -> Self {
-        Name(wire.into())
-    }
-
     /// Parses presentation text; relative names are completed with `origin`
     /// (`None` makes a relative name an error). `@` is not handled here.
     pub fn parse(text: &[u8], origin: Option<&Name>) -> Result<Self, NameError> {
         let mut buf = Vec::with_capacity(text.len() + 2);
         let absolute = parse_into(text, &mut buf)?;
         if !absolute {
-            match origin {
-                Some(o) => append_origin(&mut buf, o.wire())?,
-                None => return Err(NameError::Empty),
+            buf.extend_from_slice(origin.ok_or(NameError::Empty)?.wire());
+            if buf.len() > MAX_NAME {
+                return Err(NameError::NameTooLong);
             }
         }
         Ok(Name(buf.into_boxed_slice()))
@@ -75,21 +70,6 @@ impl Name {
     /// The uncompressed wire form.
     pub fn wire(&self) -> &[u8] {
         &self.0
-    }
-
-    /// True if the names are equal ignoring ASCII case (RFC 4343).
-    pub fn eq_ignore_case(&self, other: &Name) -> bool {
-        self.0.eq_ignore_ascii_case(&other.0)
-    }
-
-    /// True if `self` is `ancestor` or below it.
-    pub fn is_subdomain_of(&self, ancestor: &Name) -> bool {
-        is_subdomain(&self.0, &ancestor.0)
-    }
-
-    /// Number of labels, not counting the root label (the RRSIG labels field, RFC 4034 §3.1.3).
-    pub fn label_count(&self) -> usize {
-        labels(&self.0).count()
     }
 }
 
@@ -270,12 +250,6 @@ pub fn unescape_all(raw: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Appends `origin` (absolute wire) to a relative wire name in `out`.
-pub fn append_origin(out: &mut Vec<u8>, origin: &[u8]) -> Result<(), NameError> {
-    out.extend_from_slice(origin);
-    Ok(())
-}
-
 /// Writes `wire` in presentation format. With `origin`, a name at or below
 /// the origin is written relative to it (`@` for the origin itself);
 /// otherwise it is written absolute with a final dot. Only a suffix spelled
@@ -415,11 +389,6 @@ pub fn is_mailbox(wire: &[u8]) -> bool {
     }
     let first = &wire[1..1 + len as usize];
     first.iter().all(|&c| c > 0x20 && c < 0x7f) && is_hostname(&wire[1 + len as usize..], false)
-}
-
-/// True if the first label is `*` (RFC 4592 §2.1.1).
-pub fn is_wildcard(wire: &[u8]) -> bool {
-    wire.len() >= 2 && wire[0] == 1 && wire[1] == b'*'
 }
 
 /// Appends the RFC 4034 §6.1 sort key of a wire name: labels from the root
