@@ -11,11 +11,20 @@
 //!   RFC 4035 §2.5).
 //! - RFC 4034 §5: no DS at the apex (it belongs in the parent).
 //! - RFC 1912 §2.8 / BIND check-integrity: in-zone name servers of the
-//!   apex need address records.
-//! - RFC 952/1123 host names (BIND check-names): owners of A, AAAA and MX;
-//!   targets of NS, MX and SRV; the SOA MNAME and RNAME; PTR targets in
-//!   reverse zones.
-//! - RFC 2181 §10.3: MX and SRV targets should not be aliases (warning).
+//!   apex need address records (glue and wildcards count; names below a
+//!   delegation are not checked; none may sit below a DNAME).
+//! - RFC 952/1123 host names and RFC 1035 mailboxes (BIND check-names,
+//!   [`check_names`]): owners of A, AAAA, A6, MX, WKS; targets of NS, MX,
+//!   SRV, AFSDB, RT and service-mode SVCB/HTTPS; SOA MNAME and RNAME; RP
+//!   and MINFO mailboxes; PTR targets in reverse trees. The parser also
+//!   applies it to out-of-zone records, as BIND does before dropping them.
+//! - RFC 7344 §4 / RFC 8078 §4: apex CDS/CDNSKEY agree with the DNSKEYs.
+//! - RFC 2181 §10.3: MX and SRV targets should not be aliases (warning);
+//!   RFC 1034 §4.2.1: delegations need glue for in-bailiwick servers
+//!   (warning); RFC 7208 §3.1: SPF needs a TXT twin (warning).
+//!
+//! Zone-wide checks (SOA, apex NS, CDS) run only once every record passed,
+//! as named judges the zone only after it loaded.
 
 use std::sync::Arc;
 
