@@ -44,11 +44,7 @@ fn name_at(rdata: &[u8], offset: usize) -> Option<&[u8]> {
 /// Used on every record, those outside the zone included, as BIND checks
 /// a record before it decides whether to keep it.
 pub fn check_names(rtype: RType, owner: &[u8], rdata: &[u8]) -> Vec<String> {
-    let text = |wire: &[u8]| {
-        let mut out = Vec::new();
-        name::write_text(&mut out, wire, None);
-        String::from_utf8_lossy(&out).into_owned()
-    };
+    let text = name::to_text;
     let mut problems = Vec::new();
     // Owners.
     let owner_ok = match rtype {
@@ -285,9 +281,7 @@ impl<'z> Checker<'z> {
     }
 
     fn text(&self, wire: &[u8]) -> String {
-        let mut out = Vec::new();
-        name::write_text(&mut out, wire, None);
-        String::from_utf8_lossy(&out).into_owned()
+        name::to_text(wire)
     }
 
     fn apex(&mut self) {
@@ -534,11 +528,9 @@ impl<'z> Checker<'z> {
             }
         };
         let exact = self.records_at(wire);
-        if !exact.is_empty() {
-            let found = judge(exact);
-            if found != Resolution::Missing || !self.below_delegation(wire) {
-                return found;
-            }
+        let found = judge(exact);
+        if found != Resolution::Missing {
+            return found;
         }
         if self.below_delegation(wire) {
             return Resolution::Delegated;

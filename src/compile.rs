@@ -202,9 +202,7 @@ fn sort_diagnostics(diagnostics: &mut [Diagnostic], files: &[String]) {
 fn apply_serial(zone: &mut Zone, policy: Policy, now: i64) -> Option<Diagnostic> {
     let soa = zone.records.iter().find(|r| r.rtype == RType::SOA)?;
     let (off, line, file) = (soa.rd_off as usize, soa.line, soa.file);
-    let rdata = &zone.rdata[off..];
-    let names = name::wire_len(rdata)?;
-    let serial_at = off + names + name::wire_len(&rdata[names..])?;
+    let serial_at = off + crate::zone::rdata::soa_serial_offset(&zone.rdata[off..])?;
     let bytes: [u8; 4] = zone.rdata.get(serial_at..serial_at + 4)?.try_into().ok()?;
     let current = u32::from_be_bytes(bytes);
     match next_serial(policy, current, &[], now) {

@@ -396,7 +396,7 @@ impl<'i> EntryParser<'i> {
                         // A blank owner repeats the previous owner, not the new origin.
                         let message = format!(
                             "record with a blank owner right after $ORIGIN: it belongs to {}, not to the new origin",
-                            display_name(self.zone.names.get(id))
+                            name::to_text(self.zone.names.get(id))
                         );
                         self.warning(&at, entry.line, tokens[0].start as usize, message);
                     }
@@ -608,7 +608,7 @@ impl<'i> EntryParser<'i> {
             let owner_wire = self.zone.names.get(p.owner);
             let problems =
                 crate::check::check_names(p.rtype, owner_wire, &self.zone.rdata[p.rd_off..]);
-            let shown_name = display_name(owner_wire);
+            let shown_name = name::to_text(owner_wire);
             self.zone.rdata.truncate(p.rd_off);
             for message in problems {
                 self.error(at, p.line, type_token.start as usize, message);
@@ -625,7 +625,7 @@ impl<'i> EntryParser<'i> {
             return;
         };
         if p.rtype == RType::SOA && rel != 0 {
-            let shown_name = display_name(self.zone.names.get(p.owner));
+            let shown_name = name::to_text(self.zone.names.get(p.owner));
             self.zone.rdata.truncate(p.rd_off);
             self.error(
                 at,
@@ -763,10 +763,4 @@ fn refused_type(rtype: RType) -> Option<String> {
 /// The bytes of a token.
 pub(super) fn raw<'a>(src: &'a [u8], t: &Token) -> &'a [u8] {
     &src[t.start as usize..t.end as usize]
-}
-
-fn display_name(wire: &[u8]) -> String {
-    let mut out = Vec::new();
-    name::write_text(&mut out, wire, None);
-    String::from_utf8_lossy(&out).into_owned()
 }

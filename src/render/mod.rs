@@ -84,10 +84,8 @@ fn header_values(zone: &Zone) -> HeaderValues {
     let soa = zone.records.iter().find(|r| r.rtype == RType::SOA);
     let serial = soa.and_then(|r| {
         let d = zone.rdata_of(r);
-        let names = name::wire_len(d)?;
-        let rname = name::wire_len(&d[names..])?;
-        let s = d.get(names + rname..names + rname + 4)?;
-        Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+        let at = crate::zone::rdata::soa_serial_offset(d)?;
+        Some(u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]]))
     });
     HeaderValues {
         origin: zone.origin.to_string(),

@@ -125,9 +125,10 @@ impl NameTable {
             let part = name::relative_len(w, origin).map_or(w, |rel| &w[..rel]);
             name::push_canonical_key(key, part);
         };
+        // Only names inside the zone are owners of it.
+        let rel = name::relative_len(wire, origin)?;
         let mut key = Vec::with_capacity(wire.len() + 8);
-        name::relative_len(wire, origin)?;
-        key_of(wire, &mut key);
+        name::push_canonical_key(&mut key, &wire[..rel]);
         let prefix = key_prefix(&key);
         let block = self.sparse_prefixes.partition_point(|&p| p < prefix);
         let start = block.saturating_sub(1) * SPARSE_STEP;

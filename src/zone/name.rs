@@ -75,9 +75,7 @@ impl Name {
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = Vec::new();
-        write_text(&mut out, &self.0, None);
-        f.write_str(&String::from_utf8_lossy(&out))
+        f.write_str(&to_text(&self.0))
     }
 }
 
@@ -307,6 +305,13 @@ fn write_labels(out: &mut Vec<u8>, wire: &[u8]) {
         }
         pos += 1 + len;
     }
+}
+
+/// The absolute presentation form of a wire name, for messages.
+pub fn to_text(wire: &[u8]) -> String {
+    let mut out = Vec::with_capacity(wire.len() + 1);
+    write_text(&mut out, wire, None);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Length of `write_text` output, computed without writing it.

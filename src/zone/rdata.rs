@@ -465,6 +465,14 @@ fn field_width(field: Field, rest: &[u8]) -> Option<usize> {
     })
 }
 
+/// Offset of the SERIAL field in SOA RDATA (after MNAME and RNAME,
+/// RFC 1035 §3.3.13), if the RDATA is long enough to hold it.
+pub fn soa_serial_offset(rdata: &[u8]) -> Option<usize> {
+    let mname = name::wire_len(rdata)?;
+    let at = mname + name::wire_len(rdata.get(mname..)?)?;
+    (rdata.len() >= at + 4).then_some(at)
+}
+
 /// The type an RRSIG (or SIG) covers, which splits RRSIGs into one RRset
 /// per covered type (RFC 4034 §3); 0 for every other type.
 pub fn covered_type(rtype: RType, rdata: &[u8]) -> u16 {
