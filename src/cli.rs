@@ -10,6 +10,9 @@ use crate::zone::serial::Policy;
 #[derive(Debug, Parser)]
 #[command(name = "bindbridge", version, about)]
 pub struct Cli {
+    /// The SQLite database [default: ./bindbridge.db]; created with its schema on first use.
+    #[arg(long, global = true, value_name = "PATH", env = "BINDBRIDGE_DB")]
+    pub db: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -21,6 +24,119 @@ pub enum Command {
     /// Validate a zone file and print it in canonical form.
     #[command(after_help = COMPILE_EXAMPLES)]
     Compile(CompileArgs),
+    /// Import zone files (or every primary zone of a named.conf) into the database.
+    #[command(after_help = IMPORT_EXAMPLES)]
+    Import(ImportArgs),
+    /// Write a stored zone as a canonical zone file.
+    Export(ExportArgs),
+    /// Inspect stored zones.
+    #[command(subcommand)]
+    Zone(ZoneCommand),
+    /// Manage user accounts (the owners of zones).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+const IMPORT_EXAMPLES: &str = "\
+Exit status: 0 every zone imported (or unchanged), 1 some zone failed, exists
+already without --replace, or failed its --verify proof; 2 import could not
+run (unreadable named.conf, database error, named-compilezone missing for --verify).
+
+Examples:
+  Import one zone file; the zone name comes from its $ORIGIN or SOA:
+    bindbridge import db.example.com
+
+  Move every primary zone of a BIND server, proving each with named-compilezone:
+    bindbridge import --named-conf /etc/bind/named.conf --verify
+
+  Same, from a copy of the old server's files under /srv/oldbox:
+    bindbridge import --named-conf /srv/oldbox/etc/bind/named.conf --root /srv/oldbox
+
+  See what would happen, without writing anything:
+    bindbridge import --dry-run --named-conf /etc/bind/named.conf
+
+  Re-import a zone after editing its file (record uuids that still exist are kept):
+    bindbridge import --replace db.example.com";
+
+/// Arguments of `import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// Zone files to import.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "named_conf",
+        conflicts_with = "named_conf"
+    )]
+    pub files: Vec<PathBuf>,
+    /// Import every primary zone declared in this named.conf (includes and `directory` followed).
+    #[arg(long, value_name = "FILE")]
+    pub named_conf: Option<PathBuf>,
+    /// Look absolute paths of the named.conf up under DIR (a copy of another server's files).
+    #[arg(long, value_name = "DIR", requires = "named_conf")]
+    pub root: Option<PathBuf>,
+    /// Owner of the new zones [default: admin, created if missing].
+    #[arg(long, value_name = "USER")]
+    pub owner: Option<String>,
+    /// Zone name, for a single file (default: its $ORIGIN, else SOA owner, else file name).
+    #[arg(long, value_name = "NAME", conflicts_with = "named_conf")]
+    pub origin: Option<String>,
+    /// Replace the content of zones that exist already.
+    #[arg(long)]
+    pub replace: bool,
+    /// Report what would be imported; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Prove each zone: named-compilezone must list the same records for the
+    /// original file and for the zone rendered from the database.
+    #[arg(long)]
+    pub verify: bool,
+    /// Report format (standard output).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The zone: its name or uuid.
+    pub zone: String,
+    /// Write to FILE (replaced atomically) instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Have `named-checkzone -k fail -i local` accept the zone before writing it.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `zone` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ZoneCommand {
+    /// List stored zones.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show one stored zone: its SOA, nameservers, version and deploy state.
+    Show {
+        /// The zone: its name or uuid.
+        zone: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        /// The user's name.
+        name: String,
+    },
+    /// List users.
+    List,
 }
 
 const COMPILE_EXAMPLES: &str = "\
@@ -46,13 +162,13 @@ Examples:
   Bump the SOA serial to today's date (YYYYMMDDnn) while canonicalising:
     bindbridge compile --serial date db.example.com";
 
-/// Output format of diagnostics.
+/// Output format of diagnostics and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Format {
-    /// `file:line:col: error: message`
+    /// For people: `file:line:col: error: message`, aligned tables.
     #[default]
     Text,
-    /// One JSON object per line: file, line, column, severity, message.
+    /// For programs: one JSON object per line (per diagnostic, zone or user).
     Json,
 }
 

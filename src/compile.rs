@@ -6,8 +6,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use crate::bind::{CheckzoneVerdict, checkzone};
 use crate::check::check_zone;
 use crate::parse::{self, Diagnostic, Options, Severity};
 use crate::render::{self, Template, order};
@@ -78,6 +78,8 @@ pub struct Compiled {
     pub zone: Zone,
     /// The template that lays it out.
     pub template: Template,
+    /// Duplicate records merged into one (BIND keeps one as well).
+    pub duplicates: usize,
 }
 
 impl Compiled {
@@ -142,7 +144,7 @@ pub fn compile(request: &Request) -> Result<Compiled, Error> {
     let mut zone = parsed.zone;
     let mut diagnostics = parsed.diagnostics;
     let parse_failed = diagnostics.iter().any(Diagnostic::is_error);
-    order::sort(&mut zone);
+    let duplicates = order::sort(&mut zone);
     if let Some(policy) = request.serial
         && let Some(d) = apply_serial(&mut zone, policy, request.now)
     {
@@ -155,6 +157,7 @@ pub fn compile(request: &Request) -> Result<Compiled, Error> {
         diagnostics,
         zone,
         template,
+        duplicates,
     })
 }
 
@@ -225,37 +228,6 @@ fn apply_serial(zone: &mut Zone, policy: Policy, now: i64) -> Option<Diagnostic>
     }
 }
 
-/// The verdict of `named-checkzone -k fail -i local` on rendered text.
-pub struct CheckzoneVerdict {
-    /// True if named-checkzone accepted the zone.
-    pub accepted: bool,
-    /// What it printed.
-    pub output: String,
-}
-
-/// Runs `named-checkzone -k fail -i local ORIGIN FILE`.
-pub fn run_checkzone(origin: &Name, file: &Path) -> Result<CheckzoneVerdict, Error> {
-    let output = Command::new("named-checkzone")
-        .args(["-k", "fail", "-i", "local"])
-        .arg(origin.to_string())
-        .arg(file)
-        .output()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::Checkzone(
-                "named-checkzone not found; install it (Debian: apt-get install bind9-utils)"
-                    .to_string(),
-            ),
-            _ => Error::Checkzone(e.to_string()),
-        })?;
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    let temp_name = file.display().to_string();
-    Ok(CheckzoneVerdict {
-        accepted: output.status.success(),
-        output: text.replace(&temp_name, "<output>"),
-    })
-}
-
 /// Where the canonical zone goes.
 pub enum Destination<'a> {
     /// Standard output.
@@ -265,14 +237,17 @@ pub enum Destination<'a> {
     File(&'a Path),
 }
 
-/// Renders `compiled` to `destination`. With `check`, the rendered zone is
-/// first shown to named-checkzone, and nothing reaches the destination
-/// unless it is accepted. Returns the verdict when `check` was asked.
+/// Renders `zone` (sorted) through `template` to `destination`. With
+/// `check`, the rendered zone is first shown to named-checkzone, and
+/// nothing reaches the destination unless it is accepted. Returns the
+/// verdict when `check` was asked.
 pub fn write_output(
-    compiled: &Compiled,
+    zone: &Zone,
+    template: &Template,
     destination: Destination<'_>,
     check: bool,
 ) -> Result<Option<CheckzoneVerdict>, Error> {
+    let render = |out: &mut dyn Write| render::render(zone, template, out).map_err(Error::from);
     let (target, regular) = match destination {
         Destination::Stdout => ("standard output".to_string(), false),
         Destination::File(path) => (
@@ -298,7 +273,7 @@ pub fn write_output(
     // Streams go straight out when there is nothing to check first.
     if !regular && !check {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, open_stream()?);
-        compiled.render(&mut out)?;
+        render(&mut out)?;
         return out.flush().map_err(fail).map(|()| None);
     }
     // Otherwise a temporary file: in the target's directory, so that the
@@ -317,12 +292,15 @@ pub fn write_output(
         .map_err(fail)?;
     {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
-        compiled.render(&mut out)?;
+        render(&mut out)?;
         out.flush().map_err(fail)?;
     }
     tmp.as_file().sync_all().map_err(fail)?;
     let verdict = match check {
-        true => Some(run_checkzone(&compiled.origin, tmp.path())?),
+        true => Some(
+            checkzone(&zone.origin.to_string(), tmp.path())
+                .map_err(|e| Error::Checkzone(e.reason))?,
+        ),
         false => None,
     };
     if verdict.as_ref().is_some_and(|v| !v.accepted) {

@@ -8,10 +8,14 @@
 
 #![warn(missing_docs)]
 
+pub mod bind;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod compile;
+pub mod import;
 pub mod parse;
 pub mod render;
 pub mod source;
+pub mod store;
 pub mod zone;

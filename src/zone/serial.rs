@@ -307,7 +307,7 @@ fn unix_serial(now_unix: i64) -> Result<u32, SerialError> {
 
 /// Proleptic Gregorian (year, month, day) of the day `days` after
 /// 1970-01-01; Howard Hinnant's `civil_from_days` algorithm.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468; // days since 0000-03-01
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097); // [0, 146096]

@@ -1,0 +1,60 @@
+//! The subcommands behind the command line: each takes its parsed
+//! arguments, prints what it has to say and returns the exit code (0 ok,
+//! 1 the input or a zone has a problem, 2 could not run).
+
+mod compile;
+mod import;
+mod zone;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::store::{DEFAULT_PATH, Store};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let db = cli.db.unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
+    match cli.command {
+        Command::Compile(args) => compile::run(args),
+        Command::Import(args) => block_on(import::run(db, args)),
+        Command::Export(args) => block_on(zone::export(db, args)),
+        Command::Zone(command) => block_on(zone::zone(db, command)),
+        Command::User(command) => block_on(zone::user(db, command)),
+    }
+}
+
+/// Runs a command's future on a runtime of its own: the command line does
+/// one thing at a time, so one thread is enough (SQLite runs on sqlx's
+/// worker thread beside it).
+fn block_on(future: impl Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(future),
+        Err(e) => could_not_run(&e),
+    }
+}
+
+/// Opens the database or says why not.
+async fn open_store(db: &std::path::Path) -> Result<Store, ExitCode> {
+    Store::open(db).await.map_err(|e| could_not_run(&e))
+}
+
+/// Prints an error with its causes and returns exit code 2.
+fn could_not_run(e: &dyn std::error::Error) -> ExitCode {
+    let mut message = format!("bindbridge: {e}");
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // thiserror messages often repeat their source already.
+        if !message.ends_with(&text) {
+            message.push_str(&format!(": {text}"));
+        }
+        source = cause.source();
+    }
+    eprintln!("{message}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,261 @@
+//! `bindbridge export`, `zone list|show` and `user add|list`: what is stored.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::{could_not_run, open_store};
+use crate::cli::{ExportArgs, Format, UserCommand, ZoneCommand};
+use crate::compile::{self, Destination};
+use crate::render::Template;
+use crate::store::{StoreError, ZoneInfo};
+
+/// `bindbridge export ZONE [-o FILE] [--check]`.
+pub async fn export(db: PathBuf, args: ExportArgs) -> ExitCode {
+    let store = match open_store(&db).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let loaded = store.load_zone(&args.zone).await;
+    store.close().await;
+    let zone = match loaded {
+        Ok((_, zone)) => zone,
+        Err(e) => return store_failure(&e),
+    };
+    let destination = match &args.output {
+        Some(path) => Destination::File(path),
+        None => Destination::Stdout,
+    };
+    match compile::write_output(&zone, &Template::builtin(), destination, args.check) {
+        Ok(Some(verdict)) if !verdict.accepted => {
+            eprintln!(
+                "bindbridge: named-checkzone rejects zone {}: {}",
+                args.zone,
+                verdict.output.trim()
+            );
+            ExitCode::from(1)
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => could_not_run(&e),
+    }
+}
+
+/// An unknown zone or user is the input's fault (1); anything else is 2.
+fn store_failure(e: &StoreError) -> ExitCode {
+    match e {
+        StoreError::UnknownZone(_) | StoreError::UnknownUser(_) | StoreError::UserExists(_) => {
+            eprintln!("bindbridge: {e}");
+            ExitCode::from(1)
+        }
+        _ => could_not_run(e),
+    }
+}
+
+/// `bindbridge zone list|show`.
+pub async fn zone(db: PathBuf, command: ZoneCommand) -> ExitCode {
+    let store = match open_store(&db).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let result = match &command {
+        ZoneCommand::List { .. } => store.zones().await,
+        ZoneCommand::Show { zone, .. } => store.zone(zone).await.map(|z| vec![z]),
+    };
+    store.close().await;
+    let zones = match result {
+        Ok(z) => z,
+        Err(e) => return store_failure(&e),
+    };
+    match command {
+        ZoneCommand::List {
+            format: Format::Text,
+        } => print!("{}", zone_table(&zones)),
+        ZoneCommand::Show {
+            format: Format::Text,
+            ..
+        } => print!("{}", zone_details(&zones[0])),
+        ZoneCommand::List {
+            format: Format::Json,
+        }
+        | ZoneCommand::Show {
+            format: Format::Json,
+            ..
+        } => {
+            for z in &zones {
+                println!("{}", zone_json(z));
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn zone_table(zones: &[ZoneInfo]) -> String {
+    let mut rows = vec![[
+        "DOMAIN".to_string(),
+        "SERIAL".into(),
+        "RECORDS".into(),
+        "OWNER".into(),
+        "DEPLOY".into(),
+        "UUID".into(),
+    ]];
+    for z in zones {
+        rows.push([
+            z.fields.domain.clone(),
+            z.fields.soa.serial.to_string(),
+            z.record_count.to_string(),
+            z.owner.clone(),
+            deploy_summary(z),
+            z.uuid.clone(),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `deployed`, `failed`, or `pending (version 3, deployed 2)`.
+fn deploy_summary(z: &ZoneInfo) -> String {
+    match z.deploy_state.as_str() {
+        "deployed" if z.deployed_version >= z.version => "deployed".into(),
+        state => format!(
+            "{state} (version {}, deployed {})",
+            z.version, z.deployed_version
+        ),
+    }
+}
+
+fn zone_details(z: &ZoneInfo) -> String {
+    let f = &z.fields;
+    let mut lines = vec![
+        format!("zone:          {}", f.domain),
+        format!("uuid:          {}", z.uuid),
+        format!("owner:         {}", z.owner),
+        format!("created:       {}", z.created_at),
+        format!("updated:       {}", z.updated_at),
+        format!("records:       {}", z.record_count),
+        format!(
+            "soa:           {} {} serial {} refresh {} retry {} expire {} minimum {} (ttl {})",
+            f.soa.mname,
+            f.soa.rname,
+            f.soa.serial,
+            f.soa.refresh,
+            f.soa.retry,
+            f.soa.expire,
+            f.soa.minimum,
+            f.soa.ttl
+        ),
+        format!(
+            "nameservers:   {} (ttl {})",
+            f.nameservers.join(" "),
+            f.ns_ttl
+        ),
+        format!(
+            "default ttl:   {}",
+            f.default_ttl
+                .map_or("none ($TTL not set)".into(), |t| t.to_string())
+        ),
+        format!("version:       {}", z.version),
+        format!("deploy:        {}", deploy_summary(z)),
+    ];
+    if let Some(serial) = z.deployed_serial {
+        lines.push(format!("deployed serial: {serial}"));
+    }
+    if let Some(at) = &z.deployed_at {
+        lines.push(format!("deployed at:   {at}"));
+    }
+    if let Some(error) = &z.deploy_error {
+        lines.push(format!("deploy error:  {error}"));
+    }
+    lines.join("\n") + "\n"
+}
+
+fn zone_json(z: &ZoneInfo) -> serde_json::Value {
+    let f = &z.fields;
+    json!({
+        "uuid": z.uuid,
+        "domain": f.domain,
+        "owner": z.owner,
+        "created_at": z.created_at,
+        "updated_at": z.updated_at,
+        "record_count": z.record_count,
+        "soa": {
+            "ttl": f.soa.ttl,
+            "mname": f.soa.mname,
+            "rname": f.soa.rname,
+            "serial": f.soa.serial,
+            "refresh": f.soa.refresh,
+            "retry": f.soa.retry,
+            "expire": f.soa.expire,
+            "minimum": f.soa.minimum,
+        },
+        "nameservers": f.nameservers,
+        "ns_ttl": f.ns_ttl,
+        "default_ttl": f.default_ttl,
+        "version": z.version,
+        "deploy": {
+            "state": z.deploy_state,
+            "deployed_version": z.deployed_version,
+            "serial": z.deployed_serial,
+            "deployed_at": z.deployed_at,
+            "error": z.deploy_error,
+        },
+    })
+}
+
+/// `bindbridge user add|list`.
+pub async fn user(db: PathBuf, command: UserCommand) -> ExitCode {
+    let store = match open_store(&db).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let result = match &command {
+        UserCommand::Add { name } => match valid_user_name(name) {
+            Ok(()) => store.add_user(name).await.map(|u| vec![u]),
+            Err(message) => {
+                store.close().await;
+                eprintln!("bindbridge: bad user name '{name}': {message}");
+                return ExitCode::from(1);
+            }
+        },
+        UserCommand::List => store.users().await,
+    };
+    store.close().await;
+    match result {
+        Ok(users) => {
+            for u in users {
+                println!("{}  {}", u.name, u.created_at);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => store_failure(&e),
+    }
+}
+
+/// User names appear in tables and logs: keep them to one printable word.
+fn valid_user_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > 64 {
+        return Err("it must have 1 to 64 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
+    {
+        return Err("use letters, digits, '.', '_', '-' and '@' only");
+    }
+    Ok(())
+}

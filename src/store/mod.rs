@@ -1,0 +1,263 @@
+//! The store: zones, records, users, tokens and the change log in SQLite
+//! (sqlx).
+//!
+//! One database is shared by the daemon and the command line, so every
+//! connection runs in WAL mode (readers never block the writer) with a
+//! busy timeout, and every write transaction starts with `BEGIN IMMEDIATE`:
+//! it takes the write lock up front, waiting its turn, instead of failing
+//! with "database is locked" when two writers meet halfway. Foreign keys
+//! are on. The schema lives in `src/store/migrations`, embedded in the
+//! binary and applied on open.
+//!
+//! Every change to a zone's content bumps its `version` in the same
+//! transaction; the deploy worker deploys while `version > deployed_version`.
+
+pub mod shape;
+mod zones;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
+pub use zones::{SaveMode, SaveRequest, Saved, ZoneInfo};
+
+/// Where the database is when neither `--db` nor a config file says.
+pub const DEFAULT_PATH: &str = "bindbridge.db";
+
+/// How long a connection waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or created.
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        /// The database path.
+        path: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The schema could not be brought up to date.
+    #[error("cannot migrate database {path}: {source}")]
+    Migrate {
+        /// The database path.
+        path: String,
+        /// The migration error.
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// No user has this name.
+    #[error("no user named '{0}' (add one with: bindbridge user add NAME)")]
+    UnknownUser(String),
+    /// A user with this name exists already.
+    #[error("a user named '{0}' exists already")]
+    UserExists(String),
+    /// No zone has this name or uuid.
+    #[error("no zone '{0}' in the store")]
+    UnknownZone(String),
+    /// The zone is stored already and replacing was not asked for.
+    #[error("zone {0} exists already (use --replace to replace its contents)")]
+    ZoneExists(String),
+    /// Replacing would move the zone to another owner.
+    #[error("zone {domain} belongs to user '{owner}'; replacing keeps the owner")]
+    OtherOwner {
+        /// The zone.
+        domain: String,
+        /// Its current owner.
+        owner: String,
+    },
+    /// A stored value does not fit the model (a corrupt or hand-edited row).
+    #[error("zone {domain}: {source}")]
+    Shape {
+        /// The zone.
+        domain: String,
+        /// What did not fit.
+        #[source]
+        source: ShapeError,
+    },
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// When it was added (ISO 8601 UTC).
+    pub created_at: String,
+}
+
+/// An open database.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating it if needed) the database at `path` and applies
+    /// any pending migrations.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(|source| StoreError::Open {
+                path: shown.clone(),
+                source,
+            })?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before it is acknowledged.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            // Large imports touch many pages; a bigger cache keeps them in memory.
+            .pragma("cache_size", "-65536");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: shown.clone(),
+                source,
+            })?;
+        sqlx::migrate!("src/store/migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                path: shown,
+                source,
+            })?;
+        Ok(Store {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    /// A write transaction that holds the write lock from its start.
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Adds a user.
+    pub async fn add_user(&self, name: &str) -> Result<User, StoreError> {
+        let mut tx = self.write().await?;
+        if user_by_name(&mut tx, name).await?.is_some() {
+            return Err(StoreError::UserExists(name.to_string()));
+        }
+        let created_at = now_iso();
+        let id = sqlx::query("INSERT INTO users (name, created_at) VALUES (?, ?)")
+            .bind(name)
+            .bind(&created_at)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid();
+        tx.commit().await?;
+        Ok(User {
+            id,
+            name: name.to_string(),
+            created_at,
+        })
+    }
+
+    /// The user called `name`.
+    pub async fn user(&self, name: &str) -> Result<User, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        user_by_name(&mut conn, name)
+            .await?
+            .ok_or_else(|| StoreError::UnknownUser(name.to_string()))
+    }
+
+    /// The user called `name`, added if missing (for the default account).
+    pub async fn user_or_add(&self, name: &str) -> Result<User, StoreError> {
+        match self.user(name).await {
+            Err(StoreError::UnknownUser(_)) => match self.add_user(name).await {
+                // Another process added it in between.
+                Err(StoreError::UserExists(_)) => self.user(name).await,
+                other => other,
+            },
+            other => other,
+        }
+    }
+
+    /// Every user, by name.
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+}
+
+async fn user_by_name(
+    conn: &mut sqlx::SqliteConnection,
+    name: &str,
+) -> Result<Option<User>, StoreError> {
+    let row = sqlx::query("SELECT id, name, created_at FROM users WHERE name = ?")
+        .bind(name)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
+    Ok(User {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The current time as ISO 8601 UTC with seconds (`2026-11-27T12:00:00Z`).
+pub fn now_iso() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    iso8601(now)
+}
+
+/// Seconds since the epoch as ISO 8601 UTC.
+pub fn iso8601(unix: i64) -> String {
+    let (year, month, day) = crate::zone::serial::civil_from_days(unix.div_euclid(86_400));
+    let secs = unix.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_iso8601_utc() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_705_314_600), "2024-01-15T10:30:00Z");
+        assert_eq!(iso8601(951_825_599), "2000-02-29T11:59:59Z");
+    }
+}
