@@ -88,6 +88,11 @@ pub enum StoreError {
     },
 }
 
+/// A stored uuid (16 bytes) as text; an empty string if the blob is not one.
+fn uuid_text(bytes: &[u8]) -> String {
+    uuid::Uuid::from_slice(bytes).map_or_else(|_| String::new(), |u| u.to_string())
+}
+
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -167,10 +172,10 @@ impl Store {
         if user_by_name(&mut tx, name).await?.is_some() {
             return Err(StoreError::UserExists(name.to_string()));
         }
-        let created_at = now_iso();
+        let created_at = now_unix();
         let id = sqlx::query("INSERT INTO users (name, created_at) VALUES (?, ?)")
             .bind(name)
-            .bind(&created_at)
+            .bind(created_at)
             .execute(&mut *tx)
             .await?
             .last_insert_rowid();
@@ -178,7 +183,7 @@ impl Store {
         Ok(User {
             id,
             name: name.to_string(),
-            created_at,
+            created_at: iso8601(created_at),
         })
     }
 
@@ -226,19 +231,19 @@ fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
     Ok(User {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
+        created_at: iso8601(row.try_get("created_at")?),
     })
 }
 
-/// The current time as ISO 8601 UTC with seconds (`2026-11-27T12:00:00Z`).
-pub fn now_iso() -> String {
-    let now = std::time::SystemTime::now()
+/// The current time in seconds since the epoch, as the store keeps times.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    iso8601(now)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Seconds since the epoch as ISO 8601 UTC.
+/// Seconds since the epoch as ISO 8601 UTC (`2026-11-27T12:00:00Z`), as
+/// the API and the command line show times.
 pub fn iso8601(unix: i64) -> String {
     let (year, month, day) = crate::zone::serial::civil_from_days(unix.div_euclid(86_400));
     let secs = unix.rem_euclid(86_400);

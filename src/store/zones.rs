@@ -7,13 +7,14 @@
 //! survive a re-import. Nothing changes, not even the version, when the
 //! new content equals the stored one.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::shape::{self, RecordRow, Soa, ZoneBuilder, ZoneFields};
-use super::{Store, StoreError, User, now_iso};
+use super::{Store, StoreError, User, iso8601, now_unix, uuid_text};
 use crate::zone::Zone;
 
 /// Rows per INSERT statement: few statements, well under SQLite's limit
@@ -156,32 +157,37 @@ impl Store {
         };
         let mut builder =
             ZoneBuilder::new(&info.fields, info.record_count as usize).map_err(shape_error)?;
+        // Rows come in pages, each page as one JSON array built by SQLite:
+        // fetching a million rows one by one costs sqlx far more than the
+        // query itself.
         let mut after = 0i64;
         loop {
-            let page = sqlx::query(
-                "SELECT id, name, record_type, value, ttl, priority FROM records \
-                 WHERE zone_id = ? AND id > ? ORDER BY id LIMIT ?",
+            let (json, last, count): (Option<String>, Option<i64>, i64) = sqlx::query_as(
+                "SELECT json_group_array(json_array(name, record_type, value, ttl, priority)), \
+                 max(id), count(*) FROM (SELECT id, name, record_type, value, ttl, priority \
+                 FROM records WHERE zone_id = ? AND id > ? ORDER BY id LIMIT ?)",
             )
             .bind(info.id)
             .bind(after)
             .bind(LOAD_PAGE)
-            .fetch_all(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-            for row in &page {
-                let rtype = shape::parse_type(row.try_get("record_type")?).map_err(shape_error)?;
-                let priority: Option<i64> = row.try_get("priority")?;
+            let page: Vec<StoredRecord> = serde_json::from_str(json.as_deref().unwrap_or("[]"))
+                .map_err(|e| {
+                    shape_error(shape::ShapeError::Bad {
+                        what: "records".into(),
+                        text: format!("page after id {after}"),
+                        reason: e.to_string(),
+                    })
+                })?;
+            for StoredRecord(name, record_type, value, ttl, priority) in &page {
+                let rtype = shape::parse_type(record_type).map_err(shape_error)?;
                 builder
-                    .push(
-                        row.try_get("name")?,
-                        rtype,
-                        row.try_get("value")?,
-                        row.try_get::<i64, _>("ttl")? as u32,
-                        priority.map(|p| p as u16),
-                    )
+                    .push(name, rtype, value, *ttl, *priority)
                     .map_err(shape_error)?;
             }
-            match page.last() {
-                Some(last) if page.len() as i64 == LOAD_PAGE => after = last.try_get("id")?,
+            match last {
+                Some(last) if count == LOAD_PAGE => after = last,
                 _ => break,
             }
         }
@@ -199,8 +205,11 @@ async fn zone_by_key(conn: &mut sqlx::SqliteConnection, key: &str) -> Result<Zon
         "SELECT {ZONE_COLUMNS} FROM zones z JOIN users u ON u.id = z.owner_id \
          WHERE z.uuid = ? OR z.domain = ?"
     );
+    let uuid = uuid::Uuid::parse_str(key)
+        .map(|u| u.as_bytes().to_vec())
+        .ok();
     let row = sqlx::query(&sql)
-        .bind(key)
+        .bind(uuid)
         .bind(domain)
         .fetch_optional(conn)
         .await?;
@@ -240,7 +249,7 @@ fn zone_info(row: &SqliteRow) -> Result<ZoneInfo, StoreError> {
         |column: &str| -> Result<u32, StoreError> { Ok(row.try_get::<i64, _>(column)? as u32) };
     Ok(ZoneInfo {
         id: row.try_get("id")?,
-        uuid: row.try_get("uuid")?,
+        uuid: uuid_text(row.try_get("uuid")?),
         owner: row.try_get("owner")?,
         fields: ZoneFields {
             soa: Soa {
@@ -266,9 +275,9 @@ fn zone_info(row: &SqliteRow) -> Result<ZoneInfo, StoreError> {
         deploy_state: row.try_get("deploy_state")?,
         deploy_error: row.try_get("deploy_error")?,
         deployed_serial: row.try_get("deployed_serial")?,
-        deployed_at: row.try_get("deployed_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        deployed_at: row.try_get::<Option<i64>, _>("deployed_at")?.map(iso8601),
+        created_at: iso8601(row.try_get("created_at")?),
+        updated_at: iso8601(row.try_get("updated_at")?),
     })
 }
 
@@ -279,15 +288,15 @@ async fn create(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Saved, StoreError> {
     let fields = request.fields;
-    let now = now_iso();
-    let uuid = uuid::Uuid::now_v7().to_string();
+    let now = now_unix();
+    let uuid = uuid::Uuid::now_v7();
     let zone_id = sqlx::query(
         "INSERT INTO zones (uuid, domain, owner_id, soa_ttl, soa_mname, soa_rname, serial, \
          refresh, retry, expire, minimum, default_ttl, nameservers, ns_ttl, version, \
          deployed_version, deploy_state, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 'pending', ?, ?)",
     )
-    .bind(&uuid)
+    .bind(uuid.as_bytes().as_slice())
     .bind(&fields.domain)
     .bind(request.owner.id)
     .bind(i64::from(fields.soa.ttl))
@@ -301,12 +310,12 @@ async fn create(
     .bind(fields.default_ttl.map(i64::from))
     .bind(nameservers_json(fields))
     .bind(i64::from(fields.ns_ttl))
-    .bind(&now)
-    .bind(&now)
+    .bind(now)
+    .bind(now)
     .execute(&mut **tx)
     .await?
     .last_insert_rowid();
-    let added = insert_rows(tx, zone_id, rows, &now, progress).await?;
+    let added = insert_rows(tx, zone_id, rows, now, progress).await?;
     let after = serde_json::json!({
         "source": request.source,
         "serial": fields.soa.serial,
@@ -323,7 +332,7 @@ async fn create(
     )
     .await?;
     Ok(Saved {
-        uuid,
+        uuid: uuid.to_string(),
         created: true,
         changed: true,
         version: 1,
@@ -383,17 +392,17 @@ async fn replace(
             updated: 0,
         });
     }
-    let now = now_iso();
+    let now = now_unix();
     delete_rows(tx, &gone).await?;
     for (id, ttl) in &ttl_changes {
         sqlx::query("UPDATE records SET ttl = ?, updated_at = ? WHERE id = ?")
             .bind(i64::from(*ttl))
-            .bind(&now)
+            .bind(now)
             .bind(id)
             .execute(&mut **tx)
             .await?;
     }
-    let added = insert_rows(tx, old.id, fresh.into_iter(), &now, progress).await?;
+    let added = insert_rows(tx, old.id, fresh.into_iter(), now, progress).await?;
     let version = old.version + 1;
     sqlx::query(
         "UPDATE zones SET domain = ?, soa_ttl = ?, soa_mname = ?, soa_rname = ?, serial = ?, \
@@ -413,7 +422,7 @@ async fn replace(
     .bind(nameservers_json(fields))
     .bind(i64::from(fields.ns_ttl))
     .bind(version)
-    .bind(&now)
+    .bind(now)
     .bind(old.id)
     .execute(&mut **tx)
     .await?;
@@ -429,9 +438,10 @@ async fn replace(
         "removed": gone.len(),
         "updated": ttl_changes.len(),
     });
+    let uuid = uuid::Uuid::parse_str(&old.uuid).unwrap_or_default();
     log_change(
         tx,
-        &old.uuid,
+        &uuid,
         &fields.domain,
         request.actor,
         "replace",
@@ -450,6 +460,16 @@ async fn replace(
         updated: ttl_changes.len(),
     })
 }
+
+/// A record as the load query returns it: name, type, value, TTL, priority.
+#[derive(serde::Deserialize)]
+struct StoredRecord<'a>(
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    u32,
+    Option<u16>,
+);
 
 type RowKey = (String, String, String, Option<u16>);
 
@@ -486,16 +506,14 @@ async fn insert_rows(
     tx: &mut Transaction<'static, Sqlite>,
     zone_id: i64,
     rows: impl Iterator<Item = RecordRow>,
-    now: &str,
+    now: i64,
     progress: &mut dyn FnMut(usize),
 ) -> Result<usize, StoreError> {
     let full_sql = insert_sql(INSERT_BATCH);
-    let mut batch: Vec<RecordRow> = Vec::with_capacity(INSERT_BATCH);
-    let mut rows = rows.peekable();
+    let mut rows = rows;
+    let mut batch: Vec<RecordRow> = rows.by_ref().take(INSERT_BATCH).collect();
     let mut written = 0;
-    while rows.peek().is_some() {
-        batch.clear();
-        batch.extend(rows.by_ref().take(INSERT_BATCH));
+    while !batch.is_empty() {
         let short_sql;
         let sql = if batch.len() == INSERT_BATCH {
             &full_sql
@@ -503,45 +521,49 @@ async fn insert_rows(
             short_sql = insert_sql(batch.len());
             &short_sql
         };
-        let mut query = sqlx::query(sql).bind(zone_id).bind(now);
+        let mut query = sqlx::query(sql);
         for row in &batch {
             query = query
-                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(uuid::Uuid::now_v7().as_bytes().to_vec())
+                .bind(zone_id)
                 .bind(&row.name)
                 .bind(&row.record_type)
                 .bind(&row.value)
                 .bind(i64::from(row.ttl))
-                .bind(row.priority.map(i64::from));
+                .bind(row.priority.map(i64::from))
+                .bind(now)
+                .bind(now);
         }
-        query.execute(&mut **tx).await?;
+        // SQLite writes this batch on its worker thread while this one
+        // makes the next (formats the records): the first poll of the
+        // execute future hands the statement over, then the second future runs.
+        let mut next = Vec::with_capacity(INSERT_BATCH);
+        let (result, ()) = tokio::join!(query.execute(&mut **tx), async {
+            next.extend(rows.by_ref().take(INSERT_BATCH));
+        });
+        result?;
         written += batch.len();
         progress(written);
+        batch = next;
     }
     Ok(written)
 }
 
-/// `INSERT … VALUES (…), (…)` for `rows` rows: `?1` is the zone id, `?2`
-/// the time, then six parameters per row.
+/// `INSERT … VALUES (…), (…)` for `rows` rows of nine parameters. Only
+/// anonymous `?`: sqlx looks every parameter's name up, which SQLite does
+/// in time linear in the number of named ones, so numbered parameters
+/// would make a large statement quadratic.
 fn insert_sql(rows: usize) -> String {
-    let mut sql = String::with_capacity(120 + rows * 48);
+    let mut sql = String::with_capacity(120 + rows * 20);
     sql.push_str(
         "INSERT INTO records (uuid, zone_id, name, record_type, value, ttl, priority, \
          created_at, updated_at) VALUES ",
     );
     for i in 0..rows {
-        let p = 3 + i * 6;
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str(&format!(
-            "(?{},?1,?{},?{},?{},?{},?{},?2,?2)",
-            p,
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5
-        ));
+        sql.push_str("(?,?,?,?,?,?,?,?,?)");
     }
     sql
 }
@@ -565,7 +587,7 @@ fn nameservers_json(fields: &ZoneFields) -> String {
 /// Appends to the change log.
 async fn log_change(
     tx: &mut Transaction<'static, Sqlite>,
-    zone_uuid: &str,
+    zone_uuid: &uuid::Uuid,
     domain: &str,
     actor: &str,
     action: &str,
@@ -576,13 +598,13 @@ async fn log_change(
         "INSERT INTO change_log (zone_uuid, domain, record_uuid, actor, action, before, after, at) \
          VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
     )
-    .bind(zone_uuid)
+    .bind(zone_uuid.as_bytes().as_slice())
     .bind(domain)
     .bind(actor)
     .bind(action)
     .bind(before.map(|v| v.to_string()))
     .bind(after.map(|v| v.to_string()))
-    .bind(now_iso())
+    .bind(now_unix())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -593,11 +615,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn insert_sql_numbers_its_parameters() {
+    fn insert_sql_has_nine_anonymous_parameters_per_row() {
         assert_eq!(
             insert_sql(2),
             "INSERT INTO records (uuid, zone_id, name, record_type, value, ttl, priority, \
-             created_at, updated_at) VALUES (?3,?1,?4,?5,?6,?7,?8,?2,?2),(?9,?1,?10,?11,?12,?13,?14,?2,?2)"
+             created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?)"
         );
     }
 }

@@ -1,14 +1,16 @@
 -- bindbridge store, first version.
 --
--- Times are ISO 8601 UTC text ("2026-11-27T12:00:00Z"), as the API shows
--- them. uuids are text. Every change to a zone's content bumps
+-- Times are seconds since the epoch (UTC); the API shows them as ISO 8601.
+-- uuids are 16-byte blobs (the API shows them as text). Both keep a
+-- million-record zone small: a record row is read and written often.
+-- Every change to a zone's content bumps
 -- zones.version in the same transaction; the deploy worker deploys while
 -- version > deployed_version.
 
 CREATE TABLE users (
     id          INTEGER PRIMARY KEY,
     name        TEXT    NOT NULL UNIQUE,
-    created_at  TEXT    NOT NULL
+    created_at  INTEGER NOT NULL
 );
 
 -- Only a hash of each token is kept, with a short prefix to recognise it.
@@ -19,10 +21,10 @@ CREATE TABLE api_tokens (
     prefix        TEXT    NOT NULL,
     hash          BLOB    NOT NULL UNIQUE,
     permissions   TEXT    NOT NULL,
-    created_at    TEXT    NOT NULL,
-    last_used_at  TEXT,
-    expires_at    TEXT,
-    revoked_at    TEXT
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER,
+    expires_at    INTEGER,
+    revoked_at    INTEGER
 );
 CREATE INDEX api_tokens_user ON api_tokens (user_id);
 
@@ -31,7 +33,7 @@ CREATE INDEX api_tokens_user ON api_tokens (user_id);
 -- names in presentation form.
 CREATE TABLE zones (
     id                INTEGER PRIMARY KEY,
-    uuid              TEXT    NOT NULL UNIQUE,
+    uuid              BLOB    NOT NULL UNIQUE,
     -- Without the final dot ("example.com"; the root zone is ".").
     domain            TEXT    NOT NULL UNIQUE COLLATE NOCASE,
     owner_id          INTEGER NOT NULL REFERENCES users (id),
@@ -53,27 +55,27 @@ CREATE TABLE zones (
     deploy_state      TEXT    NOT NULL DEFAULT 'pending',
     deploy_error      TEXT,
     deployed_serial   INTEGER,
-    deployed_at       TEXT,
-    created_at        TEXT    NOT NULL,
-    updated_at        TEXT    NOT NULL
+    deployed_at       INTEGER,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
 );
 CREATE INDEX zones_owner ON zones (owner_id);
 
 -- Records in the shape of the API: name relative to the zone ("@" for the
 -- apex, an absolute name when its spelling differs from the zone's), value
 -- in presentation form with absolute names, priority split out for MX and
--- SRV. Rows of a zone are kept in canonical order of insertion.
+-- SRV.
 CREATE TABLE records (
     id           INTEGER PRIMARY KEY,
-    uuid         TEXT    NOT NULL UNIQUE,
+    uuid         BLOB    NOT NULL UNIQUE,
     zone_id      INTEGER NOT NULL REFERENCES zones (id) ON DELETE CASCADE,
     name         TEXT    NOT NULL,
     record_type  TEXT    NOT NULL,
     value        TEXT    NOT NULL,
     ttl          INTEGER NOT NULL,
     priority     INTEGER,
-    created_at   TEXT    NOT NULL,
-    updated_at   TEXT    NOT NULL
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
 );
 CREATE INDEX records_zone ON records (zone_id);
 
@@ -81,13 +83,13 @@ CREATE INDEX records_zone ON records (zone_id);
 -- the history of a deleted zone stays.
 CREATE TABLE change_log (
     id           INTEGER PRIMARY KEY,
-    zone_uuid    TEXT    NOT NULL,
+    zone_uuid    BLOB    NOT NULL,
     domain       TEXT    NOT NULL,
-    record_uuid  TEXT,
+    record_uuid  BLOB,
     actor        TEXT    NOT NULL,
     action       TEXT    NOT NULL,
     before       TEXT,
     after        TEXT,
-    at           TEXT    NOT NULL
+    at           INTEGER NOT NULL
 );
 CREATE INDEX change_log_zone ON change_log (zone_uuid);
