@@ -17,3 +17,6 @@ mod wire;
 
 /// Large zones, which take the two-thread paths.
 mod large;
+
+/// The store: import (files and named.conf), export, zone listing.
+mod import;

@@ -275,10 +275,20 @@ pub async fn import_zone(
         let Some(store) = store else {
             return Err(StoreError::UnknownZone(fields.domain));
         };
-        let (owner, keep_owner) = match &options.owner {
-            Some(name) => (store.user(name).await?, false),
-            None => (store.user_or_add(DEFAULT_OWNER).await?, true),
+        let owner = match &options.owner {
+            Some(name) => store.user(name).await,
+            None => store.user_or_add(DEFAULT_OWNER).await,
         };
+        let owner = match owner {
+            Ok(owner) => owner,
+            Err(e @ StoreError::UnknownUser(_)) => {
+                report.outcome = Outcome::Failed(e.to_string());
+                return Ok(report);
+            }
+            Err(e) => return Err(e),
+        };
+        // Without --owner, a replace leaves the zone with its owner.
+        let keep_owner = options.owner.is_none();
         let file = report.file.clone();
         let request = SaveRequest {
             owner: &owner,
@@ -312,7 +322,7 @@ pub async fn import_zone(
                 report.outcome = Outcome::Exists;
                 return Ok(report);
             }
-            Err(e @ (StoreError::OtherOwner { .. } | StoreError::UnknownUser(_))) => {
+            Err(e @ StoreError::OtherOwner { .. }) => {
                 report.outcome = Outcome::Failed(e.to_string());
                 return Ok(report);
             }
