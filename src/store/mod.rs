@@ -45,6 +45,14 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The database's directory does not exist.
+    #[error("cannot open database {path}: directory {directory} does not exist")]
+    NoDirectory {
+        /// The database path.
+        path: String,
+        /// Its missing directory.
+        directory: String,
+    },
     /// The schema could not be brought up to date.
     #[error("cannot migrate database {path}: {source}")]
     Migrate {
@@ -116,6 +124,15 @@ impl Store {
     /// any pending migrations.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         let shown = path.display().to_string();
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.is_dir()
+        {
+            return Err(StoreError::NoDirectory {
+                path: shown,
+                directory: dir.display().to_string(),
+            });
+        }
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(|source| StoreError::Open {
                 path: shown.clone(),
