@@ -636,3 +636,73 @@ fn concurrent_writers_wait_for_each_other() {
         text(&o.stdout)
     );
 }
+
+/// A journal newer than its zone file holds updates the file lacks: the
+/// report says so (the zone is still imported from the file).
+#[test]
+fn a_newer_journal_is_pointed_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let file = write_zone(dir, "example.org.zone", SMALL);
+    let journal = std::fs::File::create(dir.join("example.org.zone.jnl")).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    journal.set_modified(later).unwrap();
+    let o = run(&["--db", "s.db", "import", "--format", "json", &file], dir);
+    assert_eq!(o.status.code(), Some(0));
+    let report = &reports(&o)[0];
+    let warning = report["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.starts_with("example.org.zone.jnl is newer than the zone file"),
+        "{report:#}"
+    );
+    assert!(warning.contains("rndc sync"), "{warning}");
+}
+
+/// `--root` reads a copy of another server's tree: the configuration's
+/// absolute paths (includes, `directory`, zone files) are looked up under it.
+#[test]
+fn named_conf_under_root_reads_a_copied_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("oldbox");
+    let etc = root.join("etc/bind");
+    let cache = root.join("var/cache/bind");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(
+        etc.join("named.conf"),
+        "include \"/etc/bind/named.conf.options\";\n\
+         zone \"example.org\" { type master; file \"/var/cache/bind/db.example.org\"; };\n\
+         zone \"rel.example\" { type master; file \"db.rel\"; };\n",
+    )
+    .unwrap();
+    std::fs::write(
+        etc.join("named.conf.options"),
+        "options { directory \"/var/cache/bind\"; };\n",
+    )
+    .unwrap();
+    std::fs::write(cache.join("db.example.org"), SMALL).unwrap();
+    std::fs::write(
+        cache.join("db.rel"),
+        SMALL.replace("$ORIGIN example.org.\n", "$ORIGIN rel.example.\n"),
+    )
+    .unwrap();
+    let conf = etc.join("named.conf");
+    let o = run(
+        &[
+            "--db",
+            "s.db",
+            "import",
+            "--named-conf",
+            conf.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+            "--verify",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert_eq!(
+        stored_zones(&tmp.path().join("s.db")),
+        ["example.org", "rel.example"]
+    );
+}
