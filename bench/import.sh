@@ -461,7 +461,7 @@ markdown_table() {
     echo "Ratio = bindbridge / named-compilezone within each pair (<= 1.0: no slower). Medians of $PAIRS interleaved pairs" \
         "per series after one discarded warm-up pair, same run; named-compilezone (median of the import pairs shown)" \
         "\`$(named_version) -i none -k ignore -s full -o /dev/null\`; import into a fresh SQLite database, export to a file" \
-        "on $(db_filesystem); bindbridge $(bindbridge_build); $(machine)."
+        "on $(db_filesystem); bindbridge $BUILD_DESC; $(machine)."
 }
 
 named_version() {
@@ -480,8 +480,10 @@ git_revision() {
 }
 
 # What was benchmarked: the checkout's release build, or a binary given by
-# BINDBRIDGE_BIN, whose source revision this script cannot know.
-bindbridge_build() {
+# BINDBRIDGE_BIN, whose source revision this script cannot know. Computed
+# once, after the build (main), so the conditions and the table agree even
+# if the checkout moves during the run.
+describe_build() {
     if [[ -n "$PREBUILT" ]]; then
         echo "prebuilt $PREBUILT ($("$BINDBRIDGE" --version 2>/dev/null || echo "version unknown"); checkout at $(git_revision), revision of the binary not known)"
     else
@@ -503,7 +505,7 @@ machine() {
 
 print_conditions() {
     echo "== conditions"
-    echo "bindbridge $(bindbridge_build)"
+    echo "bindbridge $BUILD_DESC"
     echo "named-compilezone $(named_version)"
     echo "machine: $(machine), load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "database and export output in $WORK, filesystem $(db_filesystem)"
@@ -530,6 +532,7 @@ main() {
     trap cleanup EXIT
     local n
     build
+    BUILD_DESC="$(describe_build)"
     print_conditions
     for n in $SIZES; do
         bench_size "$n"

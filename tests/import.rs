@@ -163,7 +163,7 @@ fn bind_tree(root: &Path) -> PathBuf {
         &local,
         "zone \"example.com\" { type master; file \"db.example.com\"; };\n\
          /* a comment */\n\
-         zone \"example.net\" IN { type primary; file \"db.example.net\"; allow-transfer { none; }; };\n\
+         zone \"example.net\" IN { type primary; file \"db.example.net\"; allow-transfer { none; }; update-policy local; };\n\
          zone \"secondary.example\" { type slave; masters { 192.0.2.1; }; file \"db.secondary\"; };\n\
          zone \"broken.example\" { type master; file \"db.broken\"; };\n",
     )
@@ -217,6 +217,14 @@ fn named_conf_imports_primary_zones_and_reports_the_rest() {
     assert_eq!(net["records"], 4, "ns1, www, mail, MX: {net:#}");
     assert_eq!(net["serial"], 2023120501u32);
     assert_eq!(net["normalised"][0], "1 $INCLUDE file inlined");
+    assert!(
+        net["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("the zone takes dynamic updates on the old server"),
+        "{net:#}"
+    );
+    assert_eq!(com["warnings"].as_array().unwrap().len(), 0, "{com:#}");
     assert_eq!(net["proof"]["result"], "same");
     let secondary = report_for(&reports, "secondary.example");
     assert_eq!(secondary["outcome"], "skipped");

@@ -151,7 +151,15 @@ fn sources_from_named_conf(
                     continue;
                 }
                 seen.push((key, declared_at));
-                let notes = journal_note(&source.file).into_iter().collect();
+                let mut notes: Vec<String> = journal_note(&source.file).into_iter().collect();
+                if zone.dynamic {
+                    notes.push(
+                        "the zone takes dynamic updates on the old server (allow-update or \
+                         update-policy); bindbridge serves it from the store, so later changes \
+                         go through bindbridge"
+                            .into(),
+                    );
+                }
                 sources.push(Source { notes, ..source });
             }
         }
