@@ -714,3 +714,47 @@ fn named_conf_under_root_reads_a_copied_tree() {
         ["example.org", "rel.example"]
     );
 }
+
+/// Zones that once tripped the proof: an apex spelled in another case than
+/// the origin given, and an NS target that looks like an address (which
+/// named-compilezone, unlike named, refuses unless told to ignore it).
+#[test]
+fn the_proof_holds_for_apex_case_and_address_like_ns_targets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let upper = write_zone(
+        dir,
+        "upper.zone",
+        "$TTL 3600\nEXAMPLE.COM. IN SOA ns.example.com. h.example.com. 1 3600 600 86400 3600\n\
+         EXAMPLE.COM. IN NS ns.example.com.\nEXAMPLE.COM. IN MX 10 ns.example.com.\n\
+         ns.example.com. IN A 192.0.2.1\n",
+    );
+    let address = write_zone(
+        dir,
+        "address.zone",
+        "$TTL 3600\n@ IN SOA ns h 1 3600 600 86400 3600\n@ IN NS 127.0.0.1\n127.0.0.1 IN A 127.0.0.1\n",
+    );
+    for (file, origin) in [(&upper, "example.com"), (&address, "example.net")] {
+        let o = run(
+            &[
+                "--db", "s.db", "import", "--origin", origin, "--verify", "--format", "json", file,
+            ],
+            dir,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+        assert_eq!(
+            reports(&o)[0]["proof"]["result"],
+            "same",
+            "{}",
+            text(&o.stdout)
+        );
+    }
+    // The apex keeps the file's spelling: the zone is EXAMPLE.COM, its MX at @.
+    let o = run(&["--db", "s.db", "export", "example.com"], dir);
+    let exported = text(&o.stdout);
+    assert!(exported.contains("$ORIGIN EXAMPLE.COM.\n"), "{exported}");
+    assert!(
+        exported.contains("\n@               3600  IN MX    10 ns.example.com.\n"),
+        "{exported}"
+    );
+}

@@ -215,7 +215,7 @@ pub async fn import_zone(
             return Ok(report);
         }
     };
-    report.zone = shape::domain_text(&compiled.origin);
+    report.zone = shape::domain_text(compiled.origin.wire());
     for d in &compiled.diagnostics {
         match d.is_error() {
             true => report.errors.push(d.to_string()),
@@ -238,6 +238,7 @@ pub async fn import_zone(
             return Ok(report);
         }
     };
+    report.zone = fields.domain.clone();
     report.serial = Some(fields.soa.serial);
     report.nameservers = fields.nameservers.len();
     let rows = shape::rows(&compiled.zone);

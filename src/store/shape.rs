@@ -118,7 +118,21 @@ pub fn type_text(rtype: RType) -> String {
     rtype.to_string()
 }
 
+/// The apex as the zone file spells it (the owner of its SOA), which may
+/// differ in case from the origin it was loaded with; the origin if there
+/// is no SOA.
+fn apex_spelling(zone: &Zone) -> &[u8] {
+    let origin = zone.origin.wire();
+    zone.records
+        .iter()
+        .find(|r| r.rtype == RType::SOA && name::relative_len(zone.owner_of(r), origin) == Some(0))
+        .map_or(origin, |r| zone.owner_of(r))
+}
+
 /// The zone-level fields of a sorted zone: its SOA, apex NS set and `$TTL`.
+/// The domain is spelled as the zone's own SOA owner, so that its records
+/// keep their case (`EXAMPLE.COM.` loaded as `example.com` is stored and
+/// exported as `EXAMPLE.COM`).
 pub fn zone_fields(zone: &Zone) -> Result<ZoneFields, ShapeError> {
     let origin = zone.origin.wire();
     let at_apex = |r: &&Record| name::relative_len(zone.owner_of(r), origin) == Some(0);
@@ -141,7 +155,7 @@ pub fn zone_fields(zone: &Zone) -> Result<ZoneFields, ShapeError> {
         })
         .collect();
     Ok(ZoneFields {
-        domain: domain_text(&zone.origin),
+        domain: domain_text(apex_spelling(zone)),
         soa,
         default_ttl: zone.default_ttl,
         nameservers,
@@ -149,9 +163,9 @@ pub fn zone_fields(zone: &Zone) -> Result<ZoneFields, ShapeError> {
     })
 }
 
-/// `example.com.` → `example.com`; the root stays `.`.
-pub fn domain_text(origin: &Name) -> String {
-    let text = origin.to_string();
+/// `example.com.` (in wire form) → `example.com`; the root stays `.`.
+pub fn domain_text(origin: &[u8]) -> String {
+    let text = name::to_text(origin);
     match text.strip_suffix('.') {
         Some(t) if !t.is_empty() => t.to_string(),
         _ => text,
@@ -182,7 +196,7 @@ fn soa_fields(ttl: u32, rdata: &[u8]) -> Option<Soa> {
 /// The records of a sorted zone as rows, in canonical order, without the
 /// apex SOA and NS set (those are [`ZoneFields`]).
 pub fn rows(zone: &Zone) -> impl Iterator<Item = RecordRow> + '_ {
-    let origin = zone.origin.wire();
+    let origin = apex_spelling(zone);
     let mut text = Vec::with_capacity(256);
     let mut last_owner = None;
     let mut owner_text = String::new();
