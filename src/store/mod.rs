@@ -173,8 +173,16 @@ impl Store {
         &self.path
     }
 
-    /// Closes every connection (checkpointing the WAL).
+    /// Copies the write-ahead log into the database file and closes every
+    /// connection. SQLite does this by itself only when the last connection
+    /// closes cleanly, which a pool does not guarantee; without it a large
+    /// import could leave a log as big as the database beside it.
     pub async fn close(self) {
+        // Best effort: another process may hold the database; then its
+        // own close folds the log in.
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await;
         self.pool.close().await;
     }
 
