@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::bind::{self, ToolError};
 use crate::compile::{self, Compiled, Request};
 use crate::render::{self, Template};
-use crate::store::shape::{self, ZoneBuilder};
+use crate::store::shape::{self, ZoneBuilder, ZoneFields};
 use crate::store::{SaveMode, SaveRequest, Store, StoreError};
 use crate::zone::Zone;
 
@@ -191,6 +191,30 @@ impl ZoneReport {
     }
 }
 
+/// Why the import of one zone stopped early.
+enum Stop {
+    /// This zone is not imported, for this reason; the others go on.
+    Zone(Outcome),
+    /// The store failed: nothing else can be imported either.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::ZoneExists(_) => Stop::Zone(Outcome::Exists),
+            StoreError::UnknownUser(_) | StoreError::OtherOwner { .. } => {
+                Stop::Zone(Outcome::Failed(e.to_string()))
+            }
+            e => Stop::Store(e),
+        }
+    }
+}
+
+fn failed(reason: impl ToString) -> Stop {
+    Stop::Zone(Outcome::Failed(reason.to_string()))
+}
+
 /// Imports one zone file. `store` is `None` for a dry run against a
 /// database that does not exist yet. `progress` is told how many records
 /// have been written. Errors that concern this zone only are in the
@@ -202,19 +226,30 @@ pub async fn import_zone(
     progress: &mut dyn FnMut(usize),
 ) -> Result<ZoneReport, StoreError> {
     let mut report = ZoneReport::new(source);
+    match import_into(&mut report, store, source, options, progress).await {
+        Ok(()) => Ok(report),
+        Err(Stop::Zone(outcome)) => {
+            report.outcome = outcome;
+            Ok(report)
+        }
+        Err(Stop::Store(e)) => Err(e),
+    }
+}
+
+async fn import_into(
+    report: &mut ZoneReport,
+    store: Option<&Store>,
+    source: &Source,
+    options: &Options,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(), Stop> {
     let request = Request {
         file: source.file.clone(),
         origin: source.origin.clone(),
         workdir: source.workdir.clone(),
         ..Request::default()
     };
-    let compiled = match compile::compile(&request) {
-        Ok(c) => c,
-        Err(e) => {
-            report.outcome = Outcome::Failed(e.to_string());
-            return Ok(report);
-        }
-    };
+    let compiled = compile::compile(&request).map_err(failed)?;
     report.zone = shape::domain_text(compiled.origin.wire());
     for d in &compiled.diagnostics {
         match d.is_error() {
@@ -224,120 +259,106 @@ pub async fn import_zone(
     }
     if compiled.has_errors() {
         let count = report.errors.len();
-        report.outcome = Outcome::Failed(format!(
-            "{count} error{} in the zone file; nothing imported",
-            if count == 1 { "" } else { "s" }
-        ));
-        return Ok(report);
+        let plural = if count == 1 { "" } else { "s" };
+        return Err(failed(format!(
+            "{count} error{plural} in the zone file; nothing imported"
+        )));
     }
     report.normalised = normalisations(&compiled);
-    let fields = match shape::zone_fields(&compiled.zone) {
-        Ok(f) => f,
-        Err(e) => {
-            report.outcome = Outcome::Failed(e.to_string());
-            return Ok(report);
-        }
-    };
+    let fields = shape::zone_fields(&compiled.zone).map_err(failed)?;
     report.zone = fields.domain.clone();
     report.serial = Some(fields.soa.serial);
     report.nameservers = fields.nameservers.len();
-    let rows = shape::rows(&compiled.zone);
-    let stored_zone = if options.dry_run {
-        let exists = match store {
-            Some(store) => match store.zone(&fields.domain).await {
-                Ok(_) => true,
-                Err(StoreError::UnknownZone(_)) => false,
-                Err(e) => return Err(e),
-            },
-            None => false,
-        };
-        report.outcome = match (exists, options.replace) {
-            (false, _) => Outcome::WouldCreate,
-            (true, true) => Outcome::WouldReplace,
-            (true, false) => Outcome::Exists,
-        };
-        // The round trip without the database: rows parsed back.
-        let mut builder = match ZoneBuilder::new(&fields, compiled.zone.records.len()) {
-            Ok(b) => b,
-            Err(e) => {
-                report.outcome = Outcome::Failed(e.to_string());
-                return Ok(report);
-            }
-        };
-        for row in rows {
-            report.records += 1;
-            if let Err(e) = builder.push_row(&row) {
-                report.outcome = Outcome::Failed(format!("record {row} does not round-trip: {e}"));
-                return Ok(report);
-            }
-        }
-        options.verify.then(|| builder.finish())
-    } else {
-        let Some(store) = store else {
-            return Err(StoreError::UnknownZone(fields.domain));
-        };
-        let owner = match &options.owner {
-            Some(name) => store.user(name).await,
-            None => store.user_or_add(DEFAULT_OWNER).await,
-        };
-        let owner = match owner {
-            Ok(owner) => owner,
-            Err(e @ StoreError::UnknownUser(_)) => {
-                report.outcome = Outcome::Failed(e.to_string());
-                return Ok(report);
-            }
-            Err(e) => return Err(e),
-        };
-        // Without --owner, a replace leaves the zone with its owner.
-        let keep_owner = options.owner.is_none();
-        let file = report.file.clone();
-        let request = SaveRequest {
-            owner: &owner,
-            keep_owner,
-            fields: &fields,
-            mode: match options.replace {
-                true => SaveMode::Replace,
-                false => SaveMode::Create,
-            },
-            actor: &options.actor,
-            source: &file,
-        };
-        match store.save_zone(request, rows, progress).await {
-            Ok(saved) => {
-                report.uuid = Some(saved.uuid);
-                report.records = saved.records;
-                report.outcome = match (saved.created, saved.changed) {
-                    (true, _) => Outcome::Created,
-                    (false, true) => Outcome::Replaced,
-                    (false, false) => Outcome::Unchanged,
-                };
-                if !saved.created {
-                    report.changes = Some(Changes {
-                        added: saved.added,
-                        removed: saved.removed,
-                        updated: saved.updated,
-                    });
-                }
-            }
-            Err(StoreError::ZoneExists(_)) => {
-                report.outcome = Outcome::Exists;
-                return Ok(report);
-            }
-            Err(e @ StoreError::OtherOwner { .. }) => {
-                report.outcome = Outcome::Failed(e.to_string());
-                return Ok(report);
-            }
-            Err(e) => return Err(e),
-        }
-        match options.verify {
-            true => Some(store.load_zone(&fields.domain).await?.1),
-            false => None,
-        }
+    let stored = match (options.dry_run, store) {
+        (true, _) => dry_run(report, store, &compiled, &fields, options).await?,
+        (false, Some(store)) => save(report, store, &compiled, &fields, options, progress).await?,
+        (false, None) => return Err(Stop::Store(StoreError::UnknownZone(fields.domain))),
     };
-    if let Some(stored) = stored_zone {
+    if let Some(stored) = stored {
         report.proof = prove(&compiled, &request, &stored);
     }
-    Ok(report)
+    Ok(())
+}
+
+/// Says what an import would do, and makes the round trip through the
+/// store's shape in memory; returns that zone when it is to be proven.
+async fn dry_run(
+    report: &mut ZoneReport,
+    store: Option<&Store>,
+    compiled: &Compiled,
+    fields: &ZoneFields,
+    options: &Options,
+) -> Result<Option<Zone>, Stop> {
+    let exists = match store {
+        Some(store) => match store.zone(&fields.domain).await {
+            Ok(_) => true,
+            Err(StoreError::UnknownZone(_)) => false,
+            Err(e) => return Err(Stop::Store(e)),
+        },
+        None => false,
+    };
+    report.outcome = match (exists, options.replace) {
+        (false, _) => Outcome::WouldCreate,
+        (true, true) => Outcome::WouldReplace,
+        (true, false) => Outcome::Exists,
+    };
+    let mut builder = ZoneBuilder::new(fields, compiled.zone.records.len()).map_err(failed)?;
+    for row in shape::rows(&compiled.zone) {
+        report.records += 1;
+        builder
+            .push_row(&row)
+            .map_err(|e| failed(format!("record {row} does not round-trip: {e}")))?;
+    }
+    Ok(options.verify.then(|| builder.finish()))
+}
+
+/// Saves the zone; returns it as loaded back from the store when it is to
+/// be proven.
+async fn save(
+    report: &mut ZoneReport,
+    store: &Store,
+    compiled: &Compiled,
+    fields: &ZoneFields,
+    options: &Options,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Option<Zone>, Stop> {
+    let owner = match &options.owner {
+        Some(name) => store.user(name).await?,
+        None => store.user_or_add(DEFAULT_OWNER).await?,
+    };
+    let request = SaveRequest {
+        owner: &owner,
+        // Without --owner, a replace leaves the zone with its owner.
+        keep_owner: options.owner.is_none(),
+        fields,
+        mode: match options.replace {
+            true => SaveMode::Replace,
+            false => SaveMode::Create,
+        },
+        actor: &options.actor,
+        source: &report.file,
+    };
+    let saved = store
+        .save_zone(request, shape::rows(&compiled.zone), progress)
+        .await?;
+    report.records = saved.records;
+    report.outcome = match (saved.created, saved.changed) {
+        (true, _) => Outcome::Created,
+        (false, true) => Outcome::Replaced,
+        (false, false) => Outcome::Unchanged,
+    };
+    if !saved.created {
+        report.changes = Some(Changes {
+            added: saved.added,
+            removed: saved.removed,
+            updated: saved.updated,
+        });
+    }
+    report.uuid = Some(saved.uuid);
+    match options.verify {
+        true => Ok(Some(store.load_zone(&fields.domain).await?.1)),
+        false => Ok(None),
+    }
 }
 
 /// What the import changed about the file's content, beyond layout.
