@@ -26,14 +26,17 @@ pub struct CheckzoneVerdict {
     pub output: String,
 }
 
+/// Runs `tool ARGS -- ORIGIN FILE`: after `--`, a zone name that starts
+/// with `-` is not taken for an option.
 fn run(
     tool: &'static str,
     args: &[&str],
+    origin: &str,
     file: &Path,
     dir: Option<&Path>,
 ) -> Result<Output, ToolError> {
     let mut command = Command::new(tool);
-    command.args(args).arg(file);
+    command.args(args).arg("--").arg(origin).arg(file);
     if let Some(dir) = dir {
         command.current_dir(dir);
     }
@@ -60,7 +63,8 @@ pub fn tool_available(tool: &str) -> bool {
 pub fn checkzone(origin: &str, file: &Path) -> Result<CheckzoneVerdict, ToolError> {
     let output = run(
         "named-checkzone",
-        &["-k", "fail", "-i", "local", origin],
+        &["-k", "fail", "-i", "local"],
+        origin,
         file,
         None,
     )?;
@@ -90,8 +94,9 @@ pub fn compilezone_records(
         "named-compilezone",
         &[
             "-i", "none", "-k", "ignore", "-n", "ignore", "-m", "ignore", "-M", "ignore", "-S",
-            "ignore", "-r", "ignore", "-W", "ignore", "-s", "full", "-o", "-", origin,
+            "ignore", "-r", "ignore", "-W", "ignore", "-s", "full", "-o", "-",
         ],
+        origin,
         file,
         Some(dir),
     )?;

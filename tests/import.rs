@@ -507,10 +507,11 @@ fn unknown_owner_is_refused_and_named_owner_owns_the_zone() {
     let o = run(&["--db", "s.db", "import", "--owner", "alice", &file], dir);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        text(&o.stdout).contains("no user named 'alice' (add one with: bindbridge user add NAME)"),
+        text(&o.stderr).contains("no user named 'alice' (add one with: bindbridge user add NAME)"),
         "{}",
-        text(&o.stdout)
+        text(&o.stderr)
     );
+    assert!(stored_zones(&dir.join("s.db")).is_empty());
     let o = run(&["--db", "s.db", "user", "add", "alice"], dir);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let o = run(&["--db", "s.db", "import", "--owner", "alice", &file], dir);
@@ -588,10 +589,7 @@ fn replace_is_atomic_for_readers() {
         store.close().await;
     });
     assert!(child.wait().unwrap().success());
-    assert!(
-        saw_new >= 1 && saw_old + saw_new >= 2,
-        "old {saw_old}, new {saw_new}"
-    );
+    assert!(saw_old >= 1 && saw_new >= 1, "old {saw_old}, new {saw_new}");
     // The export of the replaced zone is the canonical form of the new file.
     let o = run(&["--db", "s.db", "export", "big.example"], &dir);
     let compiled = run(&["compile", "new.zone"], &dir);
@@ -757,4 +755,192 @@ fn the_proof_holds_for_apex_case_and_address_like_ns_targets() {
         exported.contains("\n@               3600  IN MX    10 ns.example.com.\n"),
         "{exported}"
     );
+}
+
+#[test]
+fn a_dry_run_leaves_an_existing_database_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let file = write_zone(dir, "example.org.zone", SMALL);
+    let o = run(&["--db", "s.db", "import", &file], dir);
+    assert_eq!(o.status.code(), Some(0));
+    let listing = |dir: &Path| {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            // The -shm file is SQLite's shared-memory index, which readers update.
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with("s.db") && !name.ends_with("-shm")
+            })
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = listing(dir);
+    let edited = SMALL.replace("www A 192.0.2.2", "www A 192.0.2.3");
+    write_zone(dir, "example.org.zone", &edited);
+    let o = run(
+        &[
+            "--db",
+            "s.db",
+            "import",
+            "--dry-run",
+            "--replace",
+            "--verify",
+            &file,
+        ],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).ends_with(
+            "dry run, nothing written: 1 zone: 0 to import, 1 to replace, 0 skipped, 0 failed\n"
+        ),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(
+        before == listing(dir),
+        "the dry run changed the database files"
+    );
+}
+
+#[test]
+fn replace_keeps_the_owner_and_refuses_to_move_the_zone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let file = write_zone(dir, "example.org.zone", SMALL);
+    for user in ["alice", "bob"] {
+        assert_eq!(
+            run(&["--db", "s.db", "user", "add", user], dir)
+                .status
+                .code(),
+            Some(0)
+        );
+    }
+    assert_eq!(
+        run(&["--db", "s.db", "import", "--owner", "alice", &file], dir)
+            .status
+            .code(),
+        Some(0)
+    );
+    let edited = SMALL.replace("2024010101", "2024010102");
+    write_zone(dir, "example.org.zone", &edited);
+    let o = run(
+        &[
+            "--db",
+            "s.db",
+            "import",
+            "--replace",
+            "--owner",
+            "bob",
+            &file,
+        ],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stdout).contains("zone example.org belongs to user 'alice', not 'bob'"),
+        "{}",
+        text(&o.stdout)
+    );
+    // Without --owner, the replace goes through and alice keeps the zone;
+    // only the serial changed, and that is a change: version 2.
+    let o = run(
+        &[
+            "--db",
+            "s.db",
+            "import",
+            "--replace",
+            "--format",
+            "json",
+            &file,
+        ],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let report = &reports(&o)[0];
+    assert_eq!(report["outcome"], "replaced");
+    assert_eq!(report["changes"]["added"], 0);
+    let o = run(
+        &[
+            "--db",
+            "s.db",
+            "zone",
+            "show",
+            "example.org",
+            "--format",
+            "json",
+        ],
+        dir,
+    );
+    let shown: Value = serde_json::from_str(text(&o.stdout).trim()).unwrap();
+    assert_eq!(shown["owner"], "alice");
+    assert_eq!(shown["version"], 2);
+    assert_eq!(shown["soa"]["serial"], 2024010102u32);
+}
+
+/// The root zone, and owners with escapes, through import and export.
+#[test]
+fn the_root_zone_and_escaped_names_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let root = write_zone(
+        dir,
+        "root.zone",
+        "$TTL 86400\n. SOA a.root-servers.net. nstld.verisign-grs.com. 2024010100 1800 900 604800 86400\n\
+         . NS a.root-servers.net.\na.root-servers.net. A 198.41.0.4\ncom. NS a.gtld-servers.net.\n\
+         a\\.b\\032c. TXT \"dot and space\"\n",
+    );
+    let o = run(
+        &[
+            "--db", "s.db", "import", "--origin", ".", "--verify", "--format", "json", &root,
+        ],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let report = &reports(&o)[0];
+    assert_eq!(report["zone"], ".");
+    assert_eq!(report["proof"]["result"], "same", "{report:#}");
+    let o = run(&["--db", "s.db", "export", "."], dir);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let compiled = run(&["compile", "--origin", ".", &root], dir);
+    assert_eq!(text(&o.stdout), text(&compiled.stdout));
+    assert!(
+        text(&o.stdout).contains("a\\.b\\032c"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+/// Processes that open a new database at the same moment do not trip
+/// over each other's migrations.
+#[test]
+fn simultaneous_first_opens_migrate_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            bindbridge()
+                .args(["--db", "fresh.db", "user", "add", &format!("u{i}")])
+                .current_dir(&dir)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    let o = run(&["--db", "fresh.db", "user", "list"], &dir);
+    assert_eq!(text(&o.stdout).lines().count(), 4, "{}", text(&o.stdout));
 }

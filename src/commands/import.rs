@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{could_not_run, open_store};
+use super::could_not_run;
 use crate::bind;
 use crate::cli::{Format, ImportArgs};
 use crate::import::named_conf::{self, ConfZone};
 use crate::import::{self, Options, Outcome, Proof, Source, ZoneReport};
+use crate::store::{Store, StoreError};
 
 /// `bindbridge import …`.
 pub async fn run(db: PathBuf, args: ImportArgs) -> ExitCode {
@@ -34,14 +35,36 @@ pub async fn run(db: PathBuf, args: ImportArgs) -> ExitCode {
         },
         None => (sources_from_files(&args), Vec::new()),
     };
-    // A dry run against a database that does not exist creates nothing.
-    let store = match args.dry_run && !db.exists() {
-        true => None,
-        false => match open_store(&db).await {
-            Ok(s) => Some(s),
-            Err(code) => return code,
-        },
+    // A dry run only reads, and against a database that does not exist
+    // creates nothing.
+    let opened = match (args.dry_run, db.exists()) {
+        (true, false) => Ok(None),
+        (true, true) => Store::open_read_only(&db).await.map(Some),
+        (false, _) => Store::open(&db).await.map(Some),
     };
+    let store = match opened {
+        Ok(s) => s,
+        Err(e) => return could_not_run(&e),
+    };
+    // A misspelt owner fails the whole import up front, not zone by zone.
+    if let Some(owner) = &args.owner {
+        let known = match &store {
+            Some(store) => store.user(owner).await,
+            None => Err(StoreError::UnknownUser(owner.clone())),
+        };
+        if let Err(e) = known {
+            if let Some(store) = store {
+                store.close().await;
+            }
+            return match e {
+                StoreError::UnknownUser(_) => {
+                    eprintln!("bindbridge: {e}");
+                    ExitCode::from(1)
+                }
+                e => could_not_run(&e),
+            };
+        }
+    }
     let options = Options {
         owner: args.owner.clone(),
         replace: args.replace,
@@ -75,6 +98,7 @@ pub async fn run(db: PathBuf, args: ImportArgs) -> ExitCode {
                 if let Some(store) = store {
                     store.close().await;
                 }
+                eprintln!("bindbridge: stopped while importing {label}");
                 return could_not_run(&e);
             }
         }
@@ -334,15 +358,17 @@ fn summary(reports: &[ZoneReport], dry_run: bool, failed: usize) -> String {
     let replaced = count(|o| matches!(o, Outcome::Replaced | Outcome::WouldReplace));
     let unchanged = count(|o| matches!(o, Outcome::Unchanged));
     let skipped = count(|o| matches!(o, Outcome::Skipped(_)));
-    let prefix = if dry_run {
-        "dry run, nothing written: "
-    } else {
-        ""
-    };
-    format!(
-        "{prefix}{} zone{}: {imported} {}, {replaced} replaced, {unchanged} unchanged, {skipped} skipped, {failed} failed",
+    let zones = format!(
+        "{} zone{}",
         reports.len(),
-        if reports.len() == 1 { "" } else { "s" },
-        if dry_run { "to import" } else { "imported" },
-    )
+        if reports.len() == 1 { "" } else { "s" }
+    );
+    match dry_run {
+        true => format!(
+            "dry run, nothing written: {zones}: {imported} to import, {replaced} to replace, {skipped} skipped, {failed} failed"
+        ),
+        false => format!(
+            "{zones}: {imported} imported, {replaced} replaced, {unchanged} unchanged, {skipped} skipped, {failed} failed"
+        ),
+    }
 }

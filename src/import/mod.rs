@@ -203,9 +203,10 @@ impl From<StoreError> for Stop {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::ZoneExists(_) => Stop::Zone(Outcome::Exists),
-            StoreError::UnknownUser(_) | StoreError::OtherOwner { .. } => {
-                Stop::Zone(Outcome::Failed(e.to_string()))
-            }
+            // A bad row in this zone's stored data fails this zone only.
+            StoreError::UnknownUser(_)
+            | StoreError::OtherOwner { .. }
+            | StoreError::Shape { .. } => Stop::Zone(Outcome::Failed(e.to_string())),
             e => Stop::Store(e),
         }
     }
@@ -269,15 +270,21 @@ async fn import_into(
     report.zone = fields.domain.clone();
     report.serial = Some(fields.soa.serial);
     report.nameservers = fields.nameservers.len();
-    let stored = match (options.dry_run, store) {
-        (true, _) => dry_run(report, store, &compiled, &fields, options).await?,
-        (false, Some(store)) => save(report, store, &compiled, &fields, options, progress).await?,
-        (false, None) => return Err(Stop::Store(StoreError::UnknownZone(fields.domain))),
-    };
-    if let Some(stored) = stored {
-        report.proof = prove(&compiled, &request, &stored);
+    match (options.dry_run, store) {
+        (false, Some(store)) => {
+            save(
+                report, store, &compiled, &request, &fields, options, progress,
+            )
+            .await
+        }
+        // Without a store to write to, there is only the dry run.
+        _ => {
+            if let Some(zone) = dry_run(report, store, &compiled, &fields, options).await? {
+                report.proof = prove(&compiled, &request, &zone);
+            }
+            Ok(())
+        }
     }
-    Ok(())
 }
 
 /// Says what an import would do, and makes the round trip through the
@@ -312,21 +319,31 @@ async fn dry_run(
     Ok(options.verify.then(|| builder.finish()))
 }
 
-/// Saves the zone; returns it as loaded back from the store when it is to
-/// be proven.
+/// Saves the zone, with its proof when `options.verify`.
 async fn save(
     report: &mut ZoneReport,
     store: &Store,
     compiled: &Compiled,
+    request: &Request,
     fields: &ZoneFields,
     options: &Options,
     progress: &mut dyn FnMut(usize),
-) -> Result<Option<Zone>, Stop> {
+) -> Result<(), Stop> {
     let owner = match &options.owner {
         Some(name) => store.user(name).await?,
         None => store.user_or_add(DEFAULT_OWNER).await?,
     };
-    let request = SaveRequest {
+    // The proof runs on the zone as read back inside the save's
+    // transaction, which commits only if the proof holds.
+    let mut proof = Proof::NotRun;
+    let mut prove_stored = |stored: &Zone| {
+        proof = prove(compiled, request, stored);
+        match proof {
+            Proof::Same { .. } => Ok(()),
+            _ => Err("the equivalence proof failed".to_string()),
+        }
+    };
+    let save = SaveRequest {
         owner: &owner,
         // Without --owner, a replace leaves the zone with its owner.
         keep_owner: options.owner.is_none(),
@@ -337,10 +354,23 @@ async fn save(
         },
         actor: &options.actor,
         source: &report.file,
+        accept: match options.verify {
+            true => Some(&mut prove_stored),
+            false => None,
+        },
     };
     let saved = store
-        .save_zone(request, shape::rows(&compiled.zone), progress)
-        .await?;
+        .save_zone(save, shape::rows(&compiled.zone), progress)
+        .await;
+    report.proof = proof;
+    let saved = match saved {
+        Err(StoreError::Rejected { .. }) => {
+            return Err(failed(
+                "the zone as stored is not the zone in the file; nothing imported",
+            ));
+        }
+        other => other?,
+    };
     report.records = saved.records;
     report.outcome = match (saved.created, saved.changed) {
         (true, _) => Outcome::Created,
@@ -355,10 +385,7 @@ async fn save(
         });
     }
     report.uuid = Some(saved.uuid);
-    match options.verify {
-        true => Ok(Some(store.load_zone(&fields.domain).await?.1)),
-        false => Ok(None),
-    }
+    Ok(())
 }
 
 /// What the import changed about the file's content, beyond layout.

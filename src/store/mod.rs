@@ -19,10 +19,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Connection, Row, Sqlite, Transaction};
 
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
 pub use zones::{SaveMode, SaveRequest, Saved, ZoneInfo};
@@ -78,12 +79,24 @@ pub enum StoreError {
     #[error("zone {0} exists already (use --replace to replace its contents)")]
     ZoneExists(String),
     /// Replacing would move the zone to another owner.
-    #[error("zone {domain} belongs to user '{owner}'; replacing keeps the owner")]
+    #[error(
+        "zone {domain} belongs to user '{owner}', not '{asked}' (without --owner, a replace keeps the owner)"
+    )]
     OtherOwner {
         /// The zone.
         domain: String,
         /// Its current owner.
         owner: String,
+        /// The owner asked for.
+        asked: String,
+    },
+    /// The save's `accept` check refused the zone as stored; nothing was saved.
+    #[error("zone {domain} not saved: {reason}")]
+    Rejected {
+        /// The zone.
+        domain: String,
+        /// Why it was refused.
+        reason: String,
     },
     /// A stored value does not fit the model (a corrupt or hand-edited row).
     #[error("zone {domain}: {source}")]
@@ -117,12 +130,28 @@ pub struct User {
 pub struct Store {
     pool: SqlitePool,
     path: PathBuf,
+    read_only: bool,
 }
+
+/// The schema, embedded from `src/store/migrations`.
+static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations");
 
 impl Store {
     /// Opens (creating it if needed) the database at `path` and applies
     /// any pending migrations.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let store = Store::connect(path, false).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for reading only: nothing is created,
+    /// migrated or checkpointed (for dry runs).
+    pub async fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        Store::connect(path, true).await
+    }
+
+    async fn connect(path: &Path, read_only: bool) -> Result<Store, StoreError> {
         let shown = path.display().to_string();
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
@@ -133,39 +162,60 @@ impl Store {
                 directory: dir.display().to_string(),
             });
         }
-        let options = SqliteConnectOptions::from_str("sqlite:")
-            .map_err(|source| StoreError::Open {
-                path: shown.clone(),
-                source,
-            })?
+        let open_error = |source| StoreError::Open {
+            path: shown.clone(),
+            source,
+        };
+        let mut options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(open_error)?
             .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
+            .read_only(read_only)
+            .create_if_missing(!read_only)
             // FULL: a commit is on disk before it is acknowledged.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            // Large imports touch many pages; a bigger cache keeps them in memory.
+            // Up to 64 MiB of pages per connection (4 at most): what a
+            // million-record import touches stays in memory until commit.
             .pragma("cache_size", "-65536");
+        if !read_only {
+            options = options.journal_mode(SqliteJournalMode::Wal);
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open {
-                path: shown.clone(),
-                source,
-            })?;
-        sqlx::migrate!("src/store/migrations")
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                path: shown,
-                source,
-            })?;
+            .map_err(open_error)?;
         Ok(Store {
             pool,
             path: path.to_path_buf(),
+            read_only,
         })
+    }
+
+    /// Applies pending migrations. Two processes may open a new database
+    /// at once, and sqlx does not lock SQLite while it migrates: the check
+    /// is made again under `BEGIN IMMEDIATE`, so one migrates and the other
+    /// finds the work done.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let migrate_error = |source| StoreError::Migrate {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await
+                .unwrap_or(None);
+        if applied.is_some_and(|v| v >= latest) {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        MIGRATOR.run(&mut *tx).await.map_err(migrate_error)?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The database file.
@@ -180,9 +230,11 @@ impl Store {
     pub async fn close(self) {
         // Best effort: another process may hold the database; then its
         // own close folds the log in.
-        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await;
+        if !self.read_only {
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await;
+        }
         self.pool.close().await;
     }
 

@@ -10,8 +10,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 
 use super::shape::{self, RecordRow, Soa, ZoneBuilder, ZoneFields};
 use super::{Store, StoreError, User, iso8601, now_unix, uuid_text};
@@ -85,6 +86,9 @@ pub struct ZoneInfo {
     pub updated_at: String,
 }
 
+/// A last check on a zone as saved; `Err` says why it is refused.
+pub type AcceptZone<'a> = dyn FnMut(&Zone) -> Result<(), String> + 'a;
+
 /// Who saves what, and how.
 pub struct SaveRequest<'a> {
     /// Owner of a new zone.
@@ -100,42 +104,61 @@ pub struct SaveRequest<'a> {
     pub actor: &'a str,
     /// Where the content came from (a file name), for the change log.
     pub source: &'a str,
+    /// Shown the zone as read back from the database inside the save's
+    /// transaction, before it commits: an `Err` rolls the save back
+    /// ([`StoreError::Rejected`]). This is where import's proof runs.
+    pub accept: Option<&'a mut AcceptZone<'a>>,
 }
 
-const ZONE_COLUMNS: &str = "z.id, z.uuid, u.name AS owner, z.domain, z.soa_ttl, z.soa_mname, \
-    z.soa_rname, z.serial, z.refresh, z.retry, z.expire, z.minimum, z.default_ttl, \
-    z.nameservers, z.ns_ttl, z.version, z.deployed_version, z.deploy_state, z.deploy_error, \
-    z.deployed_serial, z.deployed_at, z.created_at, z.updated_at, \
-    (SELECT COUNT(*) FROM records r WHERE r.zone_id = z.id) AS record_count";
+/// The SELECT that every zone query shares; `filter` is its WHERE clause.
+fn zone_query(filter: &str) -> String {
+    format!(
+        "SELECT z.id, z.uuid, u.name AS owner, z.domain, z.soa_ttl, z.soa_mname, z.soa_rname, \
+         z.serial, z.refresh, z.retry, z.expire, z.minimum, z.default_ttl, z.nameservers, \
+         z.ns_ttl, z.version, z.deployed_version, z.deploy_state, z.deploy_error, \
+         z.deployed_serial, z.deployed_at, z.created_at, z.updated_at, \
+         (SELECT COUNT(*) FROM records r WHERE r.zone_id = z.id) AS record_count \
+         FROM zones z JOIN users u ON u.id = z.owner_id {filter}"
+    )
+}
 
 impl Store {
     /// Creates or replaces a zone with `fields` and `rows`, in one
     /// transaction. `progress` is told how many rows have been written.
     pub async fn save_zone(
         &self,
-        request: SaveRequest<'_>,
+        mut request: SaveRequest<'_>,
         rows: impl Iterator<Item = RecordRow>,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Saved, StoreError> {
         let mut tx = self.write().await?;
         let existing = zone_row(&mut tx, &request.fields.domain).await?;
-        let saved = match existing {
+        let (saved, zone_id) = match existing {
             None => create(&mut tx, &request, rows, progress).await?,
             Some(_) if request.mode == SaveMode::Create => {
                 return Err(StoreError::ZoneExists(request.fields.domain.clone()));
             }
             Some(old) => replace(&mut tx, &request, old, rows, progress).await?,
         };
+        if let Some(accept) = request.accept.take() {
+            let zone = load_records(&mut tx, zone_id, request.fields, saved.records).await?;
+            if let Err(reason) = accept(&zone) {
+                tx.rollback().await?;
+                return Err(StoreError::Rejected {
+                    domain: request.fields.domain.clone(),
+                    reason,
+                });
+            }
+        }
         tx.commit().await?;
         Ok(saved)
     }
 
     /// Every zone, by domain.
     pub async fn zones(&self) -> Result<Vec<ZoneInfo>, StoreError> {
-        let sql = format!(
-            "SELECT {ZONE_COLUMNS} FROM zones z JOIN users u ON u.id = z.owner_id ORDER BY z.domain"
-        );
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&zone_query("ORDER BY z.domain"))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(zone_info).collect()
     }
 
@@ -151,48 +174,84 @@ impl Store {
     pub async fn load_zone(&self, key: &str) -> Result<(ZoneInfo, Zone), StoreError> {
         let mut tx = self.pool.begin().await?;
         let info = zone_by_key(&mut tx, key).await?;
-        let shape_error = |source| StoreError::Shape {
-            domain: info.fields.domain.clone(),
-            source,
-        };
-        let mut builder =
-            ZoneBuilder::new(&info.fields, info.record_count as usize).map_err(shape_error)?;
-        // Rows come in pages, each page as one JSON array built by SQLite:
-        // fetching a million rows one by one costs sqlx far more than the
-        // query itself.
-        let mut after = 0i64;
-        loop {
-            let (json, last, count): (Option<String>, Option<i64>, i64) = sqlx::query_as(
-                "SELECT json_group_array(json_array(name, record_type, value, ttl, priority)), \
-                 max(id), count(*) FROM (SELECT id, name, record_type, value, ttl, priority \
-                 FROM records WHERE zone_id = ? AND id > ? ORDER BY id LIMIT ?)",
-            )
-            .bind(info.id)
-            .bind(after)
-            .bind(LOAD_PAGE)
-            .fetch_one(&mut *tx)
-            .await?;
-            let page: Vec<StoredRecord> = serde_json::from_str(json.as_deref().unwrap_or("[]"))
-                .map_err(|e| {
-                    shape_error(shape::ShapeError::Bad {
-                        what: "records".into(),
-                        text: format!("page after id {after}"),
-                        reason: e.to_string(),
-                    })
-                })?;
-            for StoredRecord(name, record_type, value, ttl, priority) in &page {
-                let rtype = shape::parse_type(record_type).map_err(shape_error)?;
-                builder
-                    .push(name, rtype, value, *ttl, *priority)
-                    .map_err(shape_error)?;
-            }
-            match last {
-                Some(last) if count == LOAD_PAGE => after = last,
-                _ => break,
-            }
-        }
+        let zone = load_records(&mut tx, info.id, &info.fields, info.record_count as usize).await?;
         tx.commit().await?;
-        Ok((info, builder.finish()))
+        Ok((info, zone))
+    }
+}
+
+/// The zone with `fields` and the records of row `zone_id`, as a sorted
+/// [`Zone`]; `count` is a capacity hint.
+async fn load_records(
+    conn: &mut SqliteConnection,
+    zone_id: i64,
+    fields: &ZoneFields,
+    count: usize,
+) -> Result<Zone, StoreError> {
+    let shape_error = |source| StoreError::Shape {
+        domain: fields.domain.clone(),
+        source,
+    };
+    let mut builder = ZoneBuilder::new(fields, count).map_err(shape_error)?;
+    for_each_record(conn, zone_id, |r| {
+        let rtype = shape::parse_type(&r.record_type).map_err(shape_error)?;
+        builder
+            .push(&r.name, rtype, &r.value, r.ttl, r.priority)
+            .map_err(shape_error)
+    })
+    .await?;
+    Ok(builder.finish())
+}
+
+/// A record row as the paged reader returns it.
+#[derive(serde::Deserialize)]
+struct StoredRecord<'a> {
+    id: i64,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    record_type: Cow<'a, str>,
+    #[serde(borrow)]
+    value: Cow<'a, str>,
+    ttl: u32,
+    priority: Option<u16>,
+}
+
+/// Calls `each` for every record of a zone, in id order. Rows come in
+/// pages, each page one JSON array built by SQLite: fetching a million
+/// rows one by one costs sqlx far more than the query itself. A value out
+/// of range (a negative TTL, say) fails the read instead of wrapping.
+async fn for_each_record(
+    conn: &mut SqliteConnection,
+    zone_id: i64,
+    mut each: impl FnMut(StoredRecord<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut after = 0i64;
+    loop {
+        let (json, last, count): (Option<String>, Option<i64>, i64) = sqlx::query_as(
+            "SELECT json_group_array(json_object('id', id, 'name', name, \
+             'record_type', record_type, 'value', value, 'ttl', ttl, 'priority', priority)), \
+             max(id), count(*) FROM (SELECT * FROM records WHERE zone_id = ? AND id > ? \
+             ORDER BY id LIMIT ?)",
+        )
+        .bind(zone_id)
+        .bind(after)
+        .bind(LOAD_PAGE)
+        .fetch_one(&mut *conn)
+        .await?;
+        let page: Vec<StoredRecord> = serde_json::from_str(json.as_deref().unwrap_or("[]"))
+            .map_err(|e| {
+                StoreError::Db(sqlx::Error::Decode(
+                    format!("records of zone {zone_id} after id {after}: {e}").into(),
+                ))
+            })?;
+        for record in page {
+            each(record)?;
+        }
+        match last {
+            Some(last) if count == LOAD_PAGE => after = last,
+            _ => return Ok(()),
+        }
     }
 }
 
@@ -201,10 +260,7 @@ async fn zone_by_key(conn: &mut sqlx::SqliteConnection, key: &str) -> Result<Zon
         Some(d) if !d.is_empty() => d,
         _ => key,
     };
-    let sql = format!(
-        "SELECT {ZONE_COLUMNS} FROM zones z JOIN users u ON u.id = z.owner_id \
-         WHERE z.uuid = ? OR z.domain = ?"
-    );
+    let sql = zone_query("WHERE z.uuid = ? OR z.domain = ?");
     let uuid = uuid::Uuid::parse_str(key)
         .map(|u| u.as_bytes().to_vec())
         .ok();
@@ -224,10 +280,7 @@ async fn zone_row(
     tx: &mut Transaction<'static, Sqlite>,
     domain: &str,
 ) -> Result<Option<ZoneInfo>, StoreError> {
-    let sql = format!(
-        "SELECT {ZONE_COLUMNS} FROM zones z JOIN users u ON u.id = z.owner_id WHERE z.domain = ?"
-    );
-    let row = sqlx::query(&sql)
+    let row = sqlx::query(&zone_query("WHERE z.domain = ?"))
         .bind(domain)
         .fetch_optional(&mut **tx)
         .await?;
@@ -281,57 +334,81 @@ fn zone_info(row: &SqliteRow) -> Result<ZoneInfo, StoreError> {
     })
 }
 
+/// Binds the zone-level fields in the order of [`ZONE_FIELD_COLUMNS`].
+fn bind_fields<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    fields: &'q ZoneFields,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    query
+        .bind(&fields.domain)
+        .bind(i64::from(fields.soa.ttl))
+        .bind(&fields.soa.mname)
+        .bind(&fields.soa.rname)
+        .bind(i64::from(fields.soa.serial))
+        .bind(i64::from(fields.soa.refresh))
+        .bind(i64::from(fields.soa.retry))
+        .bind(i64::from(fields.soa.expire))
+        .bind(i64::from(fields.soa.minimum))
+        .bind(fields.default_ttl.map(i64::from))
+        .bind(serde_json::to_string(&fields.nameservers).expect("a list of strings serialises"))
+        .bind(i64::from(fields.ns_ttl))
+}
+
+/// The zone-level columns, in the order [`bind_fields`] binds them.
+const ZONE_FIELD_COLUMNS: [&str; 12] = [
+    "domain",
+    "soa_ttl",
+    "soa_mname",
+    "soa_rname",
+    "serial",
+    "refresh",
+    "retry",
+    "expire",
+    "minimum",
+    "default_ttl",
+    "nameservers",
+    "ns_ttl",
+];
+
 async fn create(
     tx: &mut Transaction<'static, Sqlite>,
     request: &SaveRequest<'_>,
     rows: impl Iterator<Item = RecordRow>,
     progress: &mut dyn FnMut(usize),
-) -> Result<Saved, StoreError> {
+) -> Result<(Saved, i64), StoreError> {
     let fields = request.fields;
     let now = now_unix();
     let uuid = uuid::Uuid::now_v7();
-    let zone_id = sqlx::query(
-        "INSERT INTO zones (uuid, domain, owner_id, soa_ttl, soa_mname, soa_rname, serial, \
-         refresh, retry, expire, minimum, default_ttl, nameservers, ns_ttl, version, \
-         deployed_version, deploy_state, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 'pending', ?, ?)",
-    )
-    .bind(uuid.as_bytes().as_slice())
-    .bind(&fields.domain)
-    .bind(request.owner.id)
-    .bind(i64::from(fields.soa.ttl))
-    .bind(&fields.soa.mname)
-    .bind(&fields.soa.rname)
-    .bind(i64::from(fields.soa.serial))
-    .bind(i64::from(fields.soa.refresh))
-    .bind(i64::from(fields.soa.retry))
-    .bind(i64::from(fields.soa.expire))
-    .bind(i64::from(fields.soa.minimum))
-    .bind(fields.default_ttl.map(i64::from))
-    .bind(nameservers_json(fields))
-    .bind(i64::from(fields.ns_ttl))
-    .bind(now)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?
-    .last_insert_rowid();
+    let sql = format!(
+        "INSERT INTO zones ({}, uuid, owner_id, version, deployed_version, deploy_state, \
+         created_at, updated_at) VALUES ({}, ?, ?, 1, 0, 'pending', ?, ?)",
+        ZONE_FIELD_COLUMNS.join(", "),
+        ["?"; ZONE_FIELD_COLUMNS.len()].join(", ")
+    );
+    let zone_id = bind_fields(sqlx::query(&sql), fields)
+        .bind(uuid.as_bytes().as_slice())
+        .bind(request.owner.id)
+        .bind(now)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .last_insert_rowid();
     let added = insert_rows(tx, zone_id, rows, now, progress).await?;
     let after = serde_json::json!({
         "source": request.source,
         "serial": fields.soa.serial,
         "records": added,
     });
-    log_change(
-        tx,
-        &uuid,
-        &fields.domain,
-        request.actor,
-        "import",
-        None,
-        Some(after),
-    )
-    .await?;
-    Ok(Saved {
+    let entry = ChangeEntry {
+        zone_uuid: &uuid,
+        domain: &fields.domain,
+        actor: request.actor,
+        action: "import",
+        before: None,
+        after: Some(after),
+    };
+    log_change(tx, entry).await?;
+    let saved = Saved {
         uuid: uuid.to_string(),
         created: true,
         changed: true,
@@ -340,7 +417,8 @@ async fn create(
         added,
         removed: 0,
         updated: 0,
-    })
+    };
+    Ok((saved, zone_id))
 }
 
 async fn replace(
@@ -349,11 +427,12 @@ async fn replace(
     old: ZoneInfo,
     rows: impl Iterator<Item = RecordRow>,
     progress: &mut dyn FnMut(usize),
-) -> Result<Saved, StoreError> {
+) -> Result<(Saved, i64), StoreError> {
     if !request.keep_owner && old.owner != request.owner.name {
         return Err(StoreError::OtherOwner {
             domain: old.fields.domain,
             owner: old.owner,
+            asked: request.owner.name.clone(),
         });
     }
     // Records still present keep their row; the rest are added or removed.
@@ -362,7 +441,7 @@ async fn replace(
     let mut ttl_changes = Vec::new();
     for row in rows {
         let key = (row.name, row.record_type, row.value, row.priority);
-        match existing.remove(&key) {
+        match existing.get_mut(&key).and_then(Vec::pop) {
             Some((id, ttl)) if ttl != row.ttl => ttl_changes.push((id, row.ttl)),
             Some(_) => {}
             None => fresh.push(RecordRow {
@@ -374,58 +453,41 @@ async fn replace(
             }),
         }
     }
-    let gone: Vec<i64> = existing.into_values().map(|(id, _)| id).collect();
+    let gone: Vec<i64> = existing.into_values().flatten().map(|(id, _)| id).collect();
     let fields = request.fields;
     // The domain's spelling is part of the content too.
     let changed =
         old.fields != *fields || !fresh.is_empty() || !gone.is_empty() || !ttl_changes.is_empty();
     let kept = old.record_count as usize - gone.len();
+    let mut saved = Saved {
+        uuid: old.uuid.clone(),
+        created: false,
+        changed,
+        version: old.version,
+        records: kept + fresh.len(),
+        added: fresh.len(),
+        removed: gone.len(),
+        updated: ttl_changes.len(),
+    };
     if !changed {
-        return Ok(Saved {
-            uuid: old.uuid,
-            created: false,
-            changed: false,
-            version: old.version,
-            records: kept,
-            added: 0,
-            removed: 0,
-            updated: 0,
-        });
+        return Ok((saved, old.id));
     }
     let now = now_unix();
     delete_rows(tx, &gone).await?;
-    for (id, ttl) in &ttl_changes {
-        sqlx::query("UPDATE records SET ttl = ?, updated_at = ? WHERE id = ?")
-            .bind(i64::from(*ttl))
-            .bind(now)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    let added = insert_rows(tx, old.id, fresh.into_iter(), now, progress).await?;
-    let version = old.version + 1;
-    sqlx::query(
-        "UPDATE zones SET domain = ?, soa_ttl = ?, soa_mname = ?, soa_rname = ?, serial = ?, \
-         refresh = ?, retry = ?, expire = ?, minimum = ?, default_ttl = ?, nameservers = ?, \
-         ns_ttl = ?, version = ?, deploy_state = 'pending', updated_at = ? WHERE id = ?",
-    )
-    .bind(&fields.domain)
-    .bind(i64::from(fields.soa.ttl))
-    .bind(&fields.soa.mname)
-    .bind(&fields.soa.rname)
-    .bind(i64::from(fields.soa.serial))
-    .bind(i64::from(fields.soa.refresh))
-    .bind(i64::from(fields.soa.retry))
-    .bind(i64::from(fields.soa.expire))
-    .bind(i64::from(fields.soa.minimum))
-    .bind(fields.default_ttl.map(i64::from))
-    .bind(nameservers_json(fields))
-    .bind(i64::from(fields.ns_ttl))
-    .bind(version)
-    .bind(now)
-    .bind(old.id)
-    .execute(&mut **tx)
-    .await?;
+    update_ttls(tx, &ttl_changes, now).await?;
+    insert_rows(tx, old.id, fresh.into_iter(), now, progress).await?;
+    saved.version += 1;
+    let sql = format!(
+        "UPDATE zones SET {} = ?, version = ?, deploy_state = 'pending', updated_at = ? \
+         WHERE id = ?",
+        ZONE_FIELD_COLUMNS.join(" = ?, ")
+    );
+    bind_fields(sqlx::query(&sql), fields)
+        .bind(saved.version)
+        .bind(now)
+        .bind(old.id)
+        .execute(&mut **tx)
+        .await?;
     let before = serde_json::json!({
         "serial": old.fields.soa.serial,
         "records": old.record_count,
@@ -433,71 +495,52 @@ async fn replace(
     let after = serde_json::json!({
         "source": request.source,
         "serial": fields.soa.serial,
-        "records": kept + added,
-        "added": added,
-        "removed": gone.len(),
-        "updated": ttl_changes.len(),
+        "records": saved.records,
+        "added": saved.added,
+        "removed": saved.removed,
+        "updated": saved.updated,
     });
-    let uuid = uuid::Uuid::parse_str(&old.uuid).unwrap_or_default();
-    log_change(
-        tx,
-        &uuid,
-        &fields.domain,
-        request.actor,
-        "replace",
-        Some(before),
-        Some(after),
-    )
-    .await?;
-    Ok(Saved {
-        uuid: old.uuid,
-        created: false,
-        changed: true,
-        version,
-        records: kept + added,
-        added,
-        removed: gone.len(),
-        updated: ttl_changes.len(),
-    })
+    let uuid = uuid::Uuid::parse_str(&old.uuid).map_err(|e| StoreError::Shape {
+        domain: old.fields.domain.clone(),
+        source: shape::ShapeError::Bad {
+            what: "zone uuid".into(),
+            text: old.uuid.clone(),
+            reason: e.to_string(),
+        },
+    })?;
+    let entry = ChangeEntry {
+        zone_uuid: &uuid,
+        domain: &fields.domain,
+        actor: request.actor,
+        action: "replace",
+        before: Some(before),
+        after: Some(after),
+    };
+    log_change(tx, entry).await?;
+    Ok((saved, old.id))
 }
-
-/// A record as the load query returns it: name, type, value, TTL, priority.
-#[derive(serde::Deserialize)]
-struct StoredRecord<'a>(
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    u32,
-    Option<u16>,
-);
 
 type RowKey = (String, String, String, Option<u16>);
 
-/// The zone's rows by (name, type, value, priority): (id, ttl).
+/// The zone's rows by (name, type, value, priority): their (id, ttl).
+/// A key may have several rows (written by something other than an
+/// import); each is matched at most once, and the rest are removed.
 async fn existing_rows(
-    tx: &mut Transaction<'static, Sqlite>,
+    conn: &mut SqliteConnection,
     zone_id: i64,
-) -> Result<HashMap<RowKey, (i64, u32)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, name, record_type, value, ttl, priority FROM records WHERE zone_id = ?",
-    )
-    .bind(zone_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut map = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        let priority: Option<i64> = row.try_get("priority")?;
+) -> Result<HashMap<RowKey, Vec<(i64, u32)>>, StoreError> {
+    let mut map: HashMap<RowKey, Vec<(i64, u32)>> = HashMap::new();
+    for_each_record(conn, zone_id, |r| {
         let key = (
-            row.try_get("name")?,
-            row.try_get("record_type")?,
-            row.try_get("value")?,
-            priority.map(|p| p as u16),
+            r.name.into_owned(),
+            r.record_type.into_owned(),
+            r.value.into_owned(),
+            r.priority,
         );
-        map.insert(
-            key,
-            (row.try_get("id")?, row.try_get::<i64, _>("ttl")? as u32),
-        );
-    }
+        map.entry(key).or_default().push((r.id, r.ttl));
+        Ok(())
+    })
+    .await?;
     Ok(map)
 }
 
@@ -568,10 +611,31 @@ fn insert_sql(rows: usize) -> String {
     sql
 }
 
+/// Sets new TTLs, many rows per statement (`[id, ttl]` pairs passed as one
+/// JSON array): a `$TTL` change can touch every record of a large zone.
+async fn update_ttls(
+    tx: &mut Transaction<'static, Sqlite>,
+    changes: &[(i64, u32)],
+    now: i64,
+) -> Result<(), StoreError> {
+    for chunk in changes.chunks(10_000) {
+        let json = serde_json::to_string(chunk).expect("pairs of numbers serialise");
+        sqlx::query(
+            "UPDATE records SET ttl = u.value ->> 1, updated_at = ? \
+             FROM json_each(?) AS u WHERE records.id = u.value ->> 0",
+        )
+        .bind(now)
+        .bind(json)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Deletes rows by id, many per statement (ids passed as one JSON array).
 async fn delete_rows(tx: &mut Transaction<'static, Sqlite>, ids: &[i64]) -> Result<(), StoreError> {
     for chunk in ids.chunks(10_000) {
-        let json = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
+        let json = serde_json::to_string(chunk).expect("numbers serialise");
         sqlx::query("DELETE FROM records WHERE id IN (SELECT value FROM json_each(?))")
             .bind(json)
             .execute(&mut **tx)
@@ -580,30 +644,31 @@ async fn delete_rows(tx: &mut Transaction<'static, Sqlite>, ids: &[i64]) -> Resu
     Ok(())
 }
 
-fn nameservers_json(fields: &ZoneFields) -> String {
-    serde_json::to_string(&fields.nameservers).unwrap_or_else(|_| "[]".into())
+/// One change-log entry.
+struct ChangeEntry<'a> {
+    zone_uuid: &'a uuid::Uuid,
+    domain: &'a str,
+    actor: &'a str,
+    action: &'a str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
 }
 
 /// Appends to the change log.
 async fn log_change(
     tx: &mut Transaction<'static, Sqlite>,
-    zone_uuid: &uuid::Uuid,
-    domain: &str,
-    actor: &str,
-    action: &str,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
+    entry: ChangeEntry<'_>,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO change_log (zone_uuid, domain, record_uuid, actor, action, before, after, at) \
          VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
     )
-    .bind(zone_uuid.as_bytes().as_slice())
-    .bind(domain)
-    .bind(actor)
-    .bind(action)
-    .bind(before.map(|v| v.to_string()))
-    .bind(after.map(|v| v.to_string()))
+    .bind(entry.zone_uuid.as_bytes().as_slice())
+    .bind(entry.domain)
+    .bind(entry.actor)
+    .bind(entry.action)
+    .bind(entry.before.map(|v| v.to_string()))
+    .bind(entry.after.map(|v| v.to_string()))
     .bind(now_unix())
     .execute(&mut **tx)
     .await?;
