@@ -78,8 +78,9 @@ pub struct Compiled {
     pub zone: Zone,
     /// The template that lays it out.
     pub template: Template,
-    /// Duplicate records merged into one (BIND keeps one as well).
-    pub duplicates: usize,
+    /// Duplicates merged and TTLs unified by the canonical sort (as BIND
+    /// merges and unifies them when it loads the zone).
+    pub normalised: order::Normalised,
 }
 
 impl Compiled {
@@ -144,7 +145,7 @@ pub fn compile(request: &Request) -> Result<Compiled, Error> {
     let mut zone = parsed.zone;
     let mut diagnostics = parsed.diagnostics;
     let parse_failed = diagnostics.iter().any(Diagnostic::is_error);
-    let duplicates = order::sort(&mut zone);
+    let normalised = order::sort(&mut zone);
     if let Some(policy) = request.serial
         && let Some(d) = apply_serial(&mut zone, policy, request.now)
     {
@@ -157,7 +158,7 @@ pub fn compile(request: &Request) -> Result<Compiled, Error> {
         diagnostics,
         zone,
         template,
-        duplicates,
+        normalised,
     })
 }
 

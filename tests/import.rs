@@ -952,3 +952,25 @@ fn simultaneous_first_opens_migrate_once() {
     let o = run(&["--db", "fresh.db", "user", "list"], &dir);
     assert_eq!(text(&o.stdout).lines().count(), 4, "{}", text(&o.stdout));
 }
+
+#[test]
+fn the_report_lists_what_was_normalised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let file = write_zone(
+        dir,
+        "example.org.zone",
+        &format!("{SMALL}a 300 TXT \"one\"\nb A 192.0.2.9\na 600 TXT \"two\"\nb A 192.0.2.9\n"),
+    );
+    let o = run(&["--db", "s.db", "import", &file], dir);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("  normalised: 1 duplicate record merged\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  normalised: 1 record took the TTL of the last record of its RRset, as BIND serves it\n"),
+        "{out}"
+    );
+}

@@ -392,11 +392,24 @@ async fn save(
 fn normalisations(compiled: &Compiled) -> Vec<String> {
     let mut notes = Vec::new();
     let plural = |n: usize| if n == 1 { "" } else { "s" };
-    if compiled.duplicates > 0 {
+    let normalised = compiled.normalised;
+    if normalised.duplicates > 0 {
         notes.push(format!(
             "{} duplicate record{} merged",
-            compiled.duplicates,
-            plural(compiled.duplicates)
+            normalised.duplicates,
+            plural(normalised.duplicates)
+        ));
+    }
+    if normalised.ttls_unified > 0 {
+        notes.push(format!(
+            "{} record{} took the TTL of the last record of {} RRset, as BIND serves it",
+            normalised.ttls_unified,
+            plural(normalised.ttls_unified),
+            if normalised.ttls_unified == 1 {
+                "its"
+            } else {
+                "their"
+            }
         ));
     }
     let includes = compiled.zone.files.len().saturating_sub(1);

@@ -19,11 +19,20 @@ const PARALLEL_FROM: usize = 50_000;
 /// Bits of the sort key that hold the type order (types order below 2^17).
 const TYPE_BITS: u32 = 17;
 
+/// What [`sort`] changed besides the order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Normalised {
+    /// Duplicate records dropped.
+    pub duplicates: usize,
+    /// Records that took their RRset's TTL (the last one given).
+    pub ttls_unified: usize,
+}
+
 /// Sorts `zone.records` canonically, merges duplicates and unifies RRset
 /// TTLs. Owner names are merged (first spelling wins) and renumbered in
-/// canonical order, so a name's id is its rank. Returns the number of
-/// duplicate records dropped.
-pub fn sort(zone: &mut Zone) -> usize {
+/// canonical order, so a name's id is its rank. Returns what was merged
+/// and changed.
+pub fn sort(zone: &mut Zone) -> Normalised {
     let rank = rank_owners(zone);
     // Each record travels with its sort key and input position, so that
     // nothing is looked up at random once sorted.
@@ -45,7 +54,7 @@ pub fn sort(zone: &mut Zone) -> usize {
             .then(a.1.cmp(&b.1))
     });
     let mut sorted: Vec<Record> = Vec::with_capacity(order.len());
-    let mut dropped = 0;
+    let mut normalised = Normalised::default();
     let mut k = 0;
     while k < order.len() {
         // One RRset: same owner and type (and, for RRSIG, covered type).
@@ -69,16 +78,17 @@ pub fn sort(zone: &mut Zone) -> usize {
             if let Some(p) = previous
                 && canonical_cmp(r.rtype, rdata_of(p), rdata_of(r)) == Ordering::Equal
             {
-                dropped += 1;
+                normalised.duplicates += 1;
                 continue;
             }
+            normalised.ttls_unified += usize::from(r.ttl != ttl);
             sorted.push(Record { ttl, ..*r });
             previous = Some(r);
         }
         k = end;
     }
     zone.records = sorted;
-    dropped
+    normalised
 }
 
 /// Ranks every owner name in canonical order, merging equal names, and
