@@ -18,7 +18,7 @@ use crate::bind::{self, ToolError};
 use crate::compile::{self, Compiled, Request};
 use crate::render::{self, Template};
 use crate::store::shape::{self, ZoneBuilder, ZoneFields};
-use crate::store::{SaveMode, SaveRequest, Store, StoreError};
+use crate::store::{AcceptZone, SaveMode, SaveRequest, Store, StoreError};
 use crate::zone::Zone;
 
 /// The account that owns imported zones when no owner is named.
@@ -354,13 +354,13 @@ async fn save(
         },
         actor: &options.actor,
         source: &report.file,
-        accept: match options.verify {
-            true => Some(&mut prove_stored),
-            false => None,
-        },
+    };
+    let accept: Option<&mut AcceptZone> = match options.verify {
+        true => Some(&mut prove_stored),
+        false => None,
     };
     let saved = store
-        .save_zone(save, shape::rows(&compiled.zone), progress)
+        .save_zone(save, shape::rows(&compiled.zone), progress, accept)
         .await;
     report.proof = proof;
     let saved = match saved {

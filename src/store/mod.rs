@@ -12,7 +12,10 @@
 //! Every change to a zone's content bumps its `version` in the same
 //! transaction; the deploy worker deploys while `version > deployed_version`.
 
+mod changes;
+mod records;
 pub mod shape;
+mod users;
 mod zones;
 
 use std::path::{Path, PathBuf};
@@ -23,10 +26,11 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Connection, Row, Sqlite, Transaction};
+use sqlx::{Connection, Sqlite, Transaction};
 
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
-pub use zones::{SaveMode, SaveRequest, Saved, ZoneInfo};
+pub use users::User;
+pub use zones::{AcceptZone, SaveMode, SaveRequest, Saved, ZoneInfo};
 
 /// Where the database is when neither `--db` nor a config file says.
 pub const DEFAULT_PATH: &str = "bindbridge.db";
@@ -114,17 +118,6 @@ fn uuid_text(bytes: &[u8]) -> String {
     uuid::Uuid::from_slice(bytes).map_or_else(|_| String::new(), |u| u.to_string())
 }
 
-/// A user account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    /// Row id.
-    pub id: i64,
-    /// Unique name.
-    pub name: String,
-    /// When it was added (ISO 8601 UTC).
-    pub created_at: String,
-}
-
 /// An open database.
 #[derive(Clone)]
 pub struct Store {
@@ -134,7 +127,7 @@ pub struct Store {
 }
 
 /// The schema, embedded from `src/store/migrations`.
-static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations");
+pub static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations");
 
 impl Store {
     /// Opens (creating it if needed) the database at `path` and applies
@@ -218,6 +211,16 @@ impl Store {
         Ok(())
     }
 
+    /// A store on a pool that is already migrated (for `#[sqlx::test]`).
+    #[cfg(test)]
+    pub(crate) fn from_pool(pool: SqlitePool) -> Store {
+        Store {
+            pool,
+            path: PathBuf::from(":test:"),
+            read_only: false,
+        }
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -242,74 +245,6 @@ impl Store {
     async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
-
-    /// Adds a user.
-    pub async fn add_user(&self, name: &str) -> Result<User, StoreError> {
-        let mut tx = self.write().await?;
-        if user_by_name(&mut tx, name).await?.is_some() {
-            return Err(StoreError::UserExists(name.to_string()));
-        }
-        let created_at = now_unix();
-        let id = sqlx::query("INSERT INTO users (name, created_at) VALUES (?, ?)")
-            .bind(name)
-            .bind(created_at)
-            .execute(&mut *tx)
-            .await?
-            .last_insert_rowid();
-        tx.commit().await?;
-        Ok(User {
-            id,
-            name: name.to_string(),
-            created_at: iso8601(created_at),
-        })
-    }
-
-    /// The user called `name`.
-    pub async fn user(&self, name: &str) -> Result<User, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        user_by_name(&mut conn, name)
-            .await?
-            .ok_or_else(|| StoreError::UnknownUser(name.to_string()))
-    }
-
-    /// The user called `name`, added if missing (for the default account).
-    pub async fn user_or_add(&self, name: &str) -> Result<User, StoreError> {
-        match self.user(name).await {
-            Err(StoreError::UnknownUser(_)) => match self.add_user(name).await {
-                // Another process added it in between.
-                Err(StoreError::UserExists(_)) => self.user(name).await,
-                other => other,
-            },
-            other => other,
-        }
-    }
-
-    /// Every user, by name.
-    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM users ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(user_from_row).collect()
-    }
-}
-
-async fn user_by_name(
-    conn: &mut sqlx::SqliteConnection,
-    name: &str,
-) -> Result<Option<User>, StoreError> {
-    let row = sqlx::query("SELECT id, name, created_at FROM users WHERE name = ?")
-        .bind(name)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(user_from_row).transpose()
-}
-
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
-    Ok(User {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        created_at: iso8601(row.try_get("created_at")?),
-    })
 }
 
 /// The current time in seconds since the epoch, as the store keeps times.

@@ -7,23 +7,15 @@
 //! survive a re-import. Nothing changes, not even the version, when the
 //! new content equals the stored one.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Row, Sqlite, Transaction};
 
-use super::shape::{self, RecordRow, Soa, ZoneBuilder, ZoneFields};
+use super::changes::{ChangeEntry, log_change};
+use super::records::{delete_rows, existing_rows, insert_rows, load_records, update_ttls};
+use super::shape::{self, RecordRow, Soa, ZoneFields};
 use super::{Store, StoreError, User, iso8601, now_unix, uuid_text};
 use crate::zone::Zone;
-
-/// Rows per INSERT statement: few statements, well under SQLite's limit
-/// of 32766 parameters.
-const INSERT_BATCH: usize = 500;
-
-/// Rows per read when loading a zone, so memory stays bounded.
-const LOAD_PAGE: i64 = 20_000;
 
 /// What to do when the zone exists already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,10 +96,6 @@ pub struct SaveRequest<'a> {
     pub actor: &'a str,
     /// Where the content came from (a file name), for the change log.
     pub source: &'a str,
-    /// Shown the zone as read back from the database inside the save's
-    /// transaction, before it commits: an `Err` rolls the save back
-    /// ([`StoreError::Rejected`]). This is where import's proof runs.
-    pub accept: Option<&'a mut AcceptZone<'a>>,
 }
 
 /// The SELECT that every zone query shares; `filter` is its WHERE clause.
@@ -125,11 +113,15 @@ fn zone_query(filter: &str) -> String {
 impl Store {
     /// Creates or replaces a zone with `fields` and `rows`, in one
     /// transaction. `progress` is told how many rows have been written.
+    /// `accept`, if given, is shown the zone as read back from the
+    /// database inside the transaction, before it commits: an `Err` rolls
+    /// the save back ([`StoreError::Rejected`]). Import's proof runs there.
     pub async fn save_zone(
         &self,
-        mut request: SaveRequest<'_>,
+        request: SaveRequest<'_>,
         rows: impl Iterator<Item = RecordRow>,
         progress: &mut dyn FnMut(usize),
+        accept: Option<&mut AcceptZone<'_>>,
     ) -> Result<Saved, StoreError> {
         let mut tx = self.write().await?;
         let existing = zone_row(&mut tx, &request.fields.domain).await?;
@@ -140,7 +132,7 @@ impl Store {
             }
             Some(old) => replace(&mut tx, &request, old, rows, progress).await?,
         };
-        if let Some(accept) = request.accept.take() {
+        if let Some(accept) = accept {
             let zone = load_records(&mut tx, zone_id, request.fields, saved.records).await?;
             if let Err(reason) = accept(&zone) {
                 tx.rollback().await?;
@@ -177,81 +169,6 @@ impl Store {
         let zone = load_records(&mut tx, info.id, &info.fields, info.record_count as usize).await?;
         tx.commit().await?;
         Ok((info, zone))
-    }
-}
-
-/// The zone with `fields` and the records of row `zone_id`, as a sorted
-/// [`Zone`]; `count` is a capacity hint.
-async fn load_records(
-    conn: &mut SqliteConnection,
-    zone_id: i64,
-    fields: &ZoneFields,
-    count: usize,
-) -> Result<Zone, StoreError> {
-    let shape_error = |source| StoreError::Shape {
-        domain: fields.domain.clone(),
-        source,
-    };
-    let mut builder = ZoneBuilder::new(fields, count).map_err(shape_error)?;
-    for_each_record(conn, zone_id, |r| {
-        let rtype = shape::parse_type(&r.record_type).map_err(shape_error)?;
-        builder
-            .push(&r.name, rtype, &r.value, r.ttl, r.priority)
-            .map_err(shape_error)
-    })
-    .await?;
-    Ok(builder.finish())
-}
-
-/// A record row as the paged reader returns it.
-#[derive(serde::Deserialize)]
-struct StoredRecord<'a> {
-    id: i64,
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(borrow)]
-    record_type: Cow<'a, str>,
-    #[serde(borrow)]
-    value: Cow<'a, str>,
-    ttl: u32,
-    priority: Option<u16>,
-}
-
-/// Calls `each` for every record of a zone, in id order. Rows come in
-/// pages, each page one JSON array built by SQLite: fetching a million
-/// rows one by one costs sqlx far more than the query itself. A value out
-/// of range (a negative TTL, say) fails the read instead of wrapping.
-async fn for_each_record(
-    conn: &mut SqliteConnection,
-    zone_id: i64,
-    mut each: impl FnMut(StoredRecord<'_>) -> Result<(), StoreError>,
-) -> Result<(), StoreError> {
-    let mut after = 0i64;
-    loop {
-        let (json, last, count): (Option<String>, Option<i64>, i64) = sqlx::query_as(
-            "SELECT json_group_array(json_object('id', id, 'name', name, \
-             'record_type', record_type, 'value', value, 'ttl', ttl, 'priority', priority)), \
-             max(id), count(*) FROM (SELECT * FROM records WHERE zone_id = ? AND id > ? \
-             ORDER BY id LIMIT ?)",
-        )
-        .bind(zone_id)
-        .bind(after)
-        .bind(LOAD_PAGE)
-        .fetch_one(&mut *conn)
-        .await?;
-        let page: Vec<StoredRecord> = serde_json::from_str(json.as_deref().unwrap_or("[]"))
-            .map_err(|e| {
-                StoreError::Db(sqlx::Error::Decode(
-                    format!("records of zone {zone_id} after id {after}: {e}").into(),
-                ))
-            })?;
-        for record in page {
-            each(record)?;
-        }
-        match last {
-            Some(last) if count == LOAD_PAGE => after = last,
-            _ => return Ok(()),
-        }
     }
 }
 
@@ -520,171 +437,146 @@ async fn replace(
     Ok((saved, old.id))
 }
 
-type RowKey = (String, String, String, Option<u16>);
-
-/// The zone's rows by (name, type, value, priority): their (id, ttl).
-/// A key may have several rows (written by something other than an
-/// import); each is matched at most once, and the rest are removed.
-async fn existing_rows(
-    conn: &mut SqliteConnection,
-    zone_id: i64,
-) -> Result<HashMap<RowKey, Vec<(i64, u32)>>, StoreError> {
-    let mut map: HashMap<RowKey, Vec<(i64, u32)>> = HashMap::new();
-    for_each_record(conn, zone_id, |r| {
-        let key = (
-            r.name.into_owned(),
-            r.record_type.into_owned(),
-            r.value.into_owned(),
-            r.priority,
-        );
-        map.entry(key).or_default().push((r.id, r.ttl));
-        Ok(())
-    })
-    .await?;
-    Ok(map)
-}
-
-/// Inserts `rows` in multi-row statements; returns how many.
-async fn insert_rows(
-    tx: &mut Transaction<'static, Sqlite>,
-    zone_id: i64,
-    rows: impl Iterator<Item = RecordRow>,
-    now: i64,
-    progress: &mut dyn FnMut(usize),
-) -> Result<usize, StoreError> {
-    let full_sql = insert_sql(INSERT_BATCH);
-    let mut rows = rows;
-    let mut batch: Vec<RecordRow> = rows.by_ref().take(INSERT_BATCH).collect();
-    let mut written = 0;
-    while !batch.is_empty() {
-        let short_sql;
-        let sql = if batch.len() == INSERT_BATCH {
-            &full_sql
-        } else {
-            short_sql = insert_sql(batch.len());
-            &short_sql
-        };
-        let mut query = sqlx::query(sql);
-        for row in &batch {
-            query = query
-                .bind(uuid::Uuid::now_v7().as_bytes().to_vec())
-                .bind(zone_id)
-                .bind(&row.name)
-                .bind(&row.record_type)
-                .bind(&row.value)
-                .bind(i64::from(row.ttl))
-                .bind(row.priority.map(i64::from))
-                .bind(now)
-                .bind(now);
-        }
-        // SQLite writes this batch on its worker thread while this one
-        // makes the next (formats the records): the first poll of the
-        // execute future hands the statement over, then the second future runs.
-        let mut next = Vec::with_capacity(INSERT_BATCH);
-        let (result, ()) = tokio::join!(query.execute(&mut **tx), async {
-            next.extend(rows.by_ref().take(INSERT_BATCH));
-        });
-        result?;
-        written += batch.len();
-        progress(written);
-        batch = next;
-    }
-    Ok(written)
-}
-
-/// `INSERT … VALUES (…), (…)` for `rows` rows of nine parameters. Only
-/// anonymous `?`: sqlx looks every parameter's name up, which SQLite does
-/// in time linear in the number of named ones, so numbered parameters
-/// would make a large statement quadratic.
-fn insert_sql(rows: usize) -> String {
-    let mut sql = String::with_capacity(120 + rows * 20);
-    sql.push_str(
-        "INSERT INTO records (uuid, zone_id, name, record_type, value, ttl, priority, \
-         created_at, updated_at) VALUES ",
-    );
-    for i in 0..rows {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str("(?,?,?,?,?,?,?,?,?)");
-    }
-    sql
-}
-
-/// Sets new TTLs, many rows per statement (`[id, ttl]` pairs passed as one
-/// JSON array): a `$TTL` change can touch every record of a large zone.
-async fn update_ttls(
-    tx: &mut Transaction<'static, Sqlite>,
-    changes: &[(i64, u32)],
-    now: i64,
-) -> Result<(), StoreError> {
-    for chunk in changes.chunks(10_000) {
-        let json = serde_json::to_string(chunk).expect("pairs of numbers serialise");
-        sqlx::query(
-            "UPDATE records SET ttl = u.value ->> 1, updated_at = ? \
-             FROM json_each(?) AS u WHERE records.id = u.value ->> 0",
-        )
-        .bind(now)
-        .bind(json)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Deletes rows by id, many per statement (ids passed as one JSON array).
-async fn delete_rows(tx: &mut Transaction<'static, Sqlite>, ids: &[i64]) -> Result<(), StoreError> {
-    for chunk in ids.chunks(10_000) {
-        let json = serde_json::to_string(chunk).expect("numbers serialise");
-        sqlx::query("DELETE FROM records WHERE id IN (SELECT value FROM json_each(?))")
-            .bind(json)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
-/// One change-log entry.
-struct ChangeEntry<'a> {
-    zone_uuid: &'a uuid::Uuid,
-    domain: &'a str,
-    actor: &'a str,
-    action: &'a str,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-}
-
-/// Appends to the change log.
-async fn log_change(
-    tx: &mut Transaction<'static, Sqlite>,
-    entry: ChangeEntry<'_>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO change_log (zone_uuid, domain, record_uuid, actor, action, before, after, at) \
-         VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
-    )
-    .bind(entry.zone_uuid.as_bytes().as_slice())
-    .bind(entry.domain)
-    .bind(entry.actor)
-    .bind(entry.action)
-    .bind(entry.before.map(|v| v.to_string()))
-    .bind(entry.after.map(|v| v.to_string()))
-    .bind(now_unix())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::{NoIncludes, Options, parse_zone};
+    use crate::render::{Template, order, render_to_vec};
+    use crate::zone::{Class, Name};
+    use sqlx::SqlitePool;
 
-    #[test]
-    fn insert_sql_has_nine_anonymous_parameters_per_row() {
+    const ZONE: &str = "$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\n\
+        ns1 A 192.0.2.1\nwww A 192.0.2.2\n@ MX 10 mail\nmail A 192.0.2.3\n";
+
+    fn zone(text: &str) -> Zone {
+        let options = Options {
+            origin: Name::from_ascii("example.com.").unwrap(),
+            class: Class::IN,
+            file_name: "test".into(),
+            source_key: None,
+        };
+        let parsed = parse_zone(text.as_bytes(), &options, &mut NoIncludes);
+        assert!(!parsed.has_errors(), "{:?}", parsed.diagnostics);
+        let mut zone = parsed.zone;
+        order::sort(&mut zone);
+        zone
+    }
+
+    async fn save(
+        store: &Store,
+        owner: &User,
+        text: &str,
+        mode: SaveMode,
+        accept: Option<&mut AcceptZone<'_>>,
+    ) -> Result<Saved, StoreError> {
+        let zone = zone(text);
+        let fields = shape::zone_fields(&zone).unwrap();
+        let request = SaveRequest {
+            owner,
+            keep_owner: true,
+            fields: &fields,
+            mode,
+            actor: "test",
+            source: "test",
+        };
+        store
+            .save_zone(request, shape::rows(&zone), &mut |_| {}, accept)
+            .await
+    }
+
+    fn rendered(zone: &Zone) -> String {
+        String::from_utf8(render_to_vec(zone, &Template::builtin()).unwrap()).unwrap()
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn saved_zones_load_back_and_replace_bumps_the_version_once(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        let owner = store.add_user("alice").await.unwrap();
+        let first = save(&store, &owner, ZONE, SaveMode::Create, None)
+            .await
+            .unwrap();
+        assert_eq!((first.created, first.version, first.records), (true, 1, 4));
+        let (info, loaded) = store.load_zone("EXAMPLE.com.").await.unwrap();
+        assert_eq!(info.uuid, first.uuid);
+        assert_eq!(rendered(&loaded), rendered(&zone(ZONE)));
+        let again = save(&store, &owner, ZONE, SaveMode::Create, None).await;
+        assert!(matches!(again, Err(StoreError::ZoneExists(_))));
+        let same = save(&store, &owner, ZONE, SaveMode::Replace, None)
+            .await
+            .unwrap();
+        assert_eq!((same.changed, same.version), (false, 1));
+        // Every TTL changes (one batched update), one record goes, one comes.
+        let edited = ZONE
+            .replace("$TTL 300", "$TTL 60")
+            .replace("www A", "web A");
+        let next = save(&store, &owner, &edited, SaveMode::Replace, None)
+            .await
+            .unwrap();
         assert_eq!(
-            insert_sql(2),
-            "INSERT INTO records (uuid, zone_id, name, record_type, value, ttl, priority, \
-             created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?)"
+            (
+                next.changed,
+                next.version,
+                next.added,
+                next.removed,
+                next.updated
+            ),
+            (true, 2, 1, 1, 3)
         );
+        let (_, loaded) = store.load_zone(&first.uuid).await.unwrap();
+        assert_eq!(rendered(&loaded), rendered(&zone(&edited)));
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn replace_removes_stored_duplicates(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        let owner = store.add_user("alice").await.unwrap();
+        save(&store, &owner, ZONE, SaveMode::Create, None)
+            .await
+            .unwrap();
+        // A second copy of www's row, as another writer might leave it.
+        sqlx::query(
+            "INSERT INTO records (uuid, zone_id, name, record_type, value, ttl, priority, \
+             created_at, updated_at) SELECT randomblob(16), zone_id, name, record_type, value, \
+             ttl, priority, created_at, updated_at FROM records WHERE name = 'www'",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(store.zone("example.com").await.unwrap().record_count, 5);
+        let saved = save(&store, &owner, ZONE, SaveMode::Replace, None)
+            .await
+            .unwrap();
+        assert_eq!((saved.changed, saved.removed, saved.records), (true, 1, 4));
+        assert_eq!(store.zone("example.com").await.unwrap().record_count, 4);
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn a_refused_zone_rolls_the_save_back(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        let owner = store.add_user("alice").await.unwrap();
+        let mut seen = String::new();
+        let mut refuse = |zone: &Zone| {
+            seen = rendered(zone);
+            Err("no".to_string())
+        };
+        let result = save(&store, &owner, ZONE, SaveMode::Create, Some(&mut refuse)).await;
+        assert!(
+            matches!(result, Err(StoreError::Rejected { .. })),
+            "{result:?}"
+        );
+        assert_eq!(
+            seen,
+            rendered(&zone(ZONE)),
+            "the check saw the zone as stored"
+        );
+        assert!(matches!(
+            store.zone("example.com").await,
+            Err(StoreError::UnknownZone(_))
+        ));
+        let log: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(log, 0);
     }
 }
