@@ -15,6 +15,7 @@
 mod changes;
 mod records;
 pub mod shape;
+mod tokens;
 mod users;
 mod zones;
 
@@ -29,6 +30,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Sqlite, Transaction};
 
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
+pub use tokens::{Caller, PERMISSIONS, TokenInfo};
 pub use users::User;
 pub use zones::{AcceptZone, SaveMode, SaveRequest, Saved, ZoneInfo};
 
@@ -73,6 +75,11 @@ pub enum StoreError {
     /// No user has this name.
     #[error("no user named '{0}' (add one with: bindbridge user add NAME)")]
     UnknownUser(String),
+    /// A permission that does not exist.
+    #[error(
+        "unknown permission '{0}' (known: dns:list, dns:read, dns:create, dns:update, dns:delete, dns:*)"
+    )]
+    BadPermission(String),
     /// A user with this name exists already.
     #[error("a user named '{0}' exists already")]
     UserExists(String),

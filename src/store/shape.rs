@@ -197,7 +197,7 @@ fn soa_fields(ttl: u32, rdata: &[u8]) -> Option<Soa> {
 /// apex SOA and NS set (those are [`ZoneFields`]).
 pub fn rows(zone: &Zone) -> impl Iterator<Item = RecordRow> + '_ {
     let origin = apex_spelling(zone);
-    let mut text = Vec::with_capacity(256);
+    let mut scratch = Vec::with_capacity(256);
     let mut last_owner = None;
     let mut owner_text = String::new();
     zone.records.iter().filter_map(move |r| {
@@ -208,22 +208,12 @@ pub fn rows(zone: &Zone) -> impl Iterator<Item = RecordRow> + '_ {
         }
         if last_owner != Some(r.owner) {
             last_owner = Some(r.owner);
-            text.clear();
-            name::write_text(&mut text, owner, Some(origin));
-            owner_text = String::from_utf8_lossy(&text).into_owned();
+            scratch.clear();
+            name::write_text(&mut scratch, owner, Some(origin));
+            // The writer escapes every byte outside printable ASCII.
+            owner_text = String::from_utf8_lossy(&scratch).into_owned();
         }
-        text.clear();
-        write_rdata(r.rtype, zone.rdata_of(r), None, &mut text);
-        // The writer escapes every byte outside printable ASCII.
-        let mut value = String::from_utf8_lossy(&text).into_owned();
-        let mut priority = None;
-        if has_priority(r.rtype)
-            && let Some((first, rest)) = value.split_once(' ')
-            && let Ok(p) = first.parse::<u16>()
-        {
-            priority = Some(p);
-            value = rest.to_string();
-        }
+        let (value, priority) = value_text(r.rtype, zone.rdata_of(r), &mut scratch);
         Some(RecordRow {
             name: owner_text.clone(),
             record_type: type_text(r.rtype),
@@ -232,6 +222,27 @@ pub fn rows(zone: &Zone) -> impl Iterator<Item = RecordRow> + '_ {
             priority,
         })
     })
+}
+
+/// A record's RDATA as the store keeps it: presentation form with absolute
+/// names, and for MX and SRV the first field split out as the priority.
+/// `scratch` is a reusable buffer.
+pub fn value_text(rtype: RType, rdata: &[u8], scratch: &mut Vec<u8>) -> (String, Option<u16>) {
+    scratch.clear();
+    write_rdata(rtype, rdata, None, scratch);
+    let mut text: &[u8] = scratch;
+    let mut priority = None;
+    if has_priority(rtype)
+        && let Some(space) = text.iter().position(|&b| b == b' ')
+        && let Some(p) = std::str::from_utf8(&text[..space])
+            .ok()
+            .and_then(|p| p.parse::<u16>().ok())
+    {
+        priority = Some(p);
+        text = &text[space + 1..];
+    }
+    // The writer escapes every byte outside printable ASCII.
+    (String::from_utf8_lossy(text).into_owned(), priority)
 }
 
 /// Builds a [`Zone`] back from its fields and rows (the store's export

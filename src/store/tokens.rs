@@ -1,0 +1,268 @@
+//! API tokens: `vps_` and 64 hex digits (256 random bits), shown once.
+//!
+//! Only a SHA-256 hash of each token is stored, with its first twelve
+//! characters as a prefix to recognise it by (`token list`, `revoke`) and
+//! to find its row; the hashes are then compared in constant time.
+//! `last_used_at` is written at most once a minute per token, so reading
+//! the API does not turn every request into a write.
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{Store, StoreError, iso8601, now_unix};
+
+/// Every permission a token can hold; `dns:*` grants all of them.
+pub const PERMISSIONS: [&str; 6] = [
+    "dns:list",
+    "dns:read",
+    "dns:create",
+    "dns:update",
+    "dns:delete",
+    "dns:*",
+];
+
+/// Characters of a token kept as its prefix.
+const PREFIX_LEN: usize = 12;
+
+/// A token as `token list` shows it: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// First characters of the token (`vps_1a2b3c4d`).
+    pub prefix: String,
+    /// Label given at creation.
+    pub name: String,
+    /// The owning user.
+    pub user: String,
+    /// Granted permissions.
+    pub permissions: Vec<String>,
+    /// When it was made (ISO 8601).
+    pub created_at: String,
+    /// When it was last used, to the minute.
+    pub last_used_at: Option<String>,
+    /// When it stops working.
+    pub expires_at: Option<String>,
+    /// When it was revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// Who is calling, once a token is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The user's row id.
+    pub user_id: i64,
+    /// The user's name.
+    pub user: String,
+    /// The token's prefix, for the change log.
+    pub token_prefix: String,
+    /// Granted permissions.
+    pub permissions: Vec<String>,
+}
+
+impl Caller {
+    /// True if the token grants `permission` (or `dns:*`).
+    pub fn may(&self, permission: &str) -> bool {
+        self.permissions
+            .iter()
+            .any(|p| p == permission || p == "dns:*")
+    }
+
+    /// How the change log names this caller.
+    pub fn actor(&self) -> String {
+        format!("token:{} ({})", self.token_prefix, self.user)
+    }
+}
+
+fn hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Equal contents, in time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Store {
+    /// Makes a token for `user`; returns it (the only time it exists in
+    /// clear) and its prefix.
+    pub async fn create_token(
+        &self,
+        user: &str,
+        name: &str,
+        permissions: &[String],
+        expires_at: Option<i64>,
+    ) -> Result<(String, String), StoreError> {
+        if let Some(bad) = permissions
+            .iter()
+            .find(|p| !PERMISSIONS.contains(&p.as_str()))
+        {
+            return Err(StoreError::BadPermission(bad.clone()));
+        }
+        let user = self.user(user).await?;
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)
+            .map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("no randomness: {e}"))))?;
+        let token: String = "vps_"
+            .chars()
+            .chain(secret.iter().flat_map(|b| {
+                let hex = b"0123456789abcdef";
+                [
+                    hex[(b >> 4) as usize] as char,
+                    hex[(b & 15) as usize] as char,
+                ]
+            }))
+            .collect();
+        let prefix = token[..PREFIX_LEN].to_string();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (user_id, name, prefix, hash, permissions, created_at, \
+             expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user.id)
+        .bind(name)
+        .bind(&prefix)
+        .bind(hash(&token))
+        .bind(permissions.join(","))
+        .bind(now_unix())
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((token, prefix))
+    }
+
+    /// Tokens, of one user or of all, oldest first.
+    pub async fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.prefix, t.name, u.name AS user, t.permissions, t.created_at, \
+             t.last_used_at, t.expires_at, t.revoked_at FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id WHERE ? IS NULL OR u.name = ? ORDER BY t.id",
+        )
+        .bind(user)
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await?;
+        let time =
+            |row: &sqlx::sqlite::SqliteRow, column: &str| -> Result<Option<String>, StoreError> {
+                Ok(row.try_get::<Option<i64>, _>(column)?.map(iso8601))
+            };
+        rows.iter()
+            .map(|row| {
+                Ok(TokenInfo {
+                    prefix: row.try_get("prefix")?,
+                    name: row.try_get("name")?,
+                    user: row.try_get("user")?,
+                    permissions: split_permissions(row.try_get("permissions")?),
+                    created_at: iso8601(row.try_get("created_at")?),
+                    last_used_at: time(row, "last_used_at")?,
+                    expires_at: time(row, "expires_at")?,
+                    revoked_at: time(row, "revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes the token(s) with this prefix; false if none was active.
+    pub async fn revoke_token(&self, prefix: &str) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL",
+        )
+        .bind(now_unix())
+        .bind(prefix)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(done > 0)
+    }
+
+    /// The caller a token stands for, if it is valid: known, not revoked,
+    /// not expired.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Caller>, StoreError> {
+        if !token.starts_with("vps_") || token.len() < PREFIX_LEN || !token.is_ascii() {
+            return Ok(None);
+        }
+        let now = now_unix();
+        let rows = sqlx::query(
+            "SELECT t.id, t.hash, t.permissions, t.last_used_at, u.id AS user_id, u.name \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.prefix = ? AND t.revoked_at IS NULL \
+             AND (t.expires_at IS NULL OR t.expires_at > ?)",
+        )
+        .bind(&token[..PREFIX_LEN])
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let wanted = hash(token);
+        for row in &rows {
+            let stored: Vec<u8> = row.try_get("hash")?;
+            if !constant_time_eq(&stored, &wanted) {
+                continue;
+            }
+            let last_used: Option<i64> = row.try_get("last_used_at")?;
+            if last_used.is_none_or(|t| now - t >= 60) {
+                let id: i64 = row.try_get("id")?;
+                let mut tx = self.write().await?;
+                sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            return Ok(Some(Caller {
+                user_id: row.try_get("user_id")?,
+                user: row.try_get("name")?,
+                token_prefix: token[..PREFIX_LEN].to_string(),
+                permissions: split_permissions(row.try_get("permissions")?),
+            }));
+        }
+        Ok(None)
+    }
+}
+
+fn split_permissions(text: String) -> Vec<String> {
+    text.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::SqlitePool;
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn tokens_authenticate_until_revoked_or_expired(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        store.add_user("alice").await.unwrap();
+        let perms = vec!["dns:read".to_string()];
+        let (token, prefix) = store
+            .create_token("alice", "ci", &perms, None)
+            .await
+            .unwrap();
+        assert!(token.starts_with("vps_") && token.len() == 68, "{token}");
+        assert_eq!(prefix, token[..12]);
+        let caller = store.authenticate(&token).await.unwrap().unwrap();
+        assert_eq!(caller.user, "alice");
+        assert!(caller.may("dns:read") && !caller.may("dns:delete"));
+        let mut wrong = token.clone();
+        wrong.replace_range(60..61, if &token[60..61] == "0" { "1" } else { "0" });
+        assert_eq!(store.authenticate(&wrong).await.unwrap(), None);
+        let listed = store.tokens(Some("alice")).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].last_used_at.is_some());
+        assert!(store.revoke_token(&prefix).await.unwrap());
+        assert_eq!(store.authenticate(&token).await.unwrap(), None);
+        let (old, _) = store
+            .create_token("alice", "old", &perms, Some(now_unix() - 1))
+            .await
+            .unwrap();
+        assert_eq!(store.authenticate(&old).await.unwrap(), None);
+        let bad = store
+            .create_token("alice", "x", &["dns:all".to_string()], None)
+            .await;
+        assert!(matches!(bad, Err(StoreError::BadPermission(_))));
+    }
+}
