@@ -35,6 +35,50 @@ pub enum Command {
     /// Manage user accounts (the owners of zones).
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Serve the REST API.
+    Serve(ServeArgs),
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port of the API [default: 127.0.0.1:8053; port 0 picks a free one].
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8053")]
+    pub api_listen: std::net::SocketAddr,
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token; it is printed once, alone on standard output.
+    Create {
+        /// The user the token acts for.
+        #[arg(long)]
+        user: String,
+        /// Comma-separated: dns:list, dns:read, dns:create, dns:update, dns:delete, or dns:*.
+        #[arg(long, value_delimiter = ',', required = true)]
+        permissions: Vec<String>,
+        /// A label to recognise it by.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Lifetime, in TTL units: 3600, 90m, 30d, 1w2d.
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List tokens (their prefixes; never the tokens).
+    List {
+        /// Only this user's.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by its prefix.
+    Revoke {
+        /// The prefix `token list` shows (`vps_1a2b3c4d`).
+        prefix: String,
+    },
 }
 
 const IMPORT_EXAMPLES: &str = "\
@@ -116,6 +160,11 @@ pub enum ZoneCommand {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Show who changed a zone, how and when (also for a deleted zone).
+    History {
+        /// The zone: its name or uuid.
+        zone: String,
     },
     /// Show one stored zone: its SOA, nameservers, version and deploy state.
     Show {

@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod bind;
 pub mod check;
 pub mod cli;

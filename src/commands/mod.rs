@@ -4,6 +4,7 @@
 
 mod compile;
 mod import;
+mod serve;
 mod zone;
 
 use std::future::Future;
@@ -22,6 +23,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Export(args) => block_on(zone::export(db, args)),
         Command::Zone(command) => block_on(zone::zone(db, command)),
         Command::User(command) => block_on(zone::user(db, command)),
+        Command::Token(command) => block_on(zone::token(db, command)),
+        Command::Serve(args) => serve::run(db, args),
     }
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::{could_not_run, open_store};
-use crate::cli::{ExportArgs, Format, UserCommand, ZoneCommand};
+use crate::cli::{ExportArgs, Format, TokenCommand, UserCommand, ZoneCommand};
 use crate::compile::{self, Destination};
 use crate::render::Template;
 use crate::store::{StoreError, ZoneInfo};
@@ -58,8 +58,30 @@ pub async fn zone(db: PathBuf, command: ZoneCommand) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let ZoneCommand::History { zone } = &command {
+        let history = store.history(zone).await;
+        store.close().await;
+        return match history {
+            Ok(changes) if changes.is_empty() => {
+                store_failure(&StoreError::UnknownZone(zone.clone()))
+            }
+            Ok(changes) => {
+                for c in changes {
+                    let record = c
+                        .record_uuid
+                        .map(|u| format!(" record {u}"))
+                        .unwrap_or_default();
+                    let after = c.after.map(|a| format!(" {a}")).unwrap_or_default();
+                    println!("{}  {}  {}{record}{after}", c.at, c.actor, c.action);
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => store_failure(&e),
+        };
+    }
     let result = match &command {
         ZoneCommand::List { .. } => store.zones().await,
+        ZoneCommand::History { .. } => Ok(Vec::new()),
         ZoneCommand::Show { zone, .. } => store.zone(zone).await.map(|z| vec![z]),
     };
     store.close().await;
@@ -75,6 +97,7 @@ pub async fn zone(db: PathBuf, command: ZoneCommand) -> ExitCode {
             format: Format::Text,
             ..
         } => print!("{}", zone_details(&zones[0])),
+        ZoneCommand::History { .. } => {}
         ZoneCommand::List {
             format: Format::Json,
         }
@@ -258,4 +281,82 @@ fn valid_user_name(name: &str) -> Result<(), &'static str> {
         return Err("use letters, digits, '.', '_', '-' and '@' only");
     }
     Ok(())
+}
+
+/// `bindbridge token create|list|revoke`.
+pub async fn token(db: PathBuf, command: TokenCommand) -> ExitCode {
+    let store = match open_store(&db).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let code = match command {
+        TokenCommand::Create {
+            user,
+            permissions,
+            name,
+            expires,
+        } => {
+            let lifetime = expires
+                .as_deref()
+                .map(|e| crate::zone::ttl::parse_ttl(e.as_bytes()).and_then(Result::ok));
+            let expires_at = match lifetime {
+                None => None,
+                Some(Some(seconds)) => Some(crate::store::now_unix() + i64::from(seconds)),
+                Some(None) => {
+                    store.close().await;
+                    eprintln!(
+                        "bindbridge: bad --expires '{}': use seconds or units such as 90m, 30d, 1w",
+                        expires.unwrap_or_default()
+                    );
+                    return ExitCode::from(1);
+                }
+            };
+            match store
+                .create_token(&user, &name, &permissions, expires_at)
+                .await
+            {
+                Ok((token, _)) => {
+                    println!("{token}");
+                    ExitCode::SUCCESS
+                }
+                Err(e @ StoreError::BadPermission(_)) => {
+                    eprintln!("bindbridge: {e}");
+                    ExitCode::from(1)
+                }
+                Err(e) => store_failure(&e),
+            }
+        }
+        TokenCommand::List { user } => match store.tokens(user.as_deref()).await {
+            Ok(tokens) => {
+                for t in tokens {
+                    let state = match (&t.revoked_at, &t.expires_at) {
+                        (Some(at), _) => format!("revoked {at}"),
+                        (None, Some(at)) => format!("expires {at}"),
+                        (None, None) => "active".into(),
+                    };
+                    println!(
+                        "{}  {}  {}  {}  created {}  last used {}  {state}",
+                        t.prefix,
+                        t.user,
+                        if t.name.is_empty() { "-" } else { &t.name },
+                        t.permissions.join(","),
+                        t.created_at,
+                        t.last_used_at.as_deref().unwrap_or("never"),
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => store_failure(&e),
+        },
+        TokenCommand::Revoke { prefix } => match store.revoke_token(&prefix).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => {
+                eprintln!("bindbridge: no active token with prefix '{prefix}'");
+                ExitCode::from(1)
+            }
+            Err(e) => store_failure(&e),
+        },
+    };
+    store.close().await;
+    code
 }

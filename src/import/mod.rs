@@ -224,7 +224,7 @@ pub async fn import_zone(
     store: Option<&Store>,
     source: &Source,
     options: &Options,
-    progress: &mut dyn FnMut(usize),
+    progress: &mut (dyn FnMut(usize) + Send),
 ) -> Result<ZoneReport, StoreError> {
     let mut report = ZoneReport::new(source);
     match import_into(&mut report, store, source, options, progress).await {
@@ -242,7 +242,7 @@ async fn import_into(
     store: Option<&Store>,
     source: &Source,
     options: &Options,
-    progress: &mut dyn FnMut(usize),
+    progress: &mut (dyn FnMut(usize) + Send),
 ) -> Result<(), Stop> {
     let request = Request {
         file: source.file.clone(),
@@ -327,7 +327,7 @@ async fn save(
     request: &Request,
     fields: &ZoneFields,
     options: &Options,
-    progress: &mut dyn FnMut(usize),
+    progress: &mut (dyn FnMut(usize) + Send),
 ) -> Result<(), Stop> {
     let owner = match &options.owner {
         Some(name) => store.user(name).await?,

@@ -10,6 +10,7 @@ use super::{StoreError, now_unix};
 pub(super) struct ChangeEntry<'a> {
     pub(super) zone_uuid: &'a uuid::Uuid,
     pub(super) domain: &'a str,
+    pub(super) record_uuid: Option<&'a uuid::Uuid>,
     pub(super) actor: &'a str,
     pub(super) action: &'a str,
     pub(super) before: Option<serde_json::Value>,
@@ -23,10 +24,11 @@ pub(super) async fn log_change(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO change_log (zone_uuid, domain, record_uuid, actor, action, before, after, at) \
-         VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(entry.zone_uuid.as_bytes().as_slice())
     .bind(entry.domain)
+    .bind(entry.record_uuid.map(|u| u.as_bytes().to_vec()))
     .bind(entry.actor)
     .bind(entry.action)
     .bind(entry.before.map(|v| v.to_string()))

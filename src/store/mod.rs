@@ -29,10 +29,11 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Sqlite, Transaction};
 
+pub use records::{Page, RecordFilter, StoredRow};
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
 pub use tokens::{Caller, PERMISSIONS, TokenInfo};
 pub use users::User;
-pub use zones::{AcceptZone, SaveMode, SaveRequest, Saved, ZoneInfo};
+pub use zones::{AcceptZone, Change, SaveMode, SaveRequest, Saved, ZoneInfo, ZoneSummary};
 
 /// Where the database is when neither `--db` nor a config file says.
 pub const DEFAULT_PATH: &str = "bindbridge.db";
@@ -86,6 +87,18 @@ pub enum StoreError {
     /// No zone has this name or uuid.
     #[error("no zone '{0}' in the store")]
     UnknownZone(String),
+    /// No record of the caller's has this uuid.
+    #[error("no record '{0}'")]
+    UnknownRecord(String),
+    /// A record would break a zone rule (CNAME, duplicate) or a zone
+    /// would overlap another user's.
+    #[error("{detail}")]
+    Conflict {
+        /// The API field at fault.
+        field: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
     /// The zone is stored already and replacing was not asked for.
     #[error("zone {0} exists already (use --replace to replace its contents)")]
     ZoneExists(String),

@@ -10,8 +10,9 @@ use std::collections::HashMap;
 
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
-use super::StoreError;
+use super::changes::{ChangeEntry, log_change};
 use super::shape::{self, RecordRow, ZoneBuilder, ZoneFields};
+use super::{Store, StoreError, now_unix};
 use crate::zone::Zone;
 
 /// Rows per INSERT statement: few statements, well under SQLite's limit
@@ -126,7 +127,7 @@ pub(super) async fn insert_rows(
     zone_id: i64,
     rows: impl Iterator<Item = RecordRow>,
     now: i64,
-    progress: &mut dyn FnMut(usize),
+    progress: &mut (dyn FnMut(usize) + Send),
 ) -> Result<usize, StoreError> {
     let full_sql = insert_sql(INSERT_BATCH);
     let mut rows = rows;
@@ -221,6 +222,346 @@ pub(super) async fn delete_rows(
             .await?;
     }
     Ok(())
+}
+
+/// A record as the API shows it: the row plus its identity and times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRow {
+    /// Row id.
+    pub id: i64,
+    /// Stable identifier.
+    pub uuid: String,
+    /// The zone's uuid.
+    pub zone_uuid: String,
+    /// Name, type, value, TTL, priority.
+    pub row: RecordRow,
+    /// When it was created (ISO 8601).
+    pub created_at: String,
+    /// When it last changed (ISO 8601).
+    pub updated_at: String,
+}
+
+/// A page of a list: rows `offset..offset + limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Rows skipped.
+    pub offset: i64,
+    /// Rows at most.
+    pub limit: i64,
+}
+
+/// Which records to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordFilter<'a> {
+    /// Records of this owner's zones.
+    pub owner_id: i64,
+    /// Only this zone (uuid).
+    pub zone_uuid: Option<&'a str>,
+    /// Only this type.
+    pub record_type: Option<&'a str>,
+}
+
+const ROW_COLUMNS: &str = "r.id, r.uuid, z.uuid AS zone_uuid, r.name, r.record_type, r.value, \
+    r.ttl, r.priority, r.created_at, r.updated_at";
+
+fn stored_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredRow, StoreError> {
+    use sqlx::Row;
+    let number = |column: &str| -> Result<i64, StoreError> { Ok(row.try_get(column)?) };
+    Ok(StoredRow {
+        id: number("id")?,
+        uuid: super::uuid_text(row.try_get("uuid")?),
+        zone_uuid: super::uuid_text(row.try_get("zone_uuid")?),
+        row: RecordRow {
+            name: row.try_get("name")?,
+            record_type: row.try_get("record_type")?,
+            value: row.try_get("value")?,
+            ttl: u32::try_from(number("ttl")?).unwrap_or(0),
+            priority: row
+                .try_get::<Option<i64>, _>("priority")?
+                .and_then(|p| u16::try_from(p).ok()),
+        },
+        created_at: super::iso8601(number("created_at")?),
+        updated_at: super::iso8601(number("updated_at")?),
+    })
+}
+
+/// A uuid given as text, as the blob the store keeps (an impossible
+/// value when it is not a uuid, so that it matches nothing).
+pub(super) fn uuid_blob(text: &str) -> Vec<u8> {
+    uuid::Uuid::parse_str(text).map_or_else(|_| vec![0xff; 17], |u| u.as_bytes().to_vec())
+}
+
+impl Store {
+    /// Records of the caller's zones, filtered, in id order (a zone's
+    /// records in the order they were stored), with the total count.
+    pub async fn records(
+        &self,
+        filter: RecordFilter<'_>,
+        page: Option<Page>,
+    ) -> Result<(Vec<StoredRow>, i64), StoreError> {
+        let conditions = "z.owner_id = ? AND (? IS NULL OR z.uuid = ?) \
+            AND (? IS NULL OR r.record_type = ? COLLATE NOCASE)";
+        let zone = filter.zone_uuid.map(uuid_blob);
+        let mut tx = self.pool.begin().await?;
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM records r JOIN zones z ON z.id = r.zone_id WHERE {conditions}"
+        ))
+        .bind(filter.owner_id)
+        .bind(&zone)
+        .bind(&zone)
+        .bind(filter.record_type)
+        .bind(filter.record_type)
+        .fetch_one(&mut *tx)
+        .await?;
+        let page = page.unwrap_or(Page {
+            offset: 0,
+            limit: -1,
+        });
+        let rows = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM records r JOIN zones z ON z.id = r.zone_id \
+             WHERE {conditions} ORDER BY r.id LIMIT ? OFFSET ?"
+        ))
+        .bind(filter.owner_id)
+        .bind(&zone)
+        .bind(&zone)
+        .bind(filter.record_type)
+        .bind(filter.record_type)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let rows = rows.iter().map(stored_row).collect::<Result<_, _>>()?;
+        Ok((rows, total))
+    }
+
+    /// The caller's record with this uuid.
+    pub async fn record(&self, owner_id: i64, uuid: &str) -> Result<StoredRow, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM records r JOIN zones z ON z.id = r.zone_id \
+             WHERE r.uuid = ? AND z.owner_id = ?"
+        ))
+        .bind(uuid_blob(uuid))
+        .bind(owner_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => stored_row(&row),
+            None => Err(StoreError::UnknownRecord(uuid.to_string())),
+        }
+    }
+
+    /// Adds `row` to the zone `zone_id`, or with `replacing`, puts it in
+    /// place of that record; checks the zone rules first (CNAME alone at
+    /// its name and not at the apex, no duplicate), bumps the zone's
+    /// version and logs the change, all in one transaction.
+    pub async fn write_record(
+        &self,
+        zone_id: i64,
+        row: &RecordRow,
+        replacing: Option<&StoredRow>,
+        actor: &str,
+    ) -> Result<StoredRow, StoreError> {
+        let mut tx = self.write().await?;
+        check_record_rules(&mut tx, zone_id, row, replacing.map(|r| r.id)).await?;
+        let now = now_unix();
+        let (id, uuid, action) = match replacing {
+            Some(old) => {
+                sqlx::query(
+                    "UPDATE records SET name = ?, record_type = ?, value = ?, ttl = ?, \
+                     priority = ?, updated_at = ? WHERE id = ?",
+                )
+                .bind(&row.name)
+                .bind(&row.record_type)
+                .bind(&row.value)
+                .bind(i64::from(row.ttl))
+                .bind(row.priority.map(i64::from))
+                .bind(now)
+                .bind(old.id)
+                .execute(&mut *tx)
+                .await?;
+                (
+                    old.id,
+                    uuid::Uuid::parse_str(&old.uuid).unwrap_or_default(),
+                    "record.update",
+                )
+            }
+            None => {
+                let uuid = uuid::Uuid::now_v7();
+                let id = sqlx::query(
+                    "INSERT INTO records (uuid, zone_id, name, record_type, value, ttl, priority, \
+                     created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(uuid.as_bytes().as_slice())
+                .bind(zone_id)
+                .bind(&row.name)
+                .bind(&row.record_type)
+                .bind(&row.value)
+                .bind(i64::from(row.ttl))
+                .bind(row.priority.map(i64::from))
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .last_insert_rowid();
+                (id, uuid, "record.create")
+            }
+        };
+        let before = replacing.map(|old| row_json(&old.row));
+        bump_and_log(
+            &mut tx,
+            zone_id,
+            Some(&uuid),
+            actor,
+            action,
+            before,
+            Some(row_json(row)),
+        )
+        .await?;
+        let stored = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM records r JOIN zones z ON z.id = r.zone_id WHERE r.id = ?"
+        ))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        stored_row(&stored)
+    }
+
+    /// Deletes a record, bumping its zone's version and logging it.
+    pub async fn delete_record(
+        &self,
+        zone_id: i64,
+        record: &StoredRow,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM records WHERE id = ?")
+            .bind(record.id)
+            .execute(&mut *tx)
+            .await?;
+        let uuid = uuid::Uuid::parse_str(&record.uuid).unwrap_or_default();
+        let before = Some(row_json(&record.row));
+        bump_and_log(
+            &mut tx,
+            zone_id,
+            Some(&uuid),
+            actor,
+            "record.delete",
+            before,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn row_json(row: &RecordRow) -> serde_json::Value {
+    serde_json::json!({
+        "name": row.name,
+        "record_type": row.record_type,
+        "value": row.value,
+        "ttl": row.ttl,
+        "priority": row.priority,
+    })
+}
+
+/// Types that sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5).
+fn beside_cname(record_type: &str) -> bool {
+    ["RRSIG", "NSEC", "NSEC3", "KEY"]
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(record_type))
+}
+
+/// The zone rules a record must keep (RFC 1034 §3.6.2, RFC 2181 §10.1):
+/// no CNAME at the apex, a CNAME alone at its name, no duplicate.
+async fn check_record_rules(
+    tx: &mut Transaction<'static, Sqlite>,
+    zone_id: i64,
+    row: &RecordRow,
+    except: Option<i64>,
+) -> Result<(), StoreError> {
+    use sqlx::Row;
+    let conflict = |field: &'static str, detail: String| StoreError::Conflict { field, detail };
+    let is_cname = row.record_type.eq_ignore_ascii_case("CNAME");
+    if is_cname && row.name == "@" {
+        return Err(conflict(
+            "name",
+            "a CNAME cannot be at the zone apex, which holds the SOA and NS records".into(),
+        ));
+    }
+    let others = sqlx::query(
+        "SELECT id, record_type, value, priority FROM records \
+         WHERE zone_id = ? AND name = ? COLLATE NOCASE",
+    )
+    .bind(zone_id)
+    .bind(&row.name)
+    .fetch_all(&mut **tx)
+    .await?;
+    for other in &others {
+        if Some(other.try_get::<i64, _>("id")?) == except {
+            continue;
+        }
+        let other_type: String = other.try_get("record_type")?;
+        let other_value: String = other.try_get("value")?;
+        let other_priority: Option<i64> = other.try_get("priority")?;
+        if other_type.eq_ignore_ascii_case(&row.record_type)
+            && other_value == row.value
+            && other_priority == row.priority.map(i64::from)
+        {
+            return Err(conflict(
+                "value",
+                format!("this {} record exists already", row.record_type),
+            ));
+        }
+        let other_cname = other_type.eq_ignore_ascii_case("CNAME");
+        if (is_cname && !beside_cname(&other_type))
+            || (other_cname && !beside_cname(&row.record_type))
+        {
+            return Err(conflict(
+                "name",
+                format!(
+                    "'{}' has a {other_type} record; a CNAME cannot share its name with other records",
+                    row.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Bumps the zone's version and writes the change-log entry.
+async fn bump_and_log(
+    tx: &mut Transaction<'static, Sqlite>,
+    zone_id: i64,
+    record: Option<&uuid::Uuid>,
+    actor: &str,
+    action: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<(), StoreError> {
+    use sqlx::Row;
+    let zone = sqlx::query(
+        "UPDATE zones SET version = version + 1, deploy_state = 'pending', updated_at = ? \
+         WHERE id = ? RETURNING uuid, domain",
+    )
+    .bind(now_unix())
+    .bind(zone_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let zone_uuid = uuid::Uuid::from_slice(zone.try_get::<&[u8], _>("uuid")?).unwrap_or_default();
+    let domain: String = zone.try_get("domain")?;
+    let entry = ChangeEntry {
+        zone_uuid: &zone_uuid,
+        domain: &domain,
+        record_uuid: record,
+        actor,
+        action,
+        before,
+        after,
+    };
+    log_change(tx, entry).await
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::changes::{ChangeEntry, log_change};
-use super::records::{delete_rows, existing_rows, insert_rows, load_records, update_ttls};
+use super::records::{
+    Page, delete_rows, existing_rows, insert_rows, load_records, update_ttls, uuid_blob,
+};
 use super::shape::{self, RecordRow, Soa, ZoneFields};
 use super::{Store, StoreError, User, iso8601, now_unix, uuid_text};
 use crate::zone::Zone;
@@ -120,13 +122,13 @@ impl Store {
         &self,
         request: SaveRequest<'_>,
         rows: impl Iterator<Item = RecordRow>,
-        progress: &mut dyn FnMut(usize),
+        progress: &mut (dyn FnMut(usize) + Send),
         accept: Option<&mut AcceptZone<'_>>,
     ) -> Result<Saved, StoreError> {
         let mut tx = self.write().await?;
         let existing = zone_row(&mut tx, &request.fields.domain).await?;
         let (saved, zone_id) = match existing {
-            None => create(&mut tx, &request, rows, progress).await?,
+            None => create(&mut tx, &request, rows, progress, "import").await?,
             Some(_) if request.mode == SaveMode::Create => {
                 return Err(StoreError::ZoneExists(request.fields.domain.clone()));
             }
@@ -169,6 +171,211 @@ impl Store {
         let zone = load_records(&mut tx, info.id, &info.fields, info.record_count as usize).await?;
         tx.commit().await?;
         Ok((info, zone))
+    }
+}
+
+/// A zone as the API lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneSummary {
+    /// Stable identifier.
+    pub uuid: String,
+    /// The zone's name without the final dot.
+    pub domain: String,
+    /// When it was created (ISO 8601).
+    pub created_at: String,
+    /// Records, SOA and apex NS not counted.
+    pub record_count: i64,
+}
+
+/// One change-log entry, as `zone history` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// When (ISO 8601).
+    pub at: String,
+    /// Who (`cli:root`, `token:vps_1234abcd (alice)`).
+    pub actor: String,
+    /// What (`import`, `replace`, `zone.create`, `record.update`, …).
+    pub action: String,
+    /// The record concerned, if any.
+    pub record_uuid: Option<String>,
+    /// The state before, as JSON.
+    pub before: Option<String>,
+    /// The state after, as JSON.
+    pub after: Option<String>,
+}
+
+impl Store {
+    /// The zones of `owner_id`, by domain, optionally only `domain`, with
+    /// the total count.
+    pub async fn owned_zones(
+        &self,
+        owner_id: i64,
+        domain: Option<&str>,
+        page: Option<Page>,
+    ) -> Result<(Vec<ZoneSummary>, i64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM zones WHERE owner_id = ? AND (? IS NULL OR domain = ?)",
+        )
+        .bind(owner_id)
+        .bind(domain)
+        .bind(domain)
+        .fetch_one(&mut *tx)
+        .await?;
+        let page = page.unwrap_or(Page {
+            offset: 0,
+            limit: -1,
+        });
+        let rows = sqlx::query(
+            "SELECT z.uuid, z.domain, z.created_at, \
+             (SELECT count(*) FROM records r WHERE r.zone_id = z.id) AS record_count \
+             FROM zones z WHERE z.owner_id = ? AND (? IS NULL OR z.domain = ?) \
+             ORDER BY z.domain LIMIT ? OFFSET ?",
+        )
+        .bind(owner_id)
+        .bind(domain)
+        .bind(domain)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let zones = rows
+            .iter()
+            .map(|row| {
+                Ok(ZoneSummary {
+                    uuid: uuid_text(row.try_get("uuid")?),
+                    domain: row.try_get("domain")?,
+                    created_at: iso8601(row.try_get("created_at")?),
+                    record_count: row.try_get("record_count")?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok((zones, total))
+    }
+
+    /// The zone with this uuid if `owner_id` owns it.
+    pub async fn owned_zone(&self, owner_id: i64, uuid: &str) -> Result<ZoneInfo, StoreError> {
+        let row = sqlx::query(&zone_query("WHERE z.uuid = ? AND z.owner_id = ?"))
+            .bind(uuid_blob(uuid))
+            .bind(owner_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => zone_info(&row),
+            None => Err(StoreError::UnknownZone(uuid.to_string())),
+        }
+    }
+
+    /// Creates an empty zone (its SOA and NS in `fields`) for `owner`,
+    /// refusing a domain that exists, or that is inside or above another
+    /// user's zone (it would take over part of their namespace).
+    pub async fn create_zone(
+        &self,
+        owner: &User,
+        fields: &ZoneFields,
+        actor: &str,
+    ) -> Result<ZoneInfo, StoreError> {
+        let mut tx = self.write().await?;
+        if zone_row(&mut tx, &fields.domain).await?.is_some() {
+            return Err(StoreError::ZoneExists(fields.domain.clone()));
+        }
+        // `a.example` is inside `example`; the root zone is above everything.
+        let overlap: Option<String> = sqlx::query_scalar(
+            "SELECT domain FROM zones WHERE owner_id != ?1 AND ( \
+               ?2 LIKE '%.' || domain OR domain LIKE '%.' || ?2 OR domain = '.' OR ?2 = '.') \
+             LIMIT 1",
+        )
+        .bind(owner.id)
+        .bind(&fields.domain)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(other) = overlap {
+            return Err(StoreError::Conflict {
+                field: "domain",
+                detail: format!(
+                    "{} overlaps the zone {other}, which belongs to another account",
+                    fields.domain
+                ),
+            });
+        }
+        let request = SaveRequest {
+            owner,
+            keep_owner: false,
+            fields,
+            mode: SaveMode::Create,
+            actor,
+            source: "api",
+        };
+        let (saved, _) = create(
+            &mut tx,
+            &request,
+            std::iter::empty(),
+            &mut |_| {},
+            "zone.create",
+        )
+        .await?;
+        let info = zone_row(&mut tx, &fields.domain)
+            .await?
+            .ok_or_else(|| StoreError::UnknownZone(saved.uuid.clone()))?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    /// Deletes a zone and its records; the change log keeps its history.
+    pub async fn delete_zone(&self, zone: &ZoneInfo, actor: &str) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM zones WHERE id = ?")
+            .bind(zone.id)
+            .execute(&mut *tx)
+            .await?;
+        let uuid = uuid::Uuid::parse_str(&zone.uuid).unwrap_or_default();
+        let entry = ChangeEntry {
+            zone_uuid: &uuid,
+            domain: &zone.fields.domain,
+            record_uuid: None,
+            actor,
+            action: "zone.delete",
+            before: Some(serde_json::json!({
+                "serial": zone.fields.soa.serial,
+                "records": zone.record_count,
+            })),
+            after: None,
+        };
+        log_change(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The change log of the zone named by `key` (uuid or domain), oldest
+    /// first; a deleted zone's history is found by its uuid or its domain.
+    pub async fn history(&self, key: &str) -> Result<Vec<Change>, StoreError> {
+        let domain = key
+            .strip_suffix('.')
+            .filter(|d| !d.is_empty())
+            .unwrap_or(key);
+        let rows = sqlx::query(
+            "SELECT at, actor, action, record_uuid, before, after FROM change_log \
+             WHERE zone_uuid = ? OR domain = ? COLLATE NOCASE ORDER BY id",
+        )
+        .bind(uuid_blob(key))
+        .bind(domain)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Change {
+                    at: iso8601(row.try_get("at")?),
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    record_uuid: row
+                        .try_get::<Option<Vec<u8>>, _>("record_uuid")?
+                        .map(|b| uuid_text(&b)),
+                    before: row.try_get("before")?,
+                    after: row.try_get("after")?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -291,7 +498,8 @@ async fn create(
     tx: &mut Transaction<'static, Sqlite>,
     request: &SaveRequest<'_>,
     rows: impl Iterator<Item = RecordRow>,
-    progress: &mut dyn FnMut(usize),
+    progress: &mut (dyn FnMut(usize) + Send),
+    action: &str,
 ) -> Result<(Saved, i64), StoreError> {
     let fields = request.fields;
     let now = now_unix();
@@ -319,8 +527,9 @@ async fn create(
     let entry = ChangeEntry {
         zone_uuid: &uuid,
         domain: &fields.domain,
+        record_uuid: None,
         actor: request.actor,
-        action: "import",
+        action,
         before: None,
         after: Some(after),
     };
@@ -343,7 +552,7 @@ async fn replace(
     request: &SaveRequest<'_>,
     old: ZoneInfo,
     rows: impl Iterator<Item = RecordRow>,
-    progress: &mut dyn FnMut(usize),
+    progress: &mut (dyn FnMut(usize) + Send),
 ) -> Result<(Saved, i64), StoreError> {
     if !request.keep_owner && old.owner != request.owner.name {
         return Err(StoreError::OtherOwner {
@@ -428,6 +637,7 @@ async fn replace(
     let entry = ChangeEntry {
         zone_uuid: &uuid,
         domain: &fields.domain,
+        record_uuid: None,
         actor: request.actor,
         action: "replace",
         before: Some(before),

@@ -1,0 +1,434 @@
+//! What clients send, checked and turned into the store's shape, and what
+//! they get back. One notion of a valid record: values go through the
+//! zone-file parser's RDATA layer (`parse::ValueParser`) and the
+//! check-names rules named applies (`check::check_names`), and are stored
+//! as the renderer writes them (`store::shape::value_text`), so nothing a
+//! client sends reaches a zone file unescaped.
+//!
+//! The API's conventions, from the API document: names in values are
+//! fully qualified with or without the final dot (`mail.example.com`), and
+//! are shown without it; TXT values are plain text (split into 255-octet
+//! strings when stored, joined when shown); MX and SRV carry `priority`
+//! apart.
+
+use crate::check::check_names;
+use crate::parse::ValueParser;
+use crate::parse::rdata::write_name;
+use crate::store::shape::{RecordRow, has_priority, value_text};
+use crate::zone::{Name, RType, name};
+
+use super::error::ApiError;
+
+/// TTL of a record when the client gives none.
+pub const DEFAULT_TTL: u32 = 3600;
+
+/// Largest TTL (RFC 2181 §8).
+const MAX_TTL: i64 = 2_147_483_647;
+
+/// CAA property tags in use (RFC 8659 §4, RFC 9495).
+const CAA_TAGS: [&str; 7] = [
+    "issue",
+    "issuewild",
+    "iodef",
+    "contactemail",
+    "contactphone",
+    "issuemail",
+    "issuevmc",
+];
+
+/// A record as a client describes it (all fields optional: PATCH merges
+/// onto the stored record; POST and PUT require the first three).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordInput {
+    /// Type mnemonic.
+    pub record_type: Option<String>,
+    /// `@`, a relative name, or a name inside the zone with its final dot.
+    pub name: Option<String>,
+    /// The RDATA in the API's form.
+    pub value: Option<String>,
+    /// TTL in seconds.
+    pub ttl: Option<i64>,
+    /// MX preference or SRV priority; `null` is the same as absent.
+    pub priority: Option<i64>,
+}
+
+/// A zone as a client creates it.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneInput {
+    /// The domain name (IDN allowed).
+    pub domain: Option<String>,
+}
+
+/// A zone name as clients give it, checked and in A-labels, lowercase,
+/// without the final dot: LDH labels (RFC 1123 §2.1), at least two of them.
+pub fn domain(text: &str) -> Result<String, ApiError> {
+    let bad =
+        |why: &str| ApiError::invalid("domain", format!("Invalid domain name '{text}': {why}"));
+    let trimmed = text.strip_suffix('.').unwrap_or(text);
+    if trimmed.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    let ascii =
+        idna::domain_to_ascii(trimmed).map_err(|_| bad("not a valid (internationalised) name"))?;
+    if ascii.len() > 253 {
+        return Err(bad("longer than 253 characters"));
+    }
+    let labels: Vec<&str> = ascii.split('.').collect();
+    if labels.len() < 2 {
+        return Err(bad("a zone needs at least two labels (example.com)"));
+    }
+    for label in &labels {
+        let ldh = !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !ldh {
+            return Err(bad(&format!(
+                "label '{label}' must be 1-63 letters, digits or hyphens, not starting or ending with a hyphen"
+            )));
+        }
+    }
+    Ok(ascii.to_ascii_lowercase())
+}
+
+/// A full record from a client, checked, in the store's shape. `apex` is
+/// the zone's name in wire form.
+pub fn record(apex: &Name, input: &RecordInput) -> Result<RecordRow, ApiError> {
+    let required = |field: &str, v: &Option<String>| -> Result<String, ApiError> {
+        v.clone()
+            .ok_or_else(|| ApiError::invalid(field, format!("{field} is required")))
+    };
+    let type_text = required("record_type", &input.record_type)?;
+    let rtype = record_type(&type_text)?;
+    let owner = owner(apex, &required("name", &input.name)?)?;
+    let ttl = ttl(input.ttl)?;
+    let priority = priority(rtype, input.priority)?;
+    let value = required("value", &input.value)?;
+    let rdata = rdata(rtype, &value, priority)?;
+    if let Some(problem) = check_names(rtype, &owner, &rdata).into_iter().next() {
+        return Err(ApiError::invalid("value", problem));
+    }
+    host_targets(rtype, &rdata)?;
+    let mut scratch = Vec::new();
+    let (value, priority) = value_text(rtype, &rdata, &mut scratch);
+    let mut name_text = Vec::new();
+    name::write_text(&mut name_text, &owner, Some(apex.wire()));
+    Ok(RecordRow {
+        name: String::from_utf8_lossy(&name_text).into_owned(),
+        record_type: rtype.to_string(),
+        value,
+        ttl,
+        priority,
+    })
+}
+
+fn record_type(text: &str) -> Result<RType, ApiError> {
+    let rtype = RType::from_text(text.trim().as_bytes())
+        .filter(|t| !t.is_meta())
+        .ok_or_else(|| ApiError::invalid("record_type", format!("Unknown record type '{text}'")))?;
+    if rtype == RType::SOA {
+        return Err(ApiError::invalid(
+            "record_type",
+            "The SOA record is part of the zone, not an editable record",
+        ));
+    }
+    Ok(rtype)
+}
+
+/// The owner in wire form, spelled with the zone's own apex.
+fn owner(apex: &Name, text: &str) -> Result<Vec<u8>, ApiError> {
+    let bad =
+        |why: String| ApiError::invalid("name", format!("Invalid record name '{text}': {why}"));
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(bad("it is empty".into()));
+    }
+    let mut wire = Vec::new();
+    write_name(text.as_bytes(), apex.wire(), &mut wire).map_err(|e| bad(e.to_string()))?;
+    let Some(relative) = name::relative_len(&wire, apex.wire()) else {
+        return Err(bad(format!("it is not inside the zone {apex}")));
+    };
+    let labels_ok = name::labels(&wire[..relative])
+        .enumerate()
+        .all(|(i, label)| {
+            (i == 0 && label == b"*")
+                || (!label.is_empty()
+                    && label
+                        .iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        });
+    if !labels_ok {
+        return Err(bad(
+            "use letters, digits, hyphens and underscores, and '*' only as a whole first label"
+                .into(),
+        ));
+    }
+    wire.truncate(relative);
+    wire.extend_from_slice(apex.wire());
+    Ok(wire)
+}
+
+fn ttl(ttl: Option<i64>) -> Result<u32, ApiError> {
+    match ttl {
+        None => Ok(DEFAULT_TTL),
+        Some(t) if (1..=MAX_TTL).contains(&t) => Ok(t as u32),
+        Some(t) => Err(ApiError::invalid(
+            "ttl",
+            format!("ttl must be between 1 and {MAX_TTL} seconds, not {t}"),
+        )),
+    }
+}
+
+fn priority(rtype: RType, priority: Option<i64>) -> Result<Option<u16>, ApiError> {
+    match (has_priority(rtype), priority) {
+        (true, None) => Err(ApiError::invalid(
+            "priority",
+            format!("{rtype} records require a priority value"),
+        )),
+        (true, Some(p)) => u16::try_from(p).map(Some).map_err(|_| {
+            ApiError::invalid(
+                "priority",
+                format!("priority must be between 0 and 65535, not {p}"),
+            )
+        }),
+        (false, None) => Ok(None),
+        (false, Some(_)) => Err(ApiError::invalid(
+            "priority",
+            format!("{rtype} records take no priority (only MX and SRV do)"),
+        )),
+    }
+}
+
+/// The value in wire form. Names in it are fully qualified (the root is
+/// the origin they are completed with); TXT and SPF take plain text.
+fn rdata(rtype: RType, value: &str, priority: Option<u16>) -> Result<Vec<u8>, ApiError> {
+    let bad = |why: String| ApiError::invalid("value", format!("Invalid {rtype} value: {why}"));
+    let text = match (rtype, priority) {
+        (RType::TXT | RType::SPF, _) if !value.trim_start().starts_with('"') => {
+            quoted_strings(value.as_bytes())
+        }
+        (_, Some(p)) => format!("{p} {value}"),
+        _ => value.to_string(),
+    };
+    if rtype == RType::CAA {
+        let tag = value.split_whitespace().nth(1).unwrap_or_default();
+        if !CAA_TAGS.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+            return Err(bad(format!(
+                "unknown CAA tag '{tag}' (known: {})",
+                CAA_TAGS.join(", ")
+            )));
+        }
+    }
+    let mut wire = Vec::new();
+    ValueParser::default()
+        .parse(rtype, text.as_bytes(), Name::root().wire(), &mut wire)
+        .map_err(bad)?;
+    if wire.len() > usize::from(u16::MAX) {
+        return Err(bad("longer than 65535 octets".into()));
+    }
+    Ok(wire)
+}
+
+/// Plain text as quoted character strings of at most 255 octets each
+/// (RFC 1035 §3.3.14), every byte that could end a string or a line escaped.
+fn quoted_strings(text: &[u8]) -> String {
+    if text.is_empty() {
+        return "\"\"".into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, chunk) in text.chunks(255).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push('"');
+        for &b in chunk {
+            match b {
+                b'"' | b'\\' => {
+                    out.push('\\');
+                    out.push(b as char);
+                }
+                0x20..=0x7e => out.push(b as char),
+                _ => out.push_str(&format!("\\{b:03}")),
+            }
+        }
+        out.push('"');
+    }
+    out
+}
+
+/// CNAME, NS, MX and SRV point at host names (RFC 1123 §2.1); an SRV
+/// target of `.` means "no service" (RFC 2782).
+fn host_targets(rtype: RType, rdata: &[u8]) -> Result<(), ApiError> {
+    let target = match rtype {
+        RType::CNAME | RType::NS => rdata,
+        RType::MX => rdata.get(2..).unwrap_or_default(),
+        RType::SRV => rdata.get(6..).unwrap_or_default(),
+        _ => return Ok(()),
+    };
+    if target == [0] && rtype == RType::SRV {
+        return Ok(());
+    }
+    match name::is_hostname(target, false) && target != [0] {
+        true => Ok(()),
+        false => Err(ApiError::invalid(
+            "value",
+            format!(
+                "{rtype} target '{}' is not a host name",
+                name::to_text(target)
+            ),
+        )),
+    }
+}
+
+/// A stored value as the API shows it: names without the final dot, TXT
+/// as its plain text.
+pub fn shown_value(row: &RecordRow) -> String {
+    let trim = |s: &str| -> String {
+        match s.strip_suffix('.') {
+            Some(t) if !t.is_empty() && !t.ends_with('\\') => t.to_string(),
+            _ => s.to_string(),
+        }
+    };
+    match row.record_type.as_str() {
+        "CNAME" | "NS" | "MX" | "PTR" | "DNAME" => trim(&row.value),
+        "SRV" => match row.value.rsplit_once(' ') {
+            Some((head, target)) => format!("{head} {}", trim(target)),
+            None => row.value.clone(),
+        },
+        "TXT" | "SPF" => {
+            let mut wire = Vec::new();
+            let parsed = ValueParser::default().parse(
+                RType::TXT,
+                row.value.as_bytes(),
+                Name::root().wire(),
+                &mut wire,
+            );
+            if parsed.is_err() {
+                return row.value.clone();
+            }
+            let mut text = Vec::with_capacity(wire.len());
+            let mut at = 0;
+            while let Some(&len) = wire.get(at) {
+                let end = (at + 1 + len as usize).min(wire.len());
+                text.extend_from_slice(&wire[at + 1..end]);
+                at = end;
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        }
+        _ => row.value.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apex() -> Name {
+        Name::from_ascii("example.com.").unwrap()
+    }
+
+    fn input(t: &str, name: &str, value: &str, priority: Option<i64>) -> RecordInput {
+        RecordInput {
+            record_type: Some(t.into()),
+            name: Some(name.into()),
+            value: Some(value.into()),
+            ttl: None,
+            priority,
+        }
+    }
+
+    #[test]
+    fn records_in_the_api_form_become_rows() {
+        let row = record(&apex(), &input("MX", "@", "mail.example.com", Some(10))).unwrap();
+        assert_eq!(
+            (row.name.as_str(), row.value.as_str(), row.priority, row.ttl),
+            ("@", "mail.example.com.", Some(10), 3600)
+        );
+        assert_eq!(shown_value(&row), "mail.example.com");
+        let row = record(&apex(), &input("AAAA", "www", "2001:0db8::1", None)).unwrap();
+        assert_eq!(row.value, "2001:db8::1");
+        let row = record(
+            &apex(),
+            &input("TXT", "www.example.com.", "v=spf1 \"x\" ~all", None),
+        )
+        .unwrap();
+        assert_eq!(row.name, "www");
+        assert_eq!(row.value, "\"v=spf1 \\\"x\\\" ~all\"");
+        assert_eq!(shown_value(&row), "v=spf1 \"x\" ~all");
+        let long = "a".repeat(300);
+        let row = record(&apex(), &input("TXT", "@", &long, None)).unwrap();
+        assert_eq!(row.value.matches('"').count(), 4, "two strings");
+        assert_eq!(shown_value(&row), long);
+        let row = record(
+            &apex(),
+            &input("SRV", "_sip._udp", "5 5060 sip.example.com", Some(0)),
+        )
+        .unwrap();
+        assert_eq!(shown_value(&row), "5 5060 sip.example.com");
+        assert!(
+            record(
+                &apex(),
+                &input("CAA", "@", "0 issue \"letsencrypt.org\"", None)
+            )
+            .is_ok()
+        );
+        assert!(record(&apex(), &input("A", "*.dev", "192.0.2.1", None)).is_ok());
+        assert!(record(&apex(), &input("TXT", "_dmarc", "v=DMARC1", None)).is_ok());
+        assert!(record(&apex(), &input("A", "a\\ b", "192.0.2.1", None)).is_err());
+        assert!(record(&apex(), &input("A", "a.*", "192.0.2.1", None)).is_err());
+    }
+
+    #[test]
+    fn bad_records_name_the_field() {
+        for (bad, field) in [
+            (input("A", "www", "192.0.2.256", None), "value"),
+            (input("A", "www.example.net.", "192.0.2.1", None), "name"),
+            (input("A", "www", "192.0.2.1", Some(1)), "priority"),
+            (input("MX", "@", "mail.example.com", None), "priority"),
+            (
+                input("MX", "@", "mail.example.com", Some(70000)),
+                "priority",
+            ),
+            (input("SOA", "@", "a b 1 2 3 4 5", None), "record_type"),
+            (input("BOGUS", "@", "x", None), "record_type"),
+            (input("CAA", "@", "0 bogus \"x\"", None), "value"),
+            (
+                input("CNAME", "www", "not_a_host.example.com", None),
+                "value",
+            ),
+            (input("A", "www", "192.0.2.1\n@ A 6.6.6.6", None), "value"),
+            (input("A", "www", "192.0.2.1 ; x", None), "value"),
+            (input("TXT", "www", "\"a\" ( \"b\" )", None), "value"),
+        ] {
+            let err = record(&apex(), &bad).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some(field), "{bad:?}: {err:?}");
+        }
+        let mut zero = input("A", "www", "192.0.2.1", None);
+        zero.ttl = Some(0);
+        assert_eq!(
+            record(&apex(), &zero).unwrap_err().field.as_deref(),
+            Some("ttl")
+        );
+    }
+
+    #[test]
+    fn domains_are_checked_and_idn_becomes_a_labels() {
+        assert_eq!(domain("Example.COM.").unwrap(), "example.com");
+        assert_eq!(domain("bücher.example").unwrap(), "xn--bcher-kva.example");
+        for bad in [
+            "",
+            "com",
+            "-a.example",
+            "a..example",
+            "a_b.example",
+            &"a".repeat(64),
+        ] {
+            assert!(domain(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The DNS Management REST API (`../shared/seed/dns-api.txt`), on axum.
+//!
+//! Every route answers with and without its trailing slash, every error
+//! is `{"detail", "error_code", "field"}` ([`error::ApiError`]), and every
+//! list is a bare JSON array, paginated on request (`?page=&page_size=`,
+//! with `Link` and `X-Total-Count`). Callers authenticate with
+//! `Authorization: Bearer vps_…`; another user's zone or record is a 404,
+//! never a 403, so nobody learns what others host.
+
+pub mod error;
+pub mod input;
+mod records;
+mod zones;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use serde::de::DeserializeOwned;
+
+use crate::store::{Caller, Page, Store, ZoneFields};
+use error::ApiError;
+
+/// Largest request body accepted.
+const BODY_LIMIT: usize = 1 << 20;
+
+/// Largest page a client may ask for.
+const MAX_PAGE_SIZE: i64 = 1000;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// SOA and NS of new zones.
+    pub zone_defaults: ZoneDefaults,
+}
+
+/// The zone-level data a new zone gets.
+#[derive(Debug, Clone)]
+pub struct ZoneDefaults {
+    /// Apex nameservers, absolute.
+    pub nameservers: Vec<String>,
+    /// SOA RNAME (the hostmaster's mailbox as a name), absolute.
+    pub hostmaster: String,
+    /// SOA refresh, retry, expire and minimum (negative-caching TTL).
+    pub timers: [u32; 4],
+    /// TTL of the SOA, the apex NS set and `$TTL`.
+    pub ttl: u32,
+}
+
+impl Default for ZoneDefaults {
+    fn default() -> Self {
+        ZoneDefaults {
+            nameservers: vec!["ns1.vps.org.".into(), "ns2.vps.org.".into()],
+            hostmaster: "hostmaster.vps.org.".into(),
+            timers: [7200, 3600, 1_209_600, 3600],
+            ttl: 3600,
+        }
+    }
+}
+
+impl ZoneDefaults {
+    /// The fields of a new zone `domain` with serial `serial`.
+    pub fn fields(&self, domain: &str, serial: u32) -> ZoneFields {
+        let [refresh, retry, expire, minimum] = self.timers;
+        ZoneFields {
+            domain: domain.to_string(),
+            soa: crate::store::Soa {
+                ttl: self.ttl,
+                mname: self
+                    .nameservers
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| ".".into()),
+                rname: self.hostmaster.clone(),
+                serial,
+                refresh,
+                retry,
+                expire,
+                minimum,
+            },
+            default_ttl: Some(self.ttl),
+            nameservers: self.nameservers.clone(),
+            ns_ttl: self.ttl,
+        }
+    }
+}
+
+/// The whole route table.
+pub fn router(state: AppState) -> Router {
+    let routes: [(&str, MethodRouter<AppState>); 5] = [
+        ("/api/v1/dns-zones", get(zones::list).post(zones::create)),
+        (
+            "/api/v1/dns-zones/{uuid}",
+            get(zones::detail).delete(zones::delete),
+        ),
+        (
+            "/api/v1/dns-zones/{uuid}/records",
+            get(records::list_in_zone).post(records::create),
+        ),
+        ("/api/v1/dns-records", get(records::list)),
+        (
+            "/api/v1/dns-records/{uuid}",
+            get(records::detail)
+                .put(records::replace)
+                .patch(records::update)
+                .delete(records::delete),
+        ),
+    ];
+    let mut router = Router::new().route("/healthz", get(|| async { "ok\n" }));
+    for (path, methods) in routes {
+        let methods = methods.fallback(method_not_allowed);
+        router = router
+            .route(path, methods.clone())
+            .route(&format!("{path}/"), methods);
+    }
+    router
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This method is not allowed on this endpoint",
+    )
+}
+
+/// Serves the API on `listener` until the future is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
+
+/// The authenticated caller.
+pub struct Auth(pub Caller);
+
+impl Auth {
+    /// The caller, if the token grants `permission`.
+    pub fn require(&self, permission: &str) -> Result<&Caller, ApiError> {
+        match self.0.may(permission) {
+            true => Ok(&self.0),
+            false => Err(ApiError::forbidden(permission)),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .ok_or_else(ApiError::unauthorized)?;
+        match state.store.authenticate(token).await? {
+            Some(caller) => Ok(Auth(caller)),
+            None => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+/// A JSON body: `application/json`, at most [`BODY_LIMIT`] bytes, well
+/// formed, and without unknown fields; each failure as the API's error.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
+            });
+        if !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as JSON with 'Content-Type: application/json'",
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("The body is larger than {BODY_LIMIT} bytes"),
+                ),
+                status => ApiError::new(status, "bad_request", e.body_text()),
+            })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(json_error)
+    }
+}
+
+/// A serde error as the API's error, naming the field when serde does.
+fn json_error(e: serde_json::Error) -> ApiError {
+    let message = e.to_string();
+    let quoted = |after: &str| {
+        let start = message.find(after)? + after.len();
+        let rest = &message[start..];
+        Some(rest[..rest.find('`')?].to_string())
+    };
+    if let Some(field) = quoted("unknown field `") {
+        return ApiError::invalid(&field, format!("Unknown field '{field}'"));
+    }
+    if let Some(field) = quoted("missing field `") {
+        return ApiError::invalid(&field, format!("{field} is required"));
+    }
+    let mut error = ApiError::new(
+        StatusCode::BAD_REQUEST,
+        if e.is_data() {
+            "validation_error"
+        } else {
+            "malformed_json"
+        },
+        format!("Invalid JSON body: {message}"),
+    );
+    error.field = None;
+    error
+}
+
+/// `?page=&page_size=`: none asked for means the whole list.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+    page_size: Option<String>,
+}
+
+impl PageQuery {
+    fn page(&self) -> Result<Option<(i64, i64)>, ApiError> {
+        if self.page.is_none() && self.page_size.is_none() {
+            return Ok(None);
+        }
+        let number = |field: &str, v: &Option<String>, default: i64| -> Result<i64, ApiError> {
+            match v {
+                None => Ok(default),
+                Some(text) => text.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    ApiError::invalid(field, format!("{field} must be a positive integer"))
+                }),
+            }
+        };
+        let page = number("page", &self.page, 1)?;
+        let size = number("page_size", &self.page_size, 100)?;
+        if size > MAX_PAGE_SIZE {
+            return Err(ApiError::invalid(
+                "page_size",
+                format!("page_size can be at most {MAX_PAGE_SIZE}"),
+            ));
+        }
+        Ok(Some((page, size)))
+    }
+
+    /// The store's page.
+    pub fn store_page(&self) -> Result<Option<Page>, ApiError> {
+        Ok(self.page()?.map(|(page, size)| Page {
+            offset: (page - 1).saturating_mul(size),
+            limit: size,
+        }))
+    }
+}
+
+/// A list answer: the array, `X-Total-Count`, and `Link` to the next and
+/// previous pages when paginated.
+pub fn list_response(
+    uri: &Uri,
+    query: &PageQuery,
+    total: i64,
+    items: Vec<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-total-count", HeaderValue::from(total));
+    if let Some((page, size)) = query.page()? {
+        let link = |page: i64, rel: &str| {
+            let mut pairs: Vec<String> = uri
+                .query()
+                .unwrap_or_default()
+                .split('&')
+                .filter(|p| {
+                    !p.is_empty() && !p.starts_with("page=") && !p.starts_with("page_size=")
+                })
+                .map(str::to_string)
+                .collect();
+            pairs.push(format!("page={page}"));
+            pairs.push(format!("page_size={size}"));
+            format!("<{}?{}>; rel=\"{rel}\"", uri.path(), pairs.join("&"))
+        };
+        let mut links = Vec::new();
+        if page * size < total {
+            links.push(link(page + 1, "next"));
+        }
+        if page > 1 {
+            links.push(link(page - 1, "prev"));
+        }
+        if !links.is_empty()
+            && let Ok(value) = HeaderValue::from_str(&links.join(", "))
+        {
+            headers.insert(header::LINK, value);
+        }
+    }
+    Ok((StatusCode::OK, headers, axum::Json(items)).into_response())
+}

@@ -1,0 +1,188 @@
+//! Records: `/api/v1/dns-zones/{uuid}/records/` (the nested routes) and
+//! `/api/v1/dns-records/` (direct access by record uuid).
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::input::{self, RecordInput};
+use super::zones::query;
+use super::{AppState, Auth, JsonBody, PageQuery, list_response};
+use crate::store::{RecordFilter, StoredRow, ZoneInfo};
+use crate::zone::Name;
+
+/// A record as the API shows it.
+pub fn record_json(r: &StoredRow) -> Value {
+    json!({
+        "uuid": r.uuid,
+        "zone": r.zone_uuid,
+        "record_type": r.row.record_type,
+        "name": r.row.name,
+        "value": input::shown_value(&r.row),
+        "ttl": r.row.ttl,
+        "priority": r.row.priority,
+        "created_at": r.created_at,
+    })
+}
+
+/// `?zone=`, `?record_type=` and pagination.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RecordQuery {
+    zone: Option<String>,
+    record_type: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+fn apex(zone: &ZoneInfo) -> Result<Name, ApiError> {
+    let text = match zone.fields.domain.as_str() {
+        "." => ".".to_string(),
+        d => format!("{d}."),
+    };
+    Name::from_ascii(&text).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            format!("stored zone name does not parse: {e}"),
+        )
+    })
+}
+
+/// GET the records of one zone.
+pub async fn list_in_zone(
+    State(state): State<AppState>,
+    auth: Auth,
+    uri: Uri,
+    Path(uuid): Path<String>,
+    q: Result<Query<RecordQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require("dns:list")?;
+    let q = query(q)?;
+    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
+    let filter = RecordFilter {
+        owner_id: caller.user_id,
+        zone_uuid: Some(&zone.uuid),
+        record_type: q.record_type.as_deref(),
+    };
+    let (rows, total) = state.store.records(filter, q.page.store_page()?).await?;
+    list_response(&uri, &q.page, total, rows.iter().map(record_json).collect())
+}
+
+/// GET the caller's records across zones.
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    uri: Uri,
+    q: Result<Query<RecordQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require("dns:list")?;
+    let q = query(q)?;
+    let filter = RecordFilter {
+        owner_id: caller.user_id,
+        zone_uuid: q.zone.as_deref(),
+        record_type: q.record_type.as_deref(),
+    };
+    let (rows, total) = state.store.records(filter, q.page.store_page()?).await?;
+    list_response(&uri, &q.page, total, rows.iter().map(record_json).collect())
+}
+
+/// POST a record into a zone.
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(uuid): Path<String>,
+    JsonBody(body): JsonBody<RecordInput>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require("dns:create")?;
+    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
+    let row = input::record(&apex(&zone)?, &body)?;
+    let stored = state
+        .store
+        .write_record(zone.id, &row, None, &caller.actor())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(record_json(&stored))).into_response())
+}
+
+/// GET one record.
+pub async fn detail(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require("dns:read")?;
+    let record = state.store.record(caller.user_id, &uuid).await?;
+    Ok(axum::Json(record_json(&record)).into_response())
+}
+
+/// PUT: the record replaced by the body.
+pub async fn replace(
+    state: State<AppState>,
+    auth: Auth,
+    path: Path<String>,
+    JsonBody(body): JsonBody<RecordInput>,
+) -> Result<Response, ApiError> {
+    write(state, auth, path, body, false).await
+}
+
+/// PATCH: the body's fields merged onto the record.
+pub async fn update(
+    state: State<AppState>,
+    auth: Auth,
+    path: Path<String>,
+    JsonBody(body): JsonBody<RecordInput>,
+) -> Result<Response, ApiError> {
+    write(state, auth, path, body, true).await
+}
+
+async fn write(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(uuid): Path<String>,
+    body: RecordInput,
+    merge: bool,
+) -> Result<Response, ApiError> {
+    let caller = auth.require("dns:update")?;
+    let old = state.store.record(caller.user_id, &uuid).await?;
+    let zone = state
+        .store
+        .owned_zone(caller.user_id, &old.zone_uuid)
+        .await?;
+    let body = match merge {
+        true => RecordInput {
+            record_type: body.record_type.or(Some(old.row.record_type.clone())),
+            name: body.name.or(Some(old.row.name.clone())),
+            value: body.value.or(Some(input::shown_value(&old.row))),
+            ttl: body.ttl.or(Some(i64::from(old.row.ttl))),
+            priority: body.priority.or(old.row.priority.map(i64::from)),
+        },
+        false => body,
+    };
+    let row = input::record(&apex(&zone)?, &body)?;
+    let stored = state
+        .store
+        .write_record(zone.id, &row, Some(&old), &caller.actor())
+        .await?;
+    Ok(axum::Json(record_json(&stored)).into_response())
+}
+
+/// DELETE one record.
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require("dns:delete")?;
+    let record = state.store.record(caller.user_id, &uuid).await?;
+    let zone = state
+        .store
+        .owned_zone(caller.user_id, &record.zone_uuid)
+        .await?;
+    state
+        .store
+        .delete_record(zone.id, &record, &caller.actor())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

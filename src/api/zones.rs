@@ -1,0 +1,149 @@
+//! `/api/v1/dns-zones/`: list, create, show and delete zones.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::input::{self, ZoneInput};
+use super::records::record_json;
+use super::{AppState, Auth, JsonBody, PageQuery, list_response};
+use crate::store::{RecordFilter, User, ZoneInfo, ZoneSummary, now_unix};
+use crate::zone::serial::{Policy, next_serial};
+
+/// `?domain=` and pagination.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ZoneQuery {
+    domain: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+/// A query string that does not parse is the client's error.
+pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.body_text()))
+}
+
+fn summary_json(z: &ZoneSummary) -> Value {
+    json!({
+        "uuid": z.uuid,
+        "domain": z.domain,
+        "created_at": z.created_at,
+        "record_count": z.record_count,
+    })
+}
+
+/// GET: the caller's zones.
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    uri: Uri,
+    q: Result<Query<ZoneQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require("dns:list")?;
+    let q = query(q)?;
+    let domain = q
+        .domain
+        .as_deref()
+        .map(|d| d.strip_suffix('.').unwrap_or(d).to_string());
+    let (zones, total) = state
+        .store
+        .owned_zones(caller.user_id, domain.as_deref(), q.page.store_page()?)
+        .await?;
+    list_response(
+        &uri,
+        &q.page,
+        total,
+        zones.iter().map(summary_json).collect(),
+    )
+}
+
+/// The zone detail: the summary, its records, SOA, nameservers and deploy state.
+async fn detail_json(state: &AppState, owner_id: i64, zone: &ZoneInfo) -> Result<Value, ApiError> {
+    let filter = RecordFilter {
+        owner_id,
+        zone_uuid: Some(&zone.uuid),
+        record_type: None,
+    };
+    let (records, _) = state.store.records(filter, None).await?;
+    let f = &zone.fields;
+    Ok(json!({
+        "uuid": zone.uuid,
+        "domain": f.domain,
+        "created_at": zone.created_at,
+        "record_count": records.len(),
+        "records": records.iter().map(record_json).collect::<Vec<_>>(),
+        "soa": {
+            "primary_ns": f.soa.mname,
+            "hostmaster": f.soa.rname,
+            "serial": f.soa.serial,
+            "refresh": f.soa.refresh,
+            "retry": f.soa.retry,
+            "expire": f.soa.expire,
+            "minimum": f.soa.minimum,
+            "ttl": f.soa.ttl,
+        },
+        "nameservers": f.nameservers,
+        "deploy": {
+            "state": zone.deploy_state,
+            "serial": zone.deployed_serial,
+            "deployed_at": zone.deployed_at,
+            "error": zone.deploy_error,
+        },
+    }))
+}
+
+/// POST: a new zone with the configured SOA and nameservers.
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<ZoneInput>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require("dns:create")?;
+    let domain = input::domain(
+        body.domain
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("domain", "domain is required"))?,
+    )?;
+    let serial = next_serial(Policy::Date, 0, &[], now_unix())
+        .map_err(|e| ApiError::invalid("domain", format!("no serial for a new zone: {e}")))?;
+    let fields = state.zone_defaults.fields(&domain, serial);
+    let owner = User {
+        id: caller.user_id,
+        name: caller.user.clone(),
+        created_at: String::new(),
+    };
+    let zone = state
+        .store
+        .create_zone(&owner, &fields, &caller.actor())
+        .await?;
+    let body = detail_json(&state, caller.user_id, &zone).await?;
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// GET one zone, with its records.
+pub async fn detail(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require("dns:read")?;
+    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
+    Ok(axum::Json(detail_json(&state, caller.user_id, &zone).await?).into_response())
+}
+
+/// DELETE a zone and its records.
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = auth.require("dns:delete")?;
+    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
+    state.store.delete_zone(&zone, &caller.actor()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
