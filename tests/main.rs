@@ -20,3 +20,6 @@ mod large;
 
 /// The store: import (files and named.conf), export, zone listing.
 mod import;
+
+/// The REST API over real HTTP against `bindbridge serve`.
+mod api;

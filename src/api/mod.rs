@@ -214,9 +214,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ),
                 status => ApiError::new(status, "bad_request", e.body_text()),
             })?;
-        serde_json::from_slice(&bytes)
+        let mut json = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut json)
             .map(JsonBody)
-            .map_err(json_error)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let mut error = json_error(e.into_inner());
+                if error.field.is_none() && path != "." && error.error_code == "validation_error" {
+                    error.field = Some(path);
+                }
+                error
+            })
     }
 }
 
