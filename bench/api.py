@@ -103,6 +103,15 @@ class RequestFailed(Exception):
     """A request failed unexpectedly (exit 1)."""
 
 
+class Interrupted(Exception):
+    """A signal asked the benchmark to stop; worker threads end with it."""
+
+
+# Set on SIGTERM/SIGINT/SIGHUP, so that worker threads stop after their
+# current request and the server and work directory are cleaned up.
+STOP = threading.Event()
+
+
 def log(msg=""):
     print(msg, flush=True)
 
@@ -148,7 +157,7 @@ def find_binary():
     env = os.environ.get("BINDBRIDGE_BIN")
     if env:
         binary = os.path.abspath(env)
-        source = "BINDBRIDGE_BIN"
+        source = "from BINDBRIDGE_BIN; not built by this script"
     else:
         log("building: cargo build --release (set BINDBRIDGE_BIN to skip)")
         try:
@@ -276,6 +285,8 @@ class Client:
 
     def request(self, method, path, body=None):
         """(status, headers, body bytes, seconds): send to end of the body."""
+        if STOP.is_set():
+            raise Interrupted()
         headers = {"Authorization": self.auth}
         data = None
         if body is not None:
@@ -392,7 +403,7 @@ def bench_concurrent(port, token, uuid):
     def worker(t):
         latencies = []
         client = clients[t]
-        barrier.wait()
+        barrier.wait(timeout=120)
         for i in range(CONC_PER_THREAD):
             body = {"record_type": "A", "name": f"c{t}-{i}", "value": "192.0.2.2", "ttl": 3600}
             status, _, _, elapsed = client.request("POST", path, body)
@@ -405,9 +416,12 @@ def bench_concurrent(port, token, uuid):
         with concurrent.futures.ThreadPoolExecutor(CONC_THREADS) as pool:
             futures = [pool.submit(worker, t) for t in range(CONC_THREADS)]
             try:
-                barrier.wait(timeout=60)
-            except threading.BrokenBarrierError:
-                pass
+                barrier.wait(timeout=120)
+            except threading.BrokenBarrierError as e:
+                raise CannotRun("the client threads did not start") from e
+            except BaseException:
+                barrier.abort()  # a signal: let no worker wait for the others
+                raise
             start = time.perf_counter()
             latencies, ends = [], []
             failure = None
@@ -435,21 +449,22 @@ def bench_concurrent(port, token, uuid):
 
 
 def timed_gets(client, path, reps):
-    """1 warm-up (returned, parsed), then `reps` timed GETs."""
+    """1 warm-up (returned, parsed), then `reps` timed GETs; also the size of
+    the last answer."""
     _, headers, warm, _ = client.json("GET", path)
     times = []
+    size = 0
     for _ in range(reps):
-        _, _, _, elapsed = client.request("GET", path)
+        _, _, payload, elapsed = client.request("GET", path)
         times.append(elapsed)
-    return warm, headers, times
+        size = len(payload)
+    return warm, headers, times, size
 
 
 def bench_detail(port, token, uuid, records):
     client = Client(port, token)
     try:
-        zone, _, times = timed_gets(client, f"{API}{uuid}/", GET_REPS)
-        # Size of the answer, for context.
-        _, _, payload, _ = client.request("GET", f"{API}{uuid}/")
+        zone, _, times, size = timed_gets(client, f"{API}{uuid}/", GET_REPS)
     finally:
         client.close()
     got = len(zone.get("records", []))
@@ -461,7 +476,7 @@ def bench_detail(port, token, uuid, records):
         "records": records,
         "median": statistics.median(times),
         "max": max(times),
-        "bytes": len(payload),
+        "bytes": size,
     }
 
 
@@ -490,8 +505,8 @@ def create_zones(port, token, count):
 def bench_list(port, token, expected_total):
     client = Client(port, token)
     try:
-        zones, headers, full_times = timed_gets(client, API, GET_REPS)
-        page, page_headers, page_times = timed_gets(client, API + PAGE_QUERY, GET_REPS)
+        zones, headers, full_times, _ = timed_gets(client, API, GET_REPS)
+        page, page_headers, page_times, _ = timed_gets(client, API + PAGE_QUERY, GET_REPS)
     finally:
         client.close()
     if len(zones) != expected_total or headers.get("X-Total-Count") != str(expected_total):
@@ -538,7 +553,7 @@ def report(info, seq, conc, details, zones_wall, lst):
     log("=" * 78)
     log(f"bindbridge REST API benchmark{'  (BENCH_SMALL: reduced sizes)' if SMALL else ''}")
     log(f"machine: {info['cores']} cores ({info['model'] or 'unknown CPU'})")
-    log(f"bindbridge commit: {info['commit']}")
+    log(f"bindbridge commit (of the tree): {info['commit']}")
     log(f"binary: {info['binary']} ({info['source']})")
     log("=" * 78)
     log()
@@ -622,10 +637,11 @@ def report(info, seq, conc, details, zones_wall, lst):
 
 def main():
     def on_signal(signum, _frame):
+        STOP.set()
         raise SystemExit(128 + signum)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
 
     server_tail = None
     try:

@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod input;
+pub mod openapi;
 mod records;
 mod zones;
 
@@ -92,6 +93,20 @@ impl ZoneDefaults {
     }
 }
 
+/// Every API path (without its trailing slash) and its methods: what the
+/// router serves, what the OpenAPI document describes, and what the tests
+/// check the two against.
+pub const ROUTES: [(&str, &[&str]); 5] = [
+    ("/api/v1/dns-zones", &["GET", "POST"]),
+    ("/api/v1/dns-zones/{uuid}", &["GET", "DELETE"]),
+    ("/api/v1/dns-zones/{uuid}/records", &["GET", "POST"]),
+    ("/api/v1/dns-records", &["GET"]),
+    (
+        "/api/v1/dns-records/{uuid}",
+        &["GET", "PUT", "PATCH", "DELETE"],
+    ),
+];
+
 /// The whole route table.
 pub fn router(state: AppState) -> Router {
     let routes: [(&str, MethodRouter<AppState>); 5] = [
@@ -113,7 +128,12 @@ pub fn router(state: AppState) -> Router {
                 .delete(records::delete),
         ),
     ];
-    let mut router = Router::new().route("/healthz", get(|| async { "ok\n" }));
+    let mut router = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { axum::Json(openapi::document()) }),
+        );
     for (path, methods) in routes {
         let methods = methods.fallback(method_not_allowed);
         router = router

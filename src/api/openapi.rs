@@ -1,0 +1,224 @@
+//! `/api/v1/openapi.json`: the API described for clients and tools
+//! (OpenAPI 3.1). The paths and methods come from [`super::ROUTES`], the
+//! table the tests hold the router to, so the document cannot drift from
+//! what is served.
+
+use serde_json::{Map, Value, json};
+
+use super::ROUTES;
+
+/// The OpenAPI document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for (path, methods) in ROUTES {
+        let mut item = Map::new();
+        for method in methods {
+            item.insert(method.to_ascii_lowercase(), operation(path, method));
+        }
+        paths.insert(format!("{path}/"), Value::Object(item));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "bindbridge DNS Management API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "DNS zones and records, served by BIND9. Every path also answers without its trailing slash. Lists are bare JSON arrays; with ?page=&page_size= (at most 1000) they carry Link and X-Total-Count headers.",
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer vps_…"}
+            },
+            "schemas": schemas(),
+        },
+    })
+}
+
+fn schemas() -> Value {
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["detail", "error_code", "field"],
+            "properties": {
+                "detail": {"type": "string"},
+                "error_code": {"type": "string", "enum": ["validation_error", "malformed_json", "not_authenticated", "permission_denied", "not_found", "method_not_allowed", "unsupported_media_type", "payload_too_large", "internal_error"]},
+                "field": {"type": ["string", "null"]},
+            },
+        },
+        "Zone": {
+            "type": "object",
+            "properties": {
+                "uuid": {"type": "string", "format": "uuid"},
+                "domain": {"type": "string", "example": "example.com"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "record_count": {"type": "integer"},
+            },
+        },
+        "ZoneDetail": {
+            "allOf": [{"$ref": "#/components/schemas/Zone"}],
+            "properties": {
+                "records": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}},
+                "soa": {"type": "object", "properties": {
+                    "primary_ns": {"type": "string"}, "hostmaster": {"type": "string"},
+                    "serial": {"type": "integer"}, "refresh": {"type": "integer"},
+                    "retry": {"type": "integer"}, "expire": {"type": "integer"},
+                    "minimum": {"type": "integer"}, "ttl": {"type": "integer"}}},
+                "nameservers": {"type": "array", "items": {"type": "string"}},
+                "deploy": {"type": "object", "properties": {
+                    "state": {"type": "string", "enum": ["pending", "deployed", "failed"]},
+                    "serial": {"type": ["integer", "null"]},
+                    "deployed_at": {"type": ["string", "null"], "format": "date-time"},
+                    "error": {"type": ["string", "null"]}}},
+            },
+        },
+        "ZoneCreate": {
+            "type": "object",
+            "required": ["domain"],
+            "additionalProperties": false,
+            "properties": {"domain": {"type": "string", "description": "IDN allowed; stored as A-labels"}},
+        },
+        "Record": {
+            "type": "object",
+            "properties": {
+                "uuid": {"type": "string", "format": "uuid"},
+                "zone": {"type": "string", "format": "uuid"},
+                "record_type": {"type": "string", "example": "MX"},
+                "name": {"type": "string", "example": "@"},
+                "value": {"type": "string", "example": "mail.example.com"},
+                "ttl": {"type": "integer", "example": 3600},
+                "priority": {"type": ["integer", "null"], "example": 10},
+                "created_at": {"type": "string", "format": "date-time"},
+            },
+        },
+        "RecordWrite": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "record_type": {"type": "string", "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, and the other types of RFC 1035 zone files except SOA"},
+                "name": {"type": "string", "description": "@, a relative name, or a name inside the zone with its final dot; * first for a wildcard"},
+                "value": {"type": "string", "description": "names fully qualified (final dot optional); TXT as plain text; SRV as 'weight port target'; CAA as 'flags tag \"value\"'"},
+                "ttl": {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 3600},
+                "priority": {"type": ["integer", "null"], "minimum": 0, "maximum": 65535, "description": "required for MX and SRV, refused for other types"},
+            },
+        },
+    })
+}
+
+fn operation(path: &str, method: &str) -> Value {
+    let zone = path.starts_with("/api/v1/dns-zones");
+    let item = path.ends_with("{uuid}");
+    let nested = path.ends_with("/records") && zone;
+    let (summary, permission, ok, schema, body) = match (method, zone, item, nested) {
+        ("GET", true, false, false) => ("List DNS zones", "dns:list", "200", list("Zone"), None),
+        ("POST", true, false, false) => (
+            "Create a DNS zone",
+            "dns:create",
+            "201",
+            one("ZoneDetail"),
+            Some("ZoneCreate"),
+        ),
+        ("GET", true, true, _) => (
+            "Get a DNS zone with its records",
+            "dns:read",
+            "200",
+            one("ZoneDetail"),
+            None,
+        ),
+        ("DELETE", true, true, _) => ("Delete a DNS zone", "dns:delete", "204", Value::Null, None),
+        ("GET", true, _, true) => (
+            "List the records of a zone",
+            "dns:list",
+            "200",
+            list("Record"),
+            None,
+        ),
+        ("POST", true, _, true) => (
+            "Create a record in a zone",
+            "dns:create",
+            "201",
+            one("Record"),
+            Some("RecordWrite"),
+        ),
+        ("GET", false, false, _) => ("List records", "dns:list", "200", list("Record"), None),
+        ("GET", false, true, _) => ("Get a record", "dns:read", "200", one("Record"), None),
+        ("PUT", false, true, _) => (
+            "Replace a record",
+            "dns:update",
+            "200",
+            one("Record"),
+            Some("RecordWrite"),
+        ),
+        ("PATCH", false, true, _) => (
+            "Update fields of a record",
+            "dns:update",
+            "200",
+            one("Record"),
+            Some("RecordWrite"),
+        ),
+        ("DELETE", false, true, _) => ("Delete a record", "dns:delete", "204", Value::Null, None),
+        _ => ("", "", "200", Value::Null, None),
+    };
+    let mut parameters = Vec::new();
+    if item || nested {
+        parameters.push(json!({"name": "uuid", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}));
+    }
+    if method == "GET" && !item {
+        if zone && !nested {
+            parameters.push(query("domain", "Only the zone with this exact domain"));
+        }
+        if !zone {
+            parameters.push(query("zone", "Only records of this zone (uuid)"));
+        }
+        if !zone || nested {
+            parameters.push(query("record_type", "Only records of this type"));
+        }
+        parameters.push(
+            json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}),
+        );
+        parameters.push(json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}));
+    }
+    let mut responses = Map::new();
+    let success = match schema {
+        Value::Null => json!({"description": "Done; no body"}),
+        schema => json!({"description": "OK", "content": {"application/json": {"schema": schema}}}),
+    };
+    responses.insert(ok.into(), success);
+    let error = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    responses.insert(
+        "400".into(),
+        error("Invalid parameters or validation error"),
+    );
+    responses.insert("401".into(), error("Invalid or missing API token"));
+    responses.insert(
+        "403".into(),
+        error(&format!("The token lacks {permission}")),
+    );
+    responses.insert("404".into(), error("Not found, or not the caller's"));
+    if body.is_some() {
+        responses.insert("413".into(), error("Body over 1 MiB"));
+        responses.insert("415".into(), error("Body not sent as application/json"));
+    }
+    let mut op = json!({
+        "summary": summary,
+        "description": format!("Needs the {permission} permission (or dns:*)."),
+        "parameters": parameters,
+        "responses": responses,
+    });
+    if let Some(body) = body {
+        op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});
+    }
+    op
+}
+
+fn one(schema: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{schema}")})
+}
+
+fn list(schema: &str) -> Value {
+    json!({"type": "array", "items": one(schema)})
+}
+
+fn query(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "query", "schema": {"type": "string"}, "description": description})
+}
