@@ -45,9 +45,12 @@ pub enum Command {
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
+    /// Configuration file [default: /etc/bindbridge/config.toml if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Address and port of the API [default: 127.0.0.1:8053; port 0 picks a free one].
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8053")]
-    pub api_listen: std::net::SocketAddr,
+    #[arg(long, value_name = "ADDR")]
+    pub api_listen: Option<std::net::SocketAddr>,
 }
 
 /// `token` subcommands.

@@ -14,6 +14,7 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod compile;
+pub mod config;
 pub mod import;
 pub mod parse;
 pub mod render;

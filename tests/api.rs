@@ -55,12 +55,21 @@ struct Server {
 impl Server {
     /// Starts the server and waits for its "listening" line on stderr.
     fn start() -> Server {
+        Server::start_with_config("")
+    }
+
+    /// Starts the server with this configuration file (always one of its
+    /// own, so that a system-wide /etc/bindbridge/config.toml plays no part).
+    fn start_with_config(config: &str) -> Server {
         let dir = tempfile::tempdir().expect("temporary directory");
         let db = dir.path().join("api.db");
+        let config_path = dir.path().join("config.toml");
+        std::fs::write(&config_path, config).expect("write the configuration");
         let mut child = bindbridge()
             .arg("--db")
             .arg(&db)
-            .args(["serve", "--api-listen", "127.0.0.1:0"])
+            .args(["serve", "--api-listen", "127.0.0.1:0", "--config"])
+            .arg(&config_path)
             .current_dir(dir.path())
             .env_remove("BINDBRIDGE_DB")
             .stdin(Stdio::null())
@@ -1161,4 +1170,42 @@ fn the_openapi_document_matches_the_routes() {
             }
         }
     }
+}
+
+/// `serve --config FILE`: new zones get the configured SOA and nameservers;
+/// a mistake in the file stops the server with the key named.
+#[test]
+fn the_configuration_file_sets_the_soa_and_nameservers_of_new_zones() {
+    let server = Server::start_with_config(
+        "[zone_defaults]\nnameservers = [\"ns-a.example.net\", \"ns-b.example.net.\"]\n\
+         hostmaster = \"dns@example.net\"\nrefresh = 1800\nttl = 600\n",
+    );
+    let token = server.user_with_token("alice", "dns:*");
+    let api = server.client(&token);
+    let created = api.post(ZONES, &json!({"domain": "configured.example"}));
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(
+        created.body["nameservers"],
+        json!(["ns-a.example.net.", "ns-b.example.net."])
+    );
+    assert_eq!(created.body["soa"]["primary_ns"], "ns-a.example.net.");
+    assert_eq!(created.body["soa"]["hostmaster"], "dns.example.net.");
+    assert_eq!(created.body["soa"]["refresh"], 1800);
+    assert_eq!(created.body["soa"]["ttl"], 600);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "api_listn = \"127.0.0.1:1\"\n").unwrap();
+    let out = bindbridge()
+        .arg("--db")
+        .arg(dir.path().join("x.db"))
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("api_listn"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

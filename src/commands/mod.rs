@@ -16,6 +16,9 @@ use crate::store::{DEFAULT_PATH, Store};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
+    if let Command::Serve(args) = cli.command {
+        return serve::run(cli.db, args);
+    }
     let db = cli.db.unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
     match cli.command {
         Command::Compile(args) => compile::run(args),
@@ -24,7 +27,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Zone(command) => block_on(zone::zone(db, command)),
         Command::User(command) => block_on(zone::user(db, command)),
         Command::Token(command) => block_on(zone::token(db, command)),
-        Command::Serve(args) => serve::run(db, args),
+        Command::Serve(_) => unreachable!("handled above"),
     }
 }
 

@@ -1,15 +1,38 @@
 //! `bindbridge serve`: the REST API on its own runtime.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::could_not_run;
-use crate::api::{self, AppState, ZoneDefaults};
+use crate::api::{self, AppState};
 use crate::cli::ServeArgs;
+use crate::config::Config;
 use crate::store::Store;
 
-/// Serves until killed.
-pub fn run(db: PathBuf, args: ServeArgs) -> ExitCode {
+/// Serves until killed. `db` is the `--db` flag, which wins over the file.
+pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("bindbridge: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let zone_defaults = match config.zone_defaults() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("bindbridge: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let db = db
+        .or(config.db.clone())
+        .unwrap_or_else(|| PathBuf::from(crate::store::DEFAULT_PATH));
+    let listen = args
+        .api_listen
+        .or(config.api_listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8053)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -22,18 +45,18 @@ pub fn run(db: PathBuf, args: ServeArgs) -> ExitCode {
             Ok(s) => s,
             Err(e) => return could_not_run(&e),
         };
-        let listener = match tokio::net::TcpListener::bind(args.api_listen).await {
+        let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("bindbridge: cannot listen on {}: {e}", args.api_listen);
+                eprintln!("bindbridge: cannot listen on {}: {e}", listen);
                 return ExitCode::from(2);
             }
         };
-        let address = listener.local_addr().map_or(args.api_listen, |a| a);
+        let address = listener.local_addr().map_or(listen, |a| a);
         eprintln!("bindbridge: API listening on http://{address}");
         let state = AppState {
             store,
-            zone_defaults: ZoneDefaults::default(),
+            zone_defaults,
         };
         match api::serve(listener, state).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,194 @@
+//! The configuration file (TOML) and its embedded defaults.
+//!
+//! Every setting has a default, so `bindbridge serve` runs with no file at
+//! all; a file only needs what it changes. Unknown keys are refused, so a
+//! misspelt setting is an error, not a silently ignored line. Precedence:
+//! command-line flags, then the file, then the defaults.
+//!
+//! ```toml
+//! db = "/var/lib/bindbridge/bindbridge.db"
+//! api_listen = "127.0.0.1:8053"
+//!
+//! [zone_defaults]
+//! nameservers = ["ns1.example.net.", "ns2.example.net."]
+//! hostmaster = "hostmaster.example.net."
+//! refresh = 7200
+//! retry = 3600
+//! expire = 1209600
+//! minimum = 3600
+//! ttl = 3600
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::api::ZoneDefaults;
+use crate::zone::Name;
+
+/// Where the daemon looks when `--config` is not given.
+pub const DEFAULT_PATH: &str = "/etc/bindbridge/config.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The SQLite database.
+    pub db: Option<PathBuf>,
+    /// Address of the REST API.
+    pub api_listen: Option<SocketAddr>,
+    /// SOA and NS of zones created through the API.
+    #[serde(default)]
+    pub zone_defaults: ZoneDefaultsFile,
+}
+
+/// `[zone_defaults]`: every key optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneDefaultsFile {
+    /// Apex nameservers of new zones (the first is the SOA MNAME).
+    pub nameservers: Option<Vec<String>>,
+    /// SOA RNAME: the hostmaster's mailbox written as a name.
+    pub hostmaster: Option<String>,
+    /// SOA refresh, seconds.
+    pub refresh: Option<u32>,
+    /// SOA retry, seconds.
+    pub retry: Option<u32>,
+    /// SOA expire, seconds.
+    pub expire: Option<u32>,
+    /// SOA minimum (negative-caching TTL, RFC 2308), seconds.
+    pub minimum: Option<u32>,
+    /// TTL of the SOA and NS records, and `$TTL`.
+    pub ttl: Option<u32>,
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not valid TOML for bindbridge.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong, with its position.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads `path`; with `None`, [`DEFAULT_PATH`] if it exists, else the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(DEFAULT_PATH).exists() => PathBuf::from(DEFAULT_PATH),
+            None => return Ok(Config::default()),
+        };
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
+            path: shown.clone(),
+            reason: crate::source::io_reason(&e),
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: shown.clone(),
+            message: e.to_string().trim().to_string(),
+        })?;
+        config
+            .zone_defaults()
+            .map_err(|message| ConfigError::Invalid {
+                path: shown,
+                message,
+            })?;
+        Ok(config)
+    }
+
+    /// The zone defaults, checked: absolute names, sane timers.
+    pub fn zone_defaults(&self) -> Result<ZoneDefaults, String> {
+        let mut defaults = ZoneDefaults::default();
+        let file = &self.zone_defaults;
+        let absolute = |what: &str, text: &str| -> Result<String, String> {
+            let text = if text.ends_with('.') {
+                text.to_string()
+            } else {
+                format!("{text}.")
+            };
+            Name::from_ascii(&text)
+                .map(|n| n.to_string())
+                .map_err(|e| format!("zone_defaults.{what}: '{text}' is not a domain name: {e}"))
+        };
+        if let Some(list) = &file.nameservers {
+            if list.is_empty() {
+                return Err(
+                    "zone_defaults.nameservers: a zone needs at least one nameserver".into(),
+                );
+            }
+            defaults.nameservers = list
+                .iter()
+                .map(|n| absolute("nameservers", n))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(h) = &file.hostmaster {
+            defaults.hostmaster = absolute("hostmaster", &h.replacen('@', ".", 1))?;
+        }
+        let timers = [file.refresh, file.retry, file.expire, file.minimum];
+        for (slot, value) in defaults.timers.iter_mut().zip(timers) {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+        if let Some(ttl) = file.ttl {
+            defaults.ttl = ttl;
+        }
+        if defaults.ttl == 0 || defaults.ttl > crate::zone::ttl::MAX_TTL {
+            return Err(format!(
+                "zone_defaults.ttl: {} is not between 1 and 2147483647",
+                defaults.ttl
+            ));
+        }
+        Ok(defaults)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(Some(&path))
+    }
+
+    #[test]
+    fn a_file_changes_only_what_it_names() {
+        let config = load(
+            "api_listen = \"127.0.0.1:9000\"\n[zone_defaults]\nnameservers = [\"a.example.net\", \"b.example.net.\"]\nhostmaster = \"dns@example.net\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.api_listen, Some("127.0.0.1:9000".parse().unwrap()));
+        let defaults = config.zone_defaults().unwrap();
+        assert_eq!(defaults.nameservers, ["a.example.net.", "b.example.net."]);
+        assert_eq!(defaults.hostmaster, "dns.example.net.");
+        assert_eq!(defaults.ttl, 3600);
+    }
+
+    #[test]
+    fn mistakes_are_refused_with_the_key() {
+        let err = load("api_listn = \"x\"\n").unwrap_err().to_string();
+        assert!(err.contains("api_listn"), "{err}");
+        let err = load("[zone_defaults]\nnameservers = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least one nameserver"), "{err}");
+        assert!(Config::load(Some(Path::new("/nonexistent/config.toml"))).is_err());
+    }
+}
