@@ -25,7 +25,9 @@ the list holds those too (its size is printed, from X-Total-Count).
 
 Latencies are measured in this (Python) client from sending the request to
 reading the whole response, so they include the client's own overhead; the
-client and the server share the machine's cores.
+client and the server share the machine's cores.  A floor is measured first
+(GET /healthz over one keep-alive connection: client, HTTP and loopback
+without the store) to read the other figures against.
 
 Usage (from anywhere):
   bench/api.py                                   # builds target/release
@@ -83,6 +85,7 @@ else:
     GET_REPS = 10
     LIST_ZONES = 10_000
 ZONE_CREATE_THREADS = 8
+FLOOR_REQUESTS = 500 if SMALL else 2_000
 PAGE_QUERY = "?page=1&page_size=100"
 
 # Targets (from the brief / PERFORMANCE goals).
@@ -371,6 +374,20 @@ def zone_uuid(client, domain, expected_records):
 # Sections
 
 
+def bench_floor(port, token):
+    """GET /healthz over one keep-alive connection: what the client, HTTP
+    and the loopback cost without the store, to read the others against."""
+    client = Client(port, token)
+    latencies = []
+    try:
+        for _ in range(FLOOR_REQUESTS):
+            _, _, _, elapsed = client.request("GET", "/healthz")
+            latencies.append(elapsed)
+    finally:
+        client.close()
+    return {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)}
+
+
 def bench_sequential(port, token, uuid):
     client = Client(port, token)
     path = f"{API}{uuid}/records/"
@@ -548,7 +565,7 @@ def print_table(headers, rows):
         log(line(r))
 
 
-def report(info, seq, conc, details, zones_wall, lst):
+def report(info, floor, seq, conc, details, zones_wall, lst):
     log()
     log("=" * 78)
     log(f"bindbridge REST API benchmark{'  (BENCH_SMALL: reduced sizes)' if SMALL else ''}")
@@ -580,6 +597,8 @@ def report(info, seq, conc, details, zones_wall, lst):
     log()
     log(f"creating {fmt_int(LIST_ZONES)} zones (POST, {ZONE_CREATE_THREADS} threads): "
         f"{zones_wall:.1f} s ({LIST_ZONES / zones_wall:,.0f} zones/s)")
+    log(f"floor (GET /healthz, {fmt_int(FLOOR_REQUESTS)} requests, 1 connection; client + HTTP, no store): "
+        f"p50 {fmt_ms(floor['p50'])} ms, p99 {fmt_ms(floor['p99'])} ms")
     log()
 
     seq_p50_ok = seq["p50"] * 1000 <= TARGET_SEQ_P50_MS
@@ -627,6 +646,8 @@ def report(info, seq, conc, details, zones_wall, lst):
         f"{fmt_ms(lst['page_max'])} ms | | |")
     log(f"| Create {fmt_int(LIST_ZONES)} zones, {ZONE_CREATE_THREADS} threads | | | "
         f"{LIST_ZONES / zones_wall:,.0f} zones/s ({zones_wall:.1f} s) | |")
+    log(f"| Floor: GET /healthz, 1 keep-alive connection (client + HTTP, no store) "
+        f"| {fmt_ms(floor['p50'])} ms | {fmt_ms(floor['p99'])} ms | | |")
     if not big:
         log()
         log(f"({detail_target}: {detail_cell}.)")
@@ -696,6 +717,9 @@ def run_benchmarks(server, token, base, detail_zones):
     finally:
         probe.close()
 
+    floor = bench_floor(server.port, token)
+    log(f"0. floor, GET /healthz: p50 {fmt_ms(floor['p50'])} ms, p99 {fmt_ms(floor['p99'])} ms")
+
     log(f"1. sequential: {fmt_int(SEQ_CREATES)} creates into a zone of "
         f"{fmt_int(BASE_ZONE_RECORDS)} records …")
     seq = bench_sequential(server.port, token, base_uuid)
@@ -731,7 +755,7 @@ def run_benchmarks(server, token, base, detail_zones):
     lst = bench_list(server.port, token, total)
     log(f"   median {fmt_ms(lst['median'])} ms; paginated median {fmt_ms(lst['page_median'])} ms")
     server.check_alive()
-    return seq, conc, details, zones_wall, lst
+    return floor, seq, conc, details, zones_wall, lst
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -321,7 +321,7 @@ pub fn list_response(
     uri: &Uri,
     query: &PageQuery,
     total: i64,
-    items: Vec<serde_json::Value>,
+    items: impl serde::Serialize,
 ) -> Result<Response, ApiError> {
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(total));

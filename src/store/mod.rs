@@ -144,6 +144,7 @@ pub struct Store {
     pool: SqlitePool,
     path: PathBuf,
     read_only: bool,
+    names: std::sync::Arc<records::NameIndex>,
 }
 
 /// The schema, embedded from `src/store/migrations`.
@@ -184,8 +185,11 @@ impl Store {
             .filename(path)
             .read_only(read_only)
             .create_if_missing(!read_only)
-            // FULL: a commit is on disk before it is acknowledged.
-            .synchronous(SqliteSynchronous::Full)
+            // NORMAL in WAL mode: a commit survives the process being
+            // killed at any moment (the log is written before the commit
+            // returns; only a power cut can lose the last commits), without
+            // an fsync per API write. Checkpoints still fsync.
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             // Up to 64 MiB of pages per connection (4 at most): what a
@@ -203,6 +207,7 @@ impl Store {
             pool,
             path: path.to_path_buf(),
             read_only,
+            names: Default::default(),
         })
     }
 
@@ -238,6 +243,7 @@ impl Store {
             pool,
             path: PathBuf::from(":test:"),
             read_only: false,
+            names: Default::default(),
         }
     }
 

@@ -405,7 +405,14 @@ impl Store {
         actor: &str,
     ) -> Result<StoredRow, StoreError> {
         let mut tx = self.write().await?;
-        check_record_rules(&mut tx, zone_id, row, replacing.map(|r| r.id)).await?;
+        let version = zone_version(&mut tx, zone_id).await?;
+        let mut index = self.names.zones.lock().await;
+        let names = zone_names(&mut index, &mut tx, zone_id, version).await?;
+        let at_name = names
+            .by_name
+            .get(&row.name.to_ascii_lowercase())
+            .map_or(&[][..], Vec::as_slice);
+        check_record_rules(at_name, row, replacing.map(|r| r.id))?;
         let now = now_unix();
         let (id, uuid, action) = match replacing {
             Some(old) => {
@@ -466,7 +473,15 @@ impl Store {
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
-        tx.commit().await?;
+        if let Some(old) = replacing {
+            names.remove(old.id, &old.row.name);
+        }
+        names.add(id, row);
+        names.version = version + 1;
+        if let Err(e) = tx.commit().await {
+            index.remove(&zone_id);
+            return Err(e.into());
+        }
         stored_row(&stored)
     }
 
@@ -478,6 +493,7 @@ impl Store {
         actor: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        let version = zone_version(&mut tx, zone_id).await?;
         sqlx::query("DELETE FROM records WHERE id = ?")
             .bind(record.id)
             .execute(&mut *tx)
@@ -494,7 +510,20 @@ impl Store {
             None,
         )
         .await?;
-        tx.commit().await?;
+        let mut index = self.names.zones.lock().await;
+        match index.get_mut(&zone_id) {
+            Some(names) if names.version == version => {
+                names.remove(record.id, &record.row.name);
+                names.version = version + 1;
+            }
+            _ => {
+                index.remove(&zone_id);
+            }
+        }
+        if let Err(e) = tx.commit().await {
+            index.remove(&zone_id);
+            return Err(e.into());
+        }
         Ok(())
     }
 }
@@ -518,13 +547,12 @@ fn beside_cname(record_type: &str) -> bool {
 
 /// The zone rules a record must keep (RFC 1034 §3.6.2, RFC 2181 §10.1):
 /// no CNAME at the apex, a CNAME alone at its name, no duplicate.
-async fn check_record_rules(
-    tx: &mut Transaction<'static, Sqlite>,
-    zone_id: i64,
+/// `others` are the records at the same name.
+fn check_record_rules(
+    others: &[NameEntry],
     row: &RecordRow,
     except: Option<i64>,
 ) -> Result<(), StoreError> {
-    use sqlx::Row;
     let conflict = |field: &'static str, detail: String| StoreError::Conflict { field, detail };
     let is_cname = row.record_type.eq_ignore_ascii_case("CNAME");
     if is_cname && row.name == "@" {
@@ -533,44 +561,123 @@ async fn check_record_rules(
             "a CNAME cannot be at the zone apex, which holds the SOA and NS records".into(),
         ));
     }
-    let others = sqlx::query(
-        "SELECT id, record_type, value, priority FROM records \
-         WHERE zone_id = ? AND name = ? COLLATE NOCASE",
-    )
-    .bind(zone_id)
-    .bind(&row.name)
-    .fetch_all(&mut **tx)
-    .await?;
-    for other in &others {
-        if Some(other.try_get::<i64, _>("id")?) == except {
-            continue;
-        }
-        let other_type: String = other.try_get("record_type")?;
-        let other_value: String = other.try_get("value")?;
-        let other_priority: Option<i64> = other.try_get("priority")?;
-        if other_type.eq_ignore_ascii_case(&row.record_type)
-            && other_value == row.value
-            && other_priority == row.priority.map(i64::from)
+    for other in others.iter().filter(|o| Some(o.id) != except) {
+        if other.record_type.eq_ignore_ascii_case(&row.record_type)
+            && other.value == row.value
+            && other.priority == row.priority
         {
             return Err(conflict(
                 "value",
                 format!("this {} record exists already", row.record_type),
             ));
         }
-        let other_cname = other_type.eq_ignore_ascii_case("CNAME");
-        if (is_cname && !beside_cname(&other_type))
+        let other_cname = other.record_type.eq_ignore_ascii_case("CNAME");
+        if (is_cname && !beside_cname(&other.record_type))
             || (other_cname && !beside_cname(&row.record_type))
         {
             return Err(conflict(
                 "name",
                 format!(
-                    "'{}' has a {other_type} record; a CNAME cannot share its name with other records",
-                    row.name
+                    "'{}' has a {} record; a CNAME cannot share its name with other records",
+                    row.name, other.record_type
                 ),
             ));
         }
     }
     Ok(())
+}
+
+/// One record in the name index: what the zone rules compare.
+#[derive(Debug, Clone)]
+pub(super) struct NameEntry {
+    id: i64,
+    record_type: String,
+    value: String,
+    priority: Option<u16>,
+}
+
+/// The records of one zone by case-folded name, as of a zone version.
+#[derive(Debug, Default)]
+struct ZoneNames {
+    version: i64,
+    by_name: HashMap<String, Vec<NameEntry>>,
+}
+
+impl ZoneNames {
+    fn add(&mut self, id: i64, row: &RecordRow) {
+        self.by_name
+            .entry(row.name.to_ascii_lowercase())
+            .or_default()
+            .push(NameEntry {
+                id,
+                record_type: row.record_type.clone(),
+                value: row.value.clone(),
+                priority: row.priority,
+            });
+    }
+
+    fn remove(&mut self, id: i64, name: &str) {
+        if let Some(entries) = self.by_name.get_mut(&name.to_ascii_lowercase()) {
+            entries.retain(|e| e.id != id);
+        }
+    }
+}
+
+/// Which records each zone has at each name, kept in memory by the
+/// process that writes through the API: the zone rules need a name's other
+/// records before every write, and reading them from SQLite would mean
+/// scanning the zone (an index on names would slow every import down by
+/// a third). An entry is good for one zone version; any other writer (an
+/// import, another process) bumps the version, and the next write reads
+/// the zone again. Checks and updates happen under the write lock.
+#[derive(Debug, Default)]
+pub(super) struct NameIndex {
+    zones: tokio::sync::Mutex<HashMap<i64, ZoneNames>>,
+}
+
+/// The zone's names as of `version`, read again if the index is older.
+async fn zone_names<'a>(
+    index: &'a mut HashMap<i64, ZoneNames>,
+    tx: &mut Transaction<'static, Sqlite>,
+    zone_id: i64,
+    version: i64,
+) -> Result<&'a mut ZoneNames, StoreError> {
+    let fresh = index.get(&zone_id).is_some_and(|z| z.version == version);
+    if !fresh {
+        let mut names = ZoneNames {
+            version,
+            by_name: HashMap::new(),
+        };
+        for_each_record(tx, zone_id, |r| {
+            names
+                .by_name
+                .entry(r.name.to_ascii_lowercase())
+                .or_default()
+                .push(NameEntry {
+                    id: r.id,
+                    record_type: r.record_type.into_owned(),
+                    value: r.value.into_owned(),
+                    priority: r.priority,
+                });
+            Ok(())
+        })
+        .await?;
+        index.insert(zone_id, names);
+    }
+    index
+        .get_mut(&zone_id)
+        .ok_or_else(|| StoreError::UnknownZone(zone_id.to_string()))
+}
+
+async fn zone_version(
+    tx: &mut Transaction<'static, Sqlite>,
+    zone_id: i64,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar("SELECT version FROM zones WHERE id = ?")
+        .bind(zone_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::UnknownZone(zone_id.to_string()))
 }
 
 /// Bumps the zone's version and writes the change-log entry.
