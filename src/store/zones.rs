@@ -789,4 +789,78 @@ mod tests {
             .unwrap();
         assert_eq!(log, 0);
     }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn record_writes_keep_the_zone_rules_across_other_writers(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        let owner = store.add_user("alice").await.unwrap();
+        save(&store, &owner, ZONE, SaveMode::Create, None)
+            .await
+            .unwrap();
+        let zone = store.zone("example.com").await.unwrap();
+        let row = |name: &str, t: &str, value: &str| RecordRow {
+            name: name.into(),
+            record_type: t.into(),
+            value: value.into(),
+            ttl: 300,
+            priority: None,
+        };
+        let alias = row("alias", "CNAME", "www.example.com.");
+        let written = store
+            .write_record(zone.id, &alias, None, "test")
+            .await
+            .unwrap();
+        let duplicate = store.write_record(zone.id, &alias, None, "test").await;
+        assert!(matches!(
+            duplicate,
+            Err(StoreError::Conflict { field: "value", .. })
+        ));
+        let beside = store
+            .write_record(zone.id, &row("ALIAS", "A", "192.0.2.9"), None, "test")
+            .await;
+        assert!(matches!(
+            beside,
+            Err(StoreError::Conflict { field: "name", .. })
+        ));
+        // Another writer (an import) changes the zone behind the index's
+        // back: the next write sees the new content.
+        let imported = format!("{ZONE}txt TXT \"x\"\n");
+        save(&store, &owner, &imported, SaveMode::Replace, None)
+            .await
+            .unwrap();
+        let cname_at_txt = store
+            .write_record(
+                zone.id,
+                &row("txt", "CNAME", "www.example.com."),
+                None,
+                "test",
+            )
+            .await;
+        assert!(matches!(
+            cname_at_txt,
+            Err(StoreError::Conflict { field: "name", .. })
+        ));
+        // The import removed the alias, so an A there is fine now; deleting
+        // keeps the index in step too.
+        let a = store
+            .write_record(zone.id, &row("alias", "A", "192.0.2.9"), None, "test")
+            .await
+            .unwrap();
+        store.delete_record(zone.id, &a, "test").await.unwrap();
+        store
+            .write_record(zone.id, &alias, None, "test")
+            .await
+            .unwrap();
+        assert_ne!(written.uuid, a.uuid);
+        let history: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            history, 6,
+            "import, record, replace, record, delete, record"
+        );
+        let info = store.zone("example.com").await.unwrap();
+        assert_eq!(info.version, 6);
+    }
 }
