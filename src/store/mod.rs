@@ -142,6 +142,7 @@ fn uuid_text(bytes: &[u8]) -> String {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    writer: SqlitePool,
     path: PathBuf,
     read_only: bool,
     names: std::sync::Arc<records::NameIndex>,
@@ -200,11 +201,20 @@ impl Store {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_error)?;
+        // Writers of this process queue for one connection, in order;
+        // SQLite's own busy wait, which polls with growing sleeps, is then
+        // left to writers in other processes.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(options)
             .await
             .map_err(open_error)?;
         Ok(Store {
             pool,
+            writer,
             path: path.to_path_buf(),
             read_only,
             names: Default::default(),
@@ -240,6 +250,7 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn from_pool(pool: SqlitePool) -> Store {
         Store {
+            writer: pool.clone(),
             pool,
             path: PathBuf::from(":test:"),
             read_only: false,
@@ -264,12 +275,13 @@ impl Store {
                 .execute(&self.pool)
                 .await;
         }
+        self.writer.close().await;
         self.pool.close().await;
     }
 
     /// A write transaction that holds the write lock from its start.
     async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
