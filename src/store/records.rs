@@ -314,20 +314,44 @@ impl Store {
         filter: RecordFilter<'_>,
         page: Option<Page>,
     ) -> Result<(Vec<StoredRow>, i64), StoreError> {
-        let conditions = "z.owner_id = ? AND (? IS NULL OR z.uuid = ?) \
-            AND (? IS NULL OR r.record_type = ? COLLATE NOCASE)";
-        let zone = filter.zone_uuid.map(uuid_blob);
         let mut tx = self.pool.begin().await?;
-        let total: i64 = sqlx::query_scalar(&format!(
-            "SELECT count(*) FROM records r JOIN zones z ON z.id = r.zone_id WHERE {conditions}"
-        ))
-        .bind(filter.owner_id)
-        .bind(&zone)
-        .bind(&zone)
-        .bind(filter.record_type)
-        .bind(filter.record_type)
-        .fetch_one(&mut *tx)
-        .await?;
+        // With a zone, its id first: then the records come straight from
+        // the (zone, id) index, in order, with nothing to sort or join.
+        let zone_id: Option<i64> = match filter.zone_uuid {
+            Some(uuid) => {
+                let id = sqlx::query_scalar("SELECT id FROM zones WHERE uuid = ? AND owner_id = ?")
+                    .bind(uuid_blob(uuid))
+                    .bind(filter.owner_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match id {
+                    Some(id) => Some(id),
+                    None => return Ok((Vec::new(), 0)),
+                }
+            }
+            None => None,
+        };
+        let (from, conditions) = match zone_id {
+            Some(_) => (
+                "records r",
+                "r.zone_id = ?1 AND (?2 IS NULL OR r.record_type = ?2 COLLATE NOCASE)",
+            ),
+            None => (
+                "records r JOIN zones z ON z.id = r.zone_id",
+                "z.owner_id = ?3 AND (?2 IS NULL OR r.record_type = ?2 COLLATE NOCASE)",
+            ),
+        };
+        let total: Option<i64> = match page {
+            Some(_) => Some(
+                sqlx::query_scalar(&format!("SELECT count(*) FROM {from} WHERE {conditions}"))
+                    .bind(zone_id)
+                    .bind(filter.record_type)
+                    .bind(filter.owner_id)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            ),
+            None => None,
+        };
         let page = page.unwrap_or(Page {
             offset: 0,
             limit: -1,
@@ -336,17 +360,14 @@ impl Store {
         // back in one row instead of 100,000 rows through sqlx.
         let json: Option<String> = sqlx::query_scalar(&format!(
             "SELECT json_group_array(json_object('id', id, 'uuid', hex(uuid), \
-             'zone_uuid', zone_hex, 'name', name, 'record_type', record_type, 'value', value, \
-             'ttl', ttl, 'priority', priority, 'created_at', created_at, \
-             'updated_at', updated_at)) FROM (SELECT r.*, hex(z.uuid) AS zone_hex \
-             FROM records r JOIN zones z ON z.id = r.zone_id \
-             WHERE {conditions} ORDER BY r.id LIMIT ? OFFSET ?)"
+             'zone_uuid', (SELECT hex(uuid) FROM zones WHERE id = zone_id), 'name', name, \
+             'record_type', record_type, 'value', value, 'ttl', ttl, 'priority', priority, \
+             'created_at', created_at, 'updated_at', updated_at)) \
+             FROM (SELECT r.* FROM {from} WHERE {conditions} ORDER BY r.id LIMIT ?4 OFFSET ?5)"
         ))
+        .bind(zone_id)
+        .bind(filter.record_type)
         .bind(filter.owner_id)
-        .bind(&zone)
-        .bind(&zone)
-        .bind(filter.record_type)
-        .bind(filter.record_type)
         .bind(page.limit)
         .bind(page.offset)
         .fetch_one(&mut *tx)
@@ -357,23 +378,47 @@ impl Store {
         let hex_uuid = |hex: &str| {
             uuid::Uuid::parse_str(hex).map_or_else(|_| String::new(), |u| u.to_string())
         };
-        let rows = listed
+        // Rows written together share their times: format each time once.
+        let mut last_time: Option<(i64, String)> = None;
+        let mut time = |secs: i64| -> String {
+            match &last_time {
+                Some((t, text)) if *t == secs => text.clone(),
+                _ => {
+                    let text = super::iso8601(secs);
+                    last_time = Some((secs, text.clone()));
+                    text
+                }
+            }
+        };
+        let mut last_zone: Option<(String, String)> = None;
+        let rows: Vec<StoredRow> = listed
             .into_iter()
-            .map(|r| StoredRow {
-                id: r.id,
-                uuid: hex_uuid(&r.uuid),
-                zone_uuid: hex_uuid(&r.zone_uuid),
-                row: RecordRow {
-                    name: r.name,
-                    record_type: r.record_type,
-                    value: r.value,
-                    ttl: r.ttl,
-                    priority: r.priority,
-                },
-                created_at: super::iso8601(r.created_at),
-                updated_at: super::iso8601(r.updated_at),
+            .map(|r| {
+                let zone_uuid = match &last_zone {
+                    Some((hex, text)) if *hex == r.zone_uuid => text.clone(),
+                    _ => {
+                        let text = hex_uuid(&r.zone_uuid);
+                        last_zone = Some((r.zone_uuid.clone(), text.clone()));
+                        text
+                    }
+                };
+                StoredRow {
+                    id: r.id,
+                    uuid: hex_uuid(&r.uuid),
+                    zone_uuid,
+                    row: RecordRow {
+                        name: r.name,
+                        record_type: r.record_type,
+                        value: r.value,
+                        ttl: r.ttl,
+                        priority: r.priority,
+                    },
+                    created_at: time(r.created_at),
+                    updated_at: time(r.updated_at),
+                }
             })
             .collect();
+        let total = total.unwrap_or(rows.len() as i64);
         Ok((rows, total))
     }
 

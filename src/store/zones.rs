@@ -100,14 +100,17 @@ pub struct SaveRequest<'a> {
     pub source: &'a str,
 }
 
+/// The record count column of [`zone_query`].
+const COUNT_COLUMN: &str =
+    "(SELECT COUNT(*) FROM records r WHERE r.zone_id = z.id) AS record_count";
+
 /// The SELECT that every zone query shares; `filter` is its WHERE clause.
 fn zone_query(filter: &str) -> String {
     format!(
         "SELECT z.id, z.uuid, u.name AS owner, z.domain, z.soa_ttl, z.soa_mname, z.soa_rname, \
          z.serial, z.refresh, z.retry, z.expire, z.minimum, z.default_ttl, z.nameservers, \
          z.ns_ttl, z.version, z.deployed_version, z.deploy_state, z.deploy_error, \
-         z.deployed_serial, z.deployed_at, z.created_at, z.updated_at, \
-         (SELECT COUNT(*) FROM records r WHERE r.zone_id = z.id) AS record_count \
+         z.deployed_serial, z.deployed_at, z.created_at, z.updated_at, {COUNT_COLUMN} \
          FROM zones z JOIN users u ON u.id = z.owner_id {filter}"
     )
 }
@@ -256,7 +259,11 @@ impl Store {
 
     /// The zone with this uuid if `owner_id` owns it.
     pub async fn owned_zone(&self, owner_id: i64, uuid: &str) -> Result<ZoneInfo, StoreError> {
-        let row = sqlx::query(&zone_query("WHERE z.uuid = ? AND z.owner_id = ?"))
+        // Without the record count: every API request on a zone asks,
+        // and counting a large zone's records each time is not free.
+        let sql = zone_query("WHERE z.uuid = ? AND z.owner_id = ?")
+            .replace(COUNT_COLUMN, "0 AS record_count");
+        let row = sqlx::query(&sql)
             .bind(uuid_blob(uuid))
             .bind(owner_id)
             .fetch_optional(&self.pool)
@@ -325,6 +332,10 @@ impl Store {
     /// Deletes a zone and its records; the change log keeps its history.
     pub async fn delete_zone(&self, zone: &ZoneInfo, actor: &str) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        let records: i64 = sqlx::query_scalar("SELECT count(*) FROM records WHERE zone_id = ?")
+            .bind(zone.id)
+            .fetch_one(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM zones WHERE id = ?")
             .bind(zone.id)
             .execute(&mut *tx)
@@ -338,7 +349,7 @@ impl Store {
             action: "zone.delete",
             before: Some(serde_json::json!({
                 "serial": zone.fields.soa.serial,
-                "records": zone.record_count,
+                "records": records,
             })),
             after: None,
         };
