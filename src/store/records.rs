@@ -285,7 +285,8 @@ fn stored_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredRow, StoreError> {
     })
 }
 
-/// A record as the list query returns it (uuids in hex).
+/// A record as the list query returns it, a JSON array in this order
+/// (uuids in hex).
 #[derive(serde::Deserialize)]
 struct ListedRecord {
     id: i64,
@@ -354,27 +355,38 @@ impl Store {
         };
         let page = page.unwrap_or(Page {
             offset: 0,
-            limit: -1,
+            limit: i64::MAX,
         });
-        // One JSON array built by SQLite: a zone of 100,000 records comes
-        // back in one row instead of 100,000 rows through sqlx.
-        let json: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT json_group_array(json_object('id', id, 'uuid', hex(uuid), \
-             'zone_uuid', (SELECT hex(uuid) FROM zones WHERE id = zone_id), 'name', name, \
-             'record_type', record_type, 'value', value, 'ttl', ttl, 'priority', priority, \
-             'created_at', created_at, 'updated_at', updated_at)) \
-             FROM (SELECT r.* FROM {from} WHERE {conditions} ORDER BY r.id LIMIT ?4 OFFSET ?5)"
-        ))
-        .bind(zone_id)
-        .bind(filter.record_type)
-        .bind(filter.owner_id)
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_one(&mut *tx)
-        .await?;
+        // Chunks of rows, each one JSON array built by SQLite: a zone of
+        // 100,000 records comes back in a few rows instead of 100,000
+        // through sqlx, and no string grows to the size of the whole zone.
+        let mut listed: Vec<ListedRecord> = Vec::new();
+        let mut offset = page.offset;
+        let end = page.offset.saturating_add(page.limit);
+        while offset < end {
+            let limit = (end - offset).min(LOAD_PAGE);
+            let (json, count): (Option<String>, i64) = sqlx::query_as(&format!(
+                "SELECT json_group_array(json_array(id, hex(uuid), hex(zone_uuid), name, \
+                 record_type, value, ttl, priority, created_at, updated_at)), count(*) \
+                 FROM (SELECT r.*, (SELECT uuid FROM zones WHERE id = r.zone_id) AS zone_uuid \
+                 FROM {from} WHERE {conditions} ORDER BY r.id LIMIT ?4 OFFSET ?5)"
+            ))
+            .bind(zone_id)
+            .bind(filter.record_type)
+            .bind(filter.owner_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_one(&mut *tx)
+            .await?;
+            let chunk: Vec<ListedRecord> = serde_json::from_str(json.as_deref().unwrap_or("[]"))
+                .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.to_string().into())))?;
+            listed.extend(chunk);
+            if count < limit {
+                break;
+            }
+            offset += count;
+        }
         tx.commit().await?;
-        let listed: Vec<ListedRecord> = serde_json::from_str(json.as_deref().unwrap_or("[]"))
-            .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.to_string().into())))?;
         let hex_uuid = |hex: &str| {
             uuid::Uuid::parse_str(hex).map_or_else(|_| String::new(), |u| u.to_string())
         };
@@ -450,7 +462,8 @@ impl Store {
         actor: &str,
     ) -> Result<StoredRow, StoreError> {
         let mut tx = self.write().await?;
-        let version = zone_version(&mut tx, zone_id).await?;
+        let zone = bump(&mut tx, zone_id).await?;
+        let version = zone.version - 1;
         let mut index = self.names.zones.lock().await;
         let names = zone_names(&mut index, &mut tx, zone_id, version).await?;
         let at_name = names
@@ -501,33 +514,34 @@ impl Store {
                 (id, uuid, "record.create")
             }
         };
-        let before = replacing.map(|old| row_json(&old.row));
-        bump_and_log(
-            &mut tx,
-            zone_id,
-            Some(&uuid),
+        let entry = ChangeEntry {
+            zone_uuid: &zone.uuid,
+            domain: &zone.domain,
+            record_uuid: Some(&uuid),
             actor,
             action,
-            before,
-            Some(row_json(row)),
-        )
-        .await?;
-        let stored = sqlx::query(&format!(
-            "SELECT {ROW_COLUMNS} FROM records r JOIN zones z ON z.id = r.zone_id WHERE r.id = ?"
-        ))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+            before: replacing.map(|old| row_json(&old.row)),
+            after: Some(row_json(row)),
+        };
+        log_change(&mut tx, entry).await?;
         if let Some(old) = replacing {
             names.remove(old.id, &old.row.name);
         }
         names.add(id, row);
-        names.version = version + 1;
+        names.version = zone.version;
         if let Err(e) = tx.commit().await {
             index.remove(&zone_id);
             return Err(e.into());
         }
-        stored_row(&stored)
+        let time = super::iso8601(now);
+        Ok(StoredRow {
+            id,
+            uuid: uuid.to_string(),
+            zone_uuid: zone.uuid.to_string(),
+            row: row.clone(),
+            created_at: replacing.map_or_else(|| time.clone(), |old| old.created_at.clone()),
+            updated_at: time,
+        })
     }
 
     /// Deletes a record, bumping its zone's version and logging it.
@@ -538,23 +552,23 @@ impl Store {
         actor: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let version = zone_version(&mut tx, zone_id).await?;
+        let zone = bump(&mut tx, zone_id).await?;
+        let version = zone.version - 1;
         sqlx::query("DELETE FROM records WHERE id = ?")
             .bind(record.id)
             .execute(&mut *tx)
             .await?;
         let uuid = uuid::Uuid::parse_str(&record.uuid).unwrap_or_default();
-        let before = Some(row_json(&record.row));
-        bump_and_log(
-            &mut tx,
-            zone_id,
-            Some(&uuid),
+        let entry = ChangeEntry {
+            zone_uuid: &zone.uuid,
+            domain: &zone.domain,
+            record_uuid: Some(&uuid),
             actor,
-            "record.delete",
-            before,
-            None,
-        )
-        .await?;
+            action: "record.delete",
+            before: Some(row_json(&record.row)),
+            after: None,
+        };
+        log_change(&mut tx, entry).await?;
         let mut index = self.names.zones.lock().await;
         match index.get_mut(&zone_id) {
             Some(names) if names.version == version => {
@@ -714,48 +728,32 @@ async fn zone_names<'a>(
         .ok_or_else(|| StoreError::UnknownZone(zone_id.to_string()))
 }
 
-async fn zone_version(
-    tx: &mut Transaction<'static, Sqlite>,
-    zone_id: i64,
-) -> Result<i64, StoreError> {
-    sqlx::query_scalar("SELECT version FROM zones WHERE id = ?")
-        .bind(zone_id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| StoreError::UnknownZone(zone_id.to_string()))
+/// The zone a record write belongs to, after its version was bumped.
+struct Bumped {
+    /// The new version.
+    version: i64,
+    uuid: uuid::Uuid,
+    domain: String,
 }
 
-/// Bumps the zone's version and writes the change-log entry.
-async fn bump_and_log(
-    tx: &mut Transaction<'static, Sqlite>,
-    zone_id: i64,
-    record: Option<&uuid::Uuid>,
-    actor: &str,
-    action: &str,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> Result<(), StoreError> {
+/// Bumps the zone's version first thing in a write transaction (a write
+/// that is then refused rolls it back with everything else).
+async fn bump(tx: &mut Transaction<'static, Sqlite>, zone_id: i64) -> Result<Bumped, StoreError> {
     use sqlx::Row;
     let zone = sqlx::query(
         "UPDATE zones SET version = version + 1, deploy_state = 'pending', updated_at = ? \
-         WHERE id = ? RETURNING uuid, domain",
+         WHERE id = ? RETURNING version, uuid, domain",
     )
     .bind(now_unix())
     .bind(zone_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    let zone_uuid = uuid::Uuid::from_slice(zone.try_get::<&[u8], _>("uuid")?).unwrap_or_default();
-    let domain: String = zone.try_get("domain")?;
-    let entry = ChangeEntry {
-        zone_uuid: &zone_uuid,
-        domain: &domain,
-        record_uuid: record,
-        actor,
-        action,
-        before,
-        after,
-    };
-    log_change(tx, entry).await
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StoreError::UnknownZone(zone_id.to_string()))?;
+    Ok(Bumped {
+        version: zone.try_get("version")?,
+        uuid: uuid::Uuid::from_slice(zone.try_get::<&[u8], _>("uuid")?).unwrap_or_default(),
+        domain: zone.try_get("domain")?,
+    })
 }
 
 #[cfg(test)]
