@@ -332,6 +332,11 @@ impl Store {
             }
             None => None,
         };
+        // One zone's records share its uuid: no lookup per row.
+        let zone_hex = match zone_id {
+            Some(_) => "(SELECT hex(uuid) FROM zones WHERE id = ?1)",
+            None => "hex(z.uuid)",
+        };
         let (from, conditions) = match zone_id {
             Some(_) => (
                 "records r",
@@ -366,9 +371,9 @@ impl Store {
         while offset < end {
             let limit = (end - offset).min(LOAD_PAGE);
             let (json, count): (Option<String>, i64) = sqlx::query_as(&format!(
-                "SELECT json_group_array(json_array(id, hex(uuid), hex(zone_uuid), name, \
+                "SELECT json_group_array(json_array(id, hex(uuid), zone_hex, name, \
                  record_type, value, ttl, priority, created_at, updated_at)), count(*) \
-                 FROM (SELECT r.*, (SELECT uuid FROM zones WHERE id = r.zone_id) AS zone_uuid \
+                 FROM (SELECT r.*, {zone_hex} AS zone_hex \
                  FROM {from} WHERE {conditions} ORDER BY r.id LIMIT ?4 OFFSET ?5)"
             ))
             .bind(zone_id)
