@@ -14,6 +14,7 @@
 use crate::check::check_names;
 use crate::parse::ValueParser;
 use crate::parse::rdata::write_name;
+use crate::render::rdata::write_quoted;
 use crate::store::shape::{RecordRow, has_priority, value_text};
 use crate::zone::{Name, RType, name};
 
@@ -72,26 +73,14 @@ pub fn domain(text: &str) -> Result<String, ApiError> {
     }
     let ascii =
         idna::domain_to_ascii(trimmed).map_err(|_| bad("not a valid (internationalised) name"))?;
-    if ascii.len() > 253 {
-        return Err(bad("longer than 253 characters"));
+    let name = Name::from_ascii(&format!("{ascii}.")).map_err(|e| bad(&e.to_string()))?;
+    if !name::is_hostname(name.wire(), false) {
+        return Err(bad(
+            "labels must be letters, digits or hyphens, not starting or ending with a hyphen",
+        ));
     }
-    let labels: Vec<&str> = ascii.split('.').collect();
-    if labels.len() < 2 {
+    if name::labels(name.wire()).count() < 2 {
         return Err(bad("a zone needs at least two labels (example.com)"));
-    }
-    for label in &labels {
-        let ldh = !label.is_empty()
-            && label.len() <= 63
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-');
-        if !ldh {
-            return Err(bad(&format!(
-                "label '{label}' must be 1-63 letters, digits or hyphens, not starting or ending with a hyphen"
-            )));
-        }
     }
     Ok(ascii.to_ascii_lowercase())
 }
@@ -237,28 +226,18 @@ fn rdata(rtype: RType, value: &str, priority: Option<u16>) -> Result<Vec<u8>, Ap
 /// Plain text as quoted character strings of at most 255 octets each
 /// (RFC 1035 §3.3.14), every byte that could end a string or a line escaped.
 fn quoted_strings(text: &[u8]) -> String {
+    let mut out = Vec::with_capacity(text.len() + 8);
     if text.is_empty() {
-        return "\"\"".into();
+        write_quoted(b"", &mut out);
     }
-    let mut out = String::with_capacity(text.len() + 8);
     for (i, chunk) in text.chunks(255).enumerate() {
         if i > 0 {
-            out.push(' ');
+            out.push(b' ');
         }
-        out.push('"');
-        for &b in chunk {
-            match b {
-                b'"' | b'\\' => {
-                    out.push('\\');
-                    out.push(b as char);
-                }
-                0x20..=0x7e => out.push(b as char),
-                _ => out.push_str(&format!("\\{b:03}")),
-            }
-        }
-        out.push('"');
+        write_quoted(chunk, &mut out);
     }
-    out
+    // The writer escapes every byte outside printable ASCII.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// CNAME, NS, MX and SRV point at host names (RFC 1123 §2.1); an SRV

@@ -262,7 +262,7 @@ fn json_error(e: serde_json::Error) -> ApiError {
     if let Some(field) = quoted("missing field `") {
         return ApiError::invalid(&field, format!("{field} is required"));
     }
-    let mut error = ApiError::new(
+    ApiError::new(
         StatusCode::BAD_REQUEST,
         if e.is_data() {
             "validation_error"
@@ -270,9 +270,7 @@ fn json_error(e: serde_json::Error) -> ApiError {
             "malformed_json"
         },
         format!("Invalid JSON body: {message}"),
-    );
-    error.field = None;
-    error
+    )
 }
 
 /// `?page=&page_size=`: none asked for means the whole list.

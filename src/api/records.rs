@@ -74,19 +74,9 @@ pub async fn list_in_zone(
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:list")?;
     let q = query(q)?;
+    // Another user's zone is not found, rather than an empty list.
     let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
-    let filter = RecordFilter {
-        owner_id: caller.user_id,
-        zone_uuid: Some(&zone.uuid),
-        record_type: q.record_type.as_deref(),
-    };
-    let (rows, total) = state.store.records(filter, q.page.store_page()?).await?;
-    list_response(
-        &uri,
-        &q.page,
-        total,
-        rows.iter().map(record_json).collect::<Vec<_>>(),
-    )
+    list_records(&state, caller.user_id, &uri, &q, Some(&zone.uuid)).await
 }
 
 /// GET the caller's records across zones.
@@ -98,18 +88,25 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:list")?;
     let q = query(q)?;
+    list_records(&state, caller.user_id, &uri, &q, q.zone.as_deref()).await
+}
+
+async fn list_records(
+    state: &AppState,
+    owner_id: i64,
+    uri: &Uri,
+    q: &RecordQuery,
+    zone_uuid: Option<&str>,
+) -> Result<Response, ApiError> {
     let filter = RecordFilter {
-        owner_id: caller.user_id,
-        zone_uuid: q.zone.as_deref(),
+        owner_id,
+        zone_uuid,
         record_type: q.record_type.as_deref(),
+        record_uuid: None,
     };
     let (rows, total) = state.store.records(filter, q.page.store_page()?).await?;
-    list_response(
-        &uri,
-        &q.page,
-        total,
-        rows.iter().map(record_json).collect::<Vec<_>>(),
-    )
+    let items: Vec<_> = rows.iter().map(record_json).collect();
+    list_response(uri, &q.page, total, items)
 }
 
 /// POST a record into a zone.

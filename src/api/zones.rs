@@ -85,7 +85,7 @@ async fn detail_response(
     let filter = RecordFilter {
         owner_id,
         zone_uuid: Some(&zone.uuid),
-        record_type: None,
+        ..RecordFilter::default()
     };
     let (records, _) = state.store.records(filter, None).await?;
     let f = &zone.fields;

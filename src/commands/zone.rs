@@ -54,63 +54,59 @@ fn store_failure(e: &StoreError) -> ExitCode {
 
 /// `bindbridge zone list|show`.
 pub async fn zone(db: PathBuf, command: ZoneCommand) -> ExitCode {
+    let (key, format) = match command {
+        ZoneCommand::History { zone } => return history(db, &zone).await,
+        ZoneCommand::List { format } => (None, format),
+        ZoneCommand::Show { zone, format } => (Some(zone), format),
+    };
     let store = match open_store(&db).await {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if let ZoneCommand::History { zone } = &command {
-        let history = store.history(zone).await;
-        store.close().await;
-        return match history {
-            Ok(changes) if changes.is_empty() => {
-                store_failure(&StoreError::UnknownZone(zone.clone()))
-            }
-            Ok(changes) => {
-                for c in changes {
-                    let record = c
-                        .record_uuid
-                        .map(|u| format!(" record {u}"))
-                        .unwrap_or_default();
-                    let after = c.after.map(|a| format!(" {a}")).unwrap_or_default();
-                    println!("{}  {}  {}{record}{after}", c.at, c.actor, c.action);
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => store_failure(&e),
-        };
-    }
-    let result = match &command {
-        ZoneCommand::List { .. } => store.zones().await,
-        ZoneCommand::History { .. } => Ok(Vec::new()),
-        ZoneCommand::Show { zone, .. } => store.zone(zone).await.map(|z| vec![z]),
+    let result = match &key {
+        None => store.zones().await,
+        Some(zone) => store.zone(zone).await.map(|z| vec![z]),
     };
     store.close().await;
     let zones = match result {
         Ok(z) => z,
         Err(e) => return store_failure(&e),
     };
-    match command {
-        ZoneCommand::List {
-            format: Format::Text,
-        } => print!("{}", zone_table(&zones)),
-        ZoneCommand::Show {
-            format: Format::Text,
-            ..
-        } => print!("{}", zone_details(&zones[0])),
-        ZoneCommand::History { .. } => {}
-        ZoneCommand::List {
-            format: Format::Json,
-        }
-        | ZoneCommand::Show {
-            format: Format::Json,
-            ..
-        } => {
+    match (format, key.is_some()) {
+        (Format::Text, false) => print!("{}", zone_table(&zones)),
+        (Format::Text, true) => print!("{}", zone_details(&zones[0])),
+        (Format::Json, _) => {
             for z in &zones {
                 println!("{}", zone_json(z));
             }
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `bindbridge zone history ZONE`: one line per change, oldest first.
+async fn history(db: PathBuf, zone: &str) -> ExitCode {
+    let store = match open_store(&db).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let history = store.history(zone).await;
+    store.close().await;
+    match history {
+        Ok(changes) if changes.is_empty() => store_failure(&StoreError::UnknownZone(zone.into())),
+        Ok(changes) => {
+            for c in changes {
+                let record = c
+                    .record_uuid
+                    .map(|u| format!(" record {u}"))
+                    .unwrap_or_default();
+                let after = c.after.map(|a| format!(" {a}")).unwrap_or_default();
+                println!("{}  {}  {}{record}{after}", c.at, c.actor, c.action);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => store_failure(&e),
+    }
 }
 
 fn zone_table(zones: &[ZoneInfo]) -> String {

@@ -203,21 +203,9 @@ fn write_records(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{NoIncludes, Options, parse_zone};
-    use crate::zone::{Class, Name};
 
     fn compile_text(text: &str) -> Vec<u8> {
-        let options = Options {
-            origin: Name::from_ascii("example.com.").unwrap(),
-            class: Class::IN,
-            file_name: "test".into(),
-            source_key: None,
-        };
-        let parsed = parse_zone(text.as_bytes(), &options, &mut NoIncludes);
-        assert!(!parsed.has_errors(), "{:?}", parsed.diagnostics);
-        let mut zone = parsed.zone;
-        order::sort(&mut zone);
-        render_to_vec(&zone, &Template::builtin()).unwrap()
+        render_to_vec(&order::sorted_example(text), &Template::builtin()).unwrap()
     }
 
     /// Values built from escapes (newlines, directives, comment and quote

@@ -202,3 +202,22 @@ where
     merged.extend_from_slice(&b[j..]);
     *items = merged;
 }
+
+/// A zone parsed from `text` with origin `example.com.` and sorted; the
+/// test fixture of the renderer, the store and the API.
+#[cfg(test)]
+pub(crate) fn sorted_example(text: &str) -> Zone {
+    use crate::parse::{NoIncludes, Options, parse_zone};
+    use crate::zone::{Class, Name};
+    let options = Options {
+        origin: Name::from_ascii("example.com.").unwrap(),
+        class: Class::IN,
+        file_name: "test".into(),
+        source_key: None,
+    };
+    let parsed = parse_zone(text.as_bytes(), &options, &mut NoIncludes);
+    assert!(!parsed.has_errors(), "{:?}", parsed.diagnostics);
+    let mut zone = parsed.zone;
+    sort(&mut zone);
+    zone
+}

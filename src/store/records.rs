@@ -8,6 +8,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use super::changes::{ChangeEntry, log_change};
@@ -143,16 +145,7 @@ pub(super) async fn insert_rows(
         };
         let mut query = sqlx::query(sql);
         for row in &batch {
-            query = query
-                .bind(uuid::Uuid::now_v7().as_bytes().to_vec())
-                .bind(zone_id)
-                .bind(&row.name)
-                .bind(&row.record_type)
-                .bind(&row.value)
-                .bind(i64::from(row.ttl))
-                .bind(row.priority.map(i64::from))
-                .bind(now)
-                .bind(now);
+            query = bind_row(query, uuid::Uuid::now_v7(), zone_id, row, now);
         }
         // SQLite writes this batch on its worker thread while this one
         // makes the next (formats the records): the first poll of the
@@ -167,6 +160,26 @@ pub(super) async fn insert_rows(
         batch = next;
     }
     Ok(written)
+}
+
+/// Binds one row's nine parameters, in the order of [`insert_sql`].
+fn bind_row<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    uuid: uuid::Uuid,
+    zone_id: i64,
+    row: &'q RecordRow,
+    now: i64,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    query
+        .bind(uuid.as_bytes().to_vec())
+        .bind(zone_id)
+        .bind(&row.name)
+        .bind(&row.record_type)
+        .bind(&row.value)
+        .bind(i64::from(row.ttl))
+        .bind(row.priority.map(i64::from))
+        .bind(now)
+        .bind(now)
 }
 
 /// `INSERT … VALUES (…), (…)` for `rows` rows of nine parameters. Only
@@ -259,30 +272,8 @@ pub struct RecordFilter<'a> {
     pub zone_uuid: Option<&'a str>,
     /// Only this type.
     pub record_type: Option<&'a str>,
-}
-
-const ROW_COLUMNS: &str = "r.id, r.uuid, z.uuid AS zone_uuid, r.name, r.record_type, r.value, \
-    r.ttl, r.priority, r.created_at, r.updated_at";
-
-fn stored_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredRow, StoreError> {
-    use sqlx::Row;
-    let number = |column: &str| -> Result<i64, StoreError> { Ok(row.try_get(column)?) };
-    Ok(StoredRow {
-        id: number("id")?,
-        uuid: super::uuid_text(row.try_get("uuid")?),
-        zone_uuid: super::uuid_text(row.try_get("zone_uuid")?),
-        row: RecordRow {
-            name: row.try_get("name")?,
-            record_type: row.try_get("record_type")?,
-            value: row.try_get("value")?,
-            ttl: u32::try_from(number("ttl")?).unwrap_or(0),
-            priority: row
-                .try_get::<Option<i64>, _>("priority")?
-                .and_then(|p| u16::try_from(p).ok()),
-        },
-        created_at: super::iso8601(number("created_at")?),
-        updated_at: super::iso8601(number("updated_at")?),
-    })
+    /// Only the record with this uuid.
+    pub record_uuid: Option<&'a str>,
 }
 
 /// A record as the list query returns it, a JSON array in this order
@@ -337,22 +328,30 @@ impl Store {
             Some(_) => "(SELECT hex(uuid) FROM zones WHERE id = ?1)",
             None => "hex(z.uuid)",
         };
-        let (from, conditions) = match zone_id {
+        let (from, mut conditions) = match zone_id {
             Some(_) => (
                 "records r",
-                "r.zone_id = ?1 AND (?2 IS NULL OR r.record_type = ?2 COLLATE NOCASE)",
+                "r.zone_id = ?1 AND (?2 IS NULL OR r.record_type = ?2 COLLATE NOCASE)".to_string(),
             ),
             None => (
                 "records r JOIN zones z ON z.id = r.zone_id",
-                "z.owner_id = ?3 AND (?2 IS NULL OR r.record_type = ?2 COLLATE NOCASE)",
+                "z.owner_id = ?3 AND (?2 IS NULL OR r.record_type = ?2 COLLATE NOCASE)".to_string(),
             ),
         };
+        // Written out only when asked for, so that the uuid index serves it.
+        let record_uuid = filter.record_uuid.map(uuid_blob);
+        if record_uuid.is_some() {
+            conditions.push_str(" AND r.uuid = ?6");
+        }
         let total: Option<i64> = match page {
             Some(_) => Some(
                 sqlx::query_scalar(&format!("SELECT count(*) FROM {from} WHERE {conditions}"))
                     .bind(zone_id)
                     .bind(filter.record_type)
                     .bind(filter.owner_id)
+                    .bind(0i64)
+                    .bind(0i64)
+                    .bind(&record_uuid)
                     .fetch_one(&mut *tx)
                     .await?,
             ),
@@ -381,6 +380,7 @@ impl Store {
             .bind(filter.owner_id)
             .bind(limit)
             .bind(offset)
+            .bind(&record_uuid)
             .fetch_one(&mut *tx)
             .await?;
             let chunk: Vec<ListedRecord> = serde_json::from_str(json.as_deref().unwrap_or("[]"))
@@ -441,18 +441,15 @@ impl Store {
 
     /// The caller's record with this uuid.
     pub async fn record(&self, owner_id: i64, uuid: &str) -> Result<StoredRow, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {ROW_COLUMNS} FROM records r JOIN zones z ON z.id = r.zone_id \
-             WHERE r.uuid = ? AND z.owner_id = ?"
-        ))
-        .bind(uuid_blob(uuid))
-        .bind(owner_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => stored_row(&row),
-            None => Err(StoreError::UnknownRecord(uuid.to_string())),
-        }
+        let filter = RecordFilter {
+            owner_id,
+            record_uuid: Some(uuid),
+            ..RecordFilter::default()
+        };
+        let (rows, _) = self.records(filter, None).await?;
+        rows.into_iter()
+            .next()
+            .ok_or_else(|| StoreError::UnknownRecord(uuid.to_string()))
     }
 
     /// Adds `row` to the zone `zone_id`, or with `replacing`, puts it in
@@ -500,22 +497,11 @@ impl Store {
             }
             None => {
                 let uuid = uuid::Uuid::now_v7();
-                let id = sqlx::query(
-                    "INSERT INTO records (uuid, zone_id, name, record_type, value, ttl, priority, \
-                     created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(uuid.as_bytes().as_slice())
-                .bind(zone_id)
-                .bind(&row.name)
-                .bind(&row.record_type)
-                .bind(&row.value)
-                .bind(i64::from(row.ttl))
-                .bind(row.priority.map(i64::from))
-                .bind(now)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .last_insert_rowid();
+                let sql = insert_sql(1);
+                let id = bind_row(sqlx::query(&sql), uuid, zone_id, row, now)
+                    .execute(&mut *tx)
+                    .await?
+                    .last_insert_rowid();
                 (id, uuid, "record.create")
             }
         };

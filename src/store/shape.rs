@@ -378,22 +378,9 @@ impl fmt::Display for RecordRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{NoIncludes, Options, parse_zone};
     use crate::render::{Template, render_to_vec};
 
-    fn sorted(text: &str) -> Zone {
-        let options = Options {
-            origin: Name::from_ascii("example.com.").unwrap(),
-            class: Class::IN,
-            file_name: "test".into(),
-            source_key: None,
-        };
-        let parsed = parse_zone(text.as_bytes(), &options, &mut NoIncludes);
-        assert!(!parsed.has_errors(), "{:?}", parsed.diagnostics);
-        let mut zone = parsed.zone;
-        order::sort(&mut zone);
-        zone
-    }
+    use crate::render::order::sorted_example as sorted;
 
     const ZONE: &str = "$TTL 300\n\
         @ 600 SOA ns1 hostmaster.example.com. 2024010101 7200 900 1209600 300\n\

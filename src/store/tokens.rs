@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{Store, StoreError, iso8601, now_unix};
+use crate::zone::encoding::encode_hex;
 
 /// Every permission a token can hold; `dns:*` grants all of them.
 pub const PERMISSIONS: [&str; 6] = [
@@ -101,16 +102,10 @@ impl Store {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret)
             .map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("no randomness: {e}"))))?;
-        let token: String = "vps_"
-            .chars()
-            .chain(secret.iter().flat_map(|b| {
-                let hex = b"0123456789abcdef";
-                [
-                    hex[(b >> 4) as usize] as char,
-                    hex[(b & 15) as usize] as char,
-                ]
-            }))
-            .collect();
+        let mut token = b"vps_".to_vec();
+        encode_hex(&secret, &mut token);
+        token.make_ascii_lowercase();
+        let token = String::from_utf8_lossy(&token).into_owned();
         let prefix = token[..PREFIX_LEN].to_string();
         let mut tx = self.write().await?;
         sqlx::query(

@@ -661,27 +661,13 @@ async fn replace(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{NoIncludes, Options, parse_zone};
-    use crate::render::{Template, order, render_to_vec};
-    use crate::zone::{Class, Name};
+    use crate::render::{Template, render_to_vec};
     use sqlx::SqlitePool;
 
     const ZONE: &str = "$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\n\
         ns1 A 192.0.2.1\nwww A 192.0.2.2\n@ MX 10 mail\nmail A 192.0.2.3\n";
 
-    fn zone(text: &str) -> Zone {
-        let options = Options {
-            origin: Name::from_ascii("example.com.").unwrap(),
-            class: Class::IN,
-            file_name: "test".into(),
-            source_key: None,
-        };
-        let parsed = parse_zone(text.as_bytes(), &options, &mut NoIncludes);
-        assert!(!parsed.has_errors(), "{:?}", parsed.diagnostics);
-        let mut zone = parsed.zone;
-        order::sort(&mut zone);
-        zone
-    }
+    use crate::render::order::sorted_example as zone;
 
     async fn save(
         store: &Store,
@@ -873,5 +859,33 @@ mod tests {
         );
         let info = store.zone("example.com").await.unwrap();
         assert_eq!(info.version, 6);
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn a_record_is_found_by_its_uuid_for_its_owner_only(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        let owner = store.add_user("alice").await.unwrap();
+        save(&store, &owner, ZONE, SaveMode::Create, None)
+            .await
+            .unwrap();
+        let zone = store.zone("example.com").await.unwrap();
+        let row = RecordRow {
+            name: "x".into(),
+            record_type: "A".into(),
+            value: "192.0.2.7".into(),
+            ttl: 60,
+            priority: None,
+        };
+        let written = store
+            .write_record(zone.id, &row, None, "test")
+            .await
+            .unwrap();
+        let found = store.record(owner.id, &written.uuid).await.unwrap();
+        assert_eq!(found, written);
+        let other = store.add_user("bob").await.unwrap();
+        assert!(matches!(
+            store.record(other.id, &written.uuid).await,
+            Err(StoreError::UnknownRecord(_))
+        ));
     }
 }

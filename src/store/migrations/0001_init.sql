@@ -27,6 +27,8 @@ CREATE TABLE api_tokens (
     revoked_at    INTEGER
 );
 CREATE INDEX api_tokens_user ON api_tokens (user_id);
+-- Every API request finds its token by prefix.
+CREATE INDEX api_tokens_prefix ON api_tokens (prefix);
 
 -- The SOA and the apex NS set are zone data, not records: the API shows a
 -- new zone with record_count 0. nameservers is a JSON array of absolute
