@@ -16,8 +16,7 @@ mod zones;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -29,6 +28,9 @@ use error::ApiError;
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 1 << 20;
+
+/// Largest body read to its end before it is refused.
+const DRAIN_LIMIT: usize = 8 << 20;
 
 /// Largest page a client may ask for.
 const MAX_PAGE_SIZE: i64 = 1000;
@@ -140,10 +142,7 @@ pub fn router(state: AppState) -> Router {
             .route(path, methods.clone())
             .route(&format!("{path}/"), methods);
     }
-    router
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state)
+    router.fallback(not_found).with_state(state)
 }
 
 async fn not_found() -> ApiError {
@@ -207,7 +206,7 @@ pub struct JsonBody<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
         let json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -224,16 +223,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 "Send the body as JSON with 'Content-Type: application/json'",
             ));
         }
-        let bytes = Bytes::from_request(request, state)
+        // A body a little over the limit is read to its end before the
+        // 413: a client still sending when the answer comes would see the
+        // connection reset instead of the error.
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("The body is larger than {BODY_LIMIT} bytes"),
+            )
+        };
+        let bytes = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT)
             .await
-            .map_err(|e| match e.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("The body is larger than {BODY_LIMIT} bytes"),
-                ),
-                status => ApiError::new(status, "bad_request", e.body_text()),
-            })?;
+            .map_err(|_| too_large())?;
+        if bytes.len() > BODY_LIMIT {
+            return Err(too_large());
+        }
         let mut json = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut json)
             .map(JsonBody)

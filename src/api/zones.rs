@@ -46,13 +46,9 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:list")?;
     let q = query(q)?;
-    let domain = q
-        .domain
-        .as_deref()
-        .map(|d| d.strip_suffix('.').unwrap_or(d).to_string());
     let (zones, total) = state
         .store
-        .owned_zones(caller.user_id, domain.as_deref(), q.page.store_page()?)
+        .owned_zones(caller.user_id, q.domain.as_deref(), q.page.store_page()?)
         .await?;
     list_response(
         &uri,

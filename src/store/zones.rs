@@ -216,6 +216,7 @@ impl Store {
         domain: Option<&str>,
         page: Option<Page>,
     ) -> Result<(Vec<ZoneSummary>, i64), StoreError> {
+        let domain = domain.map(domain_key);
         let mut tx = self.pool.begin().await?;
         let total: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM zones WHERE owner_id = ? AND (? IS NULL OR domain = ?)",
@@ -361,10 +362,7 @@ impl Store {
     /// The change log of the zone named by `key` (uuid or domain), oldest
     /// first; a deleted zone's history is found by its uuid or its domain.
     pub async fn history(&self, key: &str) -> Result<Vec<Change>, StoreError> {
-        let domain = key
-            .strip_suffix('.')
-            .filter(|d| !d.is_empty())
-            .unwrap_or(key);
+        let domain = domain_key(key);
         let rows = sqlx::query(
             "SELECT at, actor, action, record_uuid, before, after FROM change_log \
              WHERE zone_uuid = ? OR domain = ? COLLATE NOCASE ORDER BY id",
@@ -390,11 +388,16 @@ impl Store {
     }
 }
 
+/// A zone name as users write it, as the `domain` column holds it: without
+/// the final dot (`example.com.` → `example.com`; the root stays `.`).
+fn domain_key(text: &str) -> &str {
+    text.strip_suffix('.')
+        .filter(|d| !d.is_empty())
+        .unwrap_or(text)
+}
+
 async fn zone_by_key(conn: &mut sqlx::SqliteConnection, key: &str) -> Result<ZoneInfo, StoreError> {
-    let domain = match key.strip_suffix('.') {
-        Some(d) if !d.is_empty() => d,
-        _ => key,
-    };
+    let domain = domain_key(key);
     let sql = zone_query("WHERE z.uuid = ? OR z.domain = ?");
     let uuid = uuid::Uuid::parse_str(key)
         .map(|u| u.as_bytes().to_vec())
