@@ -142,7 +142,10 @@ pub fn router(state: AppState) -> Router {
             .route(path, methods.clone())
             .route(&format!("{path}/"), methods);
     }
-    router.fallback(not_found).with_state(state)
+    router
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(read_body))
+        .with_state(state)
 }
 
 async fn not_found() -> ApiError {
@@ -199,6 +202,26 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("The body is larger than {BODY_LIMIT} bytes"),
+    )
+}
+
+/// Reads every request body to its end before the request is handled.
+/// An answer given early (401, 404, 405, 415, 413) would otherwise leave
+/// unread bytes behind, and closing such a connection resets it: the
+/// client, still sending, would see the reset instead of the answer.
+async fn read_body(request: Request, next: axum::middleware::Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, DRAIN_LIMIT).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
+        Err(_) => too_large().into_response(),
+    }
+}
+
 /// A JSON body: `application/json`, at most [`BODY_LIMIT`] bytes, well
 /// formed, and without unknown fields; each failure as the API's error.
 pub struct JsonBody<T>(pub T);
@@ -223,16 +246,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 "Send the body as JSON with 'Content-Type: application/json'",
             ));
         }
-        // A body a little over the limit is read to its end before the
-        // 413: a client still sending when the answer comes would see the
-        // connection reset instead of the error.
-        let too_large = || {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("The body is larger than {BODY_LIMIT} bytes"),
-            )
-        };
+        // Already read whole by `read_body`.
         let bytes = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT)
             .await
             .map_err(|_| too_large())?;
