@@ -11,6 +11,8 @@
 //! strings when stored, joined when shown); MX and SRV carry `priority`
 //! apart.
 
+use std::borrow::Cow;
+
 use crate::check::check_names;
 use crate::parse::ValueParser;
 use crate::parse::rdata::write_name;
@@ -266,29 +268,35 @@ fn host_targets(rtype: RType, rdata: &[u8]) -> Result<(), ApiError> {
 
 /// A stored value as the API shows it: names without the final dot, TXT
 /// as its plain text.
-pub fn shown_value(row: &RecordRow) -> String {
-    let trim = |s: &str| -> String {
+pub fn shown_value<'a>(record_type: &str, value: &'a str) -> Cow<'a, str> {
+    let trim = |s: &'a str| -> &'a str {
         match s.strip_suffix('.') {
-            Some(t) if !t.is_empty() && !t.ends_with('\\') => t.to_string(),
-            _ => s.to_string(),
+            Some(t) if !t.is_empty() && !t.ends_with('\\') => t,
+            _ => s,
         }
     };
-    match row.record_type.as_str() {
-        "CNAME" | "NS" | "MX" | "PTR" | "DNAME" => trim(&row.value),
-        "SRV" => match row.value.rsplit_once(' ') {
-            Some((head, target)) => format!("{head} {}", trim(target)),
-            None => row.value.clone(),
+    match record_type {
+        "CNAME" | "NS" | "MX" | "PTR" | "DNAME" => Cow::Borrowed(trim(value)),
+        "SRV" => match value.rsplit_once(' ') {
+            Some((head, target)) => Cow::Owned(format!("{head} {}", trim(target))),
+            None => Cow::Borrowed(value),
         },
         "TXT" | "SPF" => {
+            // One quoted string with nothing escaped is its own text.
+            if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
+                && !inner.contains(['"', '\\'])
+            {
+                return Cow::Borrowed(inner);
+            }
             let mut wire = Vec::new();
             let parsed = ValueParser::default().parse(
                 RType::TXT,
-                row.value.as_bytes(),
+                value.as_bytes(),
                 Name::root().wire(),
                 &mut wire,
             );
             if parsed.is_err() {
-                return row.value.clone();
+                return Cow::Borrowed(value);
             }
             let mut text = Vec::with_capacity(wire.len());
             let mut at = 0;
@@ -297,9 +305,9 @@ pub fn shown_value(row: &RecordRow) -> String {
                 text.extend_from_slice(&wire[at + 1..end]);
                 at = end;
             }
-            String::from_utf8_lossy(&text).into_owned()
+            Cow::Owned(String::from_utf8_lossy(&text).into_owned())
         }
-        _ => row.value.clone(),
+        _ => Cow::Borrowed(value),
     }
 }
 
@@ -328,7 +336,10 @@ mod tests {
             (row.name.as_str(), row.value.as_str(), row.priority, row.ttl),
             ("@", "mail.example.com.", Some(10), 3600)
         );
-        assert_eq!(shown_value(&row), "mail.example.com");
+        assert_eq!(
+            shown_value(&row.record_type, &row.value),
+            "mail.example.com"
+        );
         let row = record(&apex(), &input("AAAA", "www", "2001:0db8::1", None)).unwrap();
         assert_eq!(row.value, "2001:db8::1");
         let row = record(
@@ -338,17 +349,23 @@ mod tests {
         .unwrap();
         assert_eq!(row.name, "www");
         assert_eq!(row.value, "\"v=spf1 \\\"x\\\" ~all\"");
-        assert_eq!(shown_value(&row), "v=spf1 \"x\" ~all");
+        assert_eq!(
+            shown_value(&row.record_type, &row.value),
+            "v=spf1 \"x\" ~all"
+        );
         let long = "a".repeat(300);
         let row = record(&apex(), &input("TXT", "@", &long, None)).unwrap();
         assert_eq!(row.value.matches('"').count(), 4, "two strings");
-        assert_eq!(shown_value(&row), long);
+        assert_eq!(shown_value(&row.record_type, &row.value), long);
         let row = record(
             &apex(),
             &input("SRV", "_sip._udp", "5 5060 sip.example.com", Some(0)),
         )
         .unwrap();
-        assert_eq!(shown_value(&row), "5 5060 sip.example.com");
+        assert_eq!(
+            shown_value(&row.record_type, &row.value),
+            "5 5060 sip.example.com"
+        );
         assert!(
             record(
                 &apex(),

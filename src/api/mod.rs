@@ -334,10 +334,13 @@ impl PageQuery {
 
 /// A list answer: the array, `X-Total-Count`, and `Link` to the next and
 /// previous pages when paginated.
+/// `size_hint` is about the size of the JSON, so that a list of 100,000
+/// records is written into one buffer without regrowing it.
 pub fn list_response(
     uri: &Uri,
     query: &PageQuery,
     total: i64,
+    size_hint: usize,
     items: impl serde::Serialize,
 ) -> Result<Response, ApiError> {
     let mut headers = HeaderMap::new();
@@ -370,5 +373,28 @@ pub fn list_response(
             headers.insert(header::LINK, value);
         }
     }
-    Ok((StatusCode::OK, headers, axum::Json(items)).into_response())
+    json_response(StatusCode::OK, headers, &items, size_hint)
+}
+
+/// A JSON answer, written into a buffer of about `size_hint` bytes (the
+/// body of a large zone is made in one pass and never copied again).
+pub fn json_response(
+    status: StatusCode,
+    mut headers: HeaderMap,
+    value: &impl serde::Serialize,
+    size_hint: usize,
+) -> Result<Response, ApiError> {
+    let mut body = Vec::with_capacity(size_hint.saturating_add(size_hint / 4).max(256));
+    serde_json::to_writer(&mut body, value).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            format!("the answer could not be written: {e}"),
+        )
+    })?;
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok((status, headers, body).into_response())
 }

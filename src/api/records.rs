@@ -10,34 +10,69 @@ use super::error::ApiError;
 use super::input::{self, RecordInput};
 use super::zones::query;
 use super::{AppState, Auth, JsonBody, PageQuery, list_response};
-use crate::store::{RecordFilter, StoredRow, ZoneInfo};
+use std::borrow::Cow;
+
+use uuid::Uuid;
+
+use crate::store::{Iso8601, RecordFilter, RecordPages, RecordView, StoredRow, ZoneInfo};
 use crate::zone::Name;
 
 /// A record as the API shows it: serialised straight from the row (a
 /// zone of 100,000 records makes no intermediate JSON values).
 #[derive(serde::Serialize)]
 pub struct RecordJson<'a> {
-    uuid: &'a str,
-    zone: &'a str,
+    uuid: Uuid,
+    zone: Uuid,
     record_type: &'a str,
     name: &'a str,
-    value: String,
+    value: Cow<'a, str>,
     ttl: u32,
     priority: Option<u16>,
-    created_at: &'a str,
+    created_at: Iso8601,
 }
 
 /// The API's view of a stored record.
 pub fn record_json(r: &StoredRow) -> RecordJson<'_> {
     RecordJson {
-        uuid: &r.uuid,
-        zone: &r.zone_uuid,
+        uuid: r.uuid,
+        zone: r.zone_uuid,
         record_type: &r.row.record_type,
         name: &r.row.name,
-        value: input::shown_value(&r.row),
+        value: input::shown_value(&r.row.record_type, &r.row.value),
         ttl: r.row.ttl,
         priority: r.row.priority,
-        created_at: &r.created_at,
+        created_at: Iso8601(r.created_at),
+    }
+}
+
+/// The API's view of a listed record.
+fn view_json<'a>(r: &'a RecordView<'a>) -> RecordJson<'a> {
+    RecordJson {
+        uuid: r.uuid(),
+        zone: r.zone_uuid(),
+        record_type: &r.record_type,
+        name: &r.name,
+        value: input::shown_value(&r.record_type, &r.value),
+        ttl: r.ttl,
+        priority: r.priority,
+        created_at: Iso8601(r.created_at),
+    }
+}
+
+/// Listed records as a JSON array, written page by page as SQLite read
+/// them.
+pub struct RecordsJson<'a>(pub &'a RecordPages);
+
+impl serde::Serialize for RecordsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = serializer.serialize_seq(Some(self.0.count))?;
+        for page in self.0.pages() {
+            for record in &page.map_err(S::Error::custom)? {
+                seq.serialize_element(&view_json(record))?;
+            }
+        }
+        seq.end()
     }
 }
 
@@ -104,9 +139,17 @@ async fn list_records(
         record_type: q.record_type.as_deref(),
         record_uuid: None,
     };
-    let (rows, total) = state.store.records(filter, q.page.store_page()?).await?;
-    let items: Vec<_> = rows.iter().map(record_json).collect();
-    list_response(uri, &q.page, total, items)
+    let pages = state
+        .store
+        .record_pages(filter, q.page.store_page()?)
+        .await?;
+    list_response(
+        uri,
+        &q.page,
+        pages.total,
+        pages.text_len(),
+        RecordsJson(&pages),
+    )
 }
 
 /// POST a record into a zone.
@@ -168,13 +211,15 @@ async fn write(
     let old = state.store.record(caller.user_id, &uuid).await?;
     let zone = state
         .store
-        .owned_zone(caller.user_id, &old.zone_uuid)
+        .owned_zone(caller.user_id, &old.zone_uuid.to_string())
         .await?;
     let body = match merge {
         true => RecordInput {
             record_type: body.record_type.or(Some(old.row.record_type.clone())),
             name: body.name.or(Some(old.row.name.clone())),
-            value: body.value.or(Some(input::shown_value(&old.row))),
+            value: body
+                .value
+                .or_else(|| Some(input::shown_value(&old.row.record_type, &old.row.value).into())),
             ttl: body.ttl.or(Some(i64::from(old.row.ttl))),
             priority: body.priority.or(old.row.priority.map(i64::from)),
         },
@@ -198,7 +243,7 @@ pub async fn delete(
     let record = state.store.record(caller.user_id, &uuid).await?;
     let zone = state
         .store
-        .owned_zone(caller.user_id, &record.zone_uuid)
+        .owned_zone(caller.user_id, &record.zone_uuid.to_string())
         .await?;
     state
         .store

@@ -2,15 +2,15 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::input::{self, ZoneInput};
-use super::records::{RecordJson, record_json};
-use super::{AppState, Auth, JsonBody, PageQuery, list_response};
-use crate::store::{RecordFilter, User, ZoneInfo, ZoneSummary, now_unix};
+use super::records::RecordsJson;
+use super::{AppState, Auth, JsonBody, PageQuery, json_response, list_response};
+use crate::store::{RecordFilter, User, ZoneInfo, now_unix};
 use crate::zone::serial::{Policy, next_serial};
 
 /// `?domain=` and pagination.
@@ -28,15 +28,6 @@ pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> 
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.body_text()))
 }
 
-fn summary_json(z: &ZoneSummary) -> Value {
-    json!({
-        "uuid": z.uuid,
-        "domain": z.domain,
-        "created_at": z.created_at,
-        "record_count": z.record_count,
-    })
-}
-
 /// GET: the caller's zones.
 pub async fn list(
     State(state): State<AppState>,
@@ -50,12 +41,8 @@ pub async fn list(
         .store
         .owned_zones(caller.user_id, q.domain.as_deref(), q.page.store_page()?)
         .await?;
-    list_response(
-        &uri,
-        &q.page,
-        total,
-        zones.iter().map(summary_json).collect::<Vec<_>>(),
-    )
+    // A summary is about 130 bytes of JSON.
+    list_response(&uri, &q.page, total, zones.len() * 130, &zones)
 }
 
 /// The zone detail: the summary, its records, SOA, nameservers and deploy
@@ -73,7 +60,7 @@ async fn detail_response(
         domain: &'a str,
         created_at: &'a str,
         record_count: usize,
-        records: Vec<RecordJson<'a>>,
+        records: RecordsJson<'a>,
         soa: Value,
         nameservers: &'a [String],
         deploy: Value,
@@ -83,14 +70,14 @@ async fn detail_response(
         zone_uuid: Some(&zone.uuid),
         ..RecordFilter::default()
     };
-    let (records, _) = state.store.records(filter, None).await?;
+    let records = state.store.record_pages(filter, None).await?;
     let f = &zone.fields;
     let detail = Detail {
         uuid: &zone.uuid,
         domain: &f.domain,
         created_at: &zone.created_at,
-        record_count: records.len(),
-        records: records.iter().map(record_json).collect(),
+        record_count: records.count,
+        records: RecordsJson(&records),
         soa: json!({
             "primary_ns": f.soa.mname,
             "hostmaster": f.soa.rname,
@@ -109,7 +96,7 @@ async fn detail_response(
             "error": zone.deploy_error,
         }),
     };
-    Ok((status, axum::Json(detail)).into_response())
+    json_response(status, HeaderMap::new(), &detail, records.text_len())
 }
 
 /// POST: a new zone with the configured SOA and nameservers.

@@ -29,7 +29,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Sqlite, Transaction};
 
-pub use records::{Page, RecordFilter, StoredRow};
+pub use records::{Page, RecordFilter, RecordPages, RecordView, StoredRow};
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
 pub use tokens::{Caller, PERMISSIONS, TokenInfo};
 pub use users::User;
@@ -295,14 +295,32 @@ pub fn now_unix() -> i64 {
 /// Seconds since the epoch as ISO 8601 UTC (`2026-11-27T12:00:00Z`), as
 /// the API and the command line show times.
 pub fn iso8601(unix: i64) -> String {
-    let (year, month, day) = crate::zone::serial::civil_from_days(unix.div_euclid(86_400));
-    let secs = unix.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    Iso8601(unix).to_string()
+}
+
+/// Unix seconds shown as ISO 8601 UTC, written without an allocation
+/// (serialised as a JSON string through `Display`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Iso8601(pub i64);
+
+impl std::fmt::Display for Iso8601 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (year, month, day) = crate::zone::serial::civil_from_days(self.0.div_euclid(86_400));
+        let secs = self.0.rem_euclid(86_400);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+    }
+}
+
+impl serde::Serialize for Iso8601 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[cfg(test)]

@@ -243,15 +243,15 @@ pub struct StoredRow {
     /// Row id.
     pub id: i64,
     /// Stable identifier.
-    pub uuid: String,
+    pub uuid: uuid::Uuid,
     /// The zone's uuid.
-    pub zone_uuid: String,
+    pub zone_uuid: uuid::Uuid,
     /// Name, type, value, TTL, priority.
     pub row: RecordRow,
-    /// When it was created (ISO 8601).
-    pub created_at: String,
-    /// When it last changed (ISO 8601).
-    pub updated_at: String,
+    /// When it was created (Unix seconds).
+    pub created_at: i64,
+    /// When it last changed (Unix seconds).
+    pub updated_at: i64,
 }
 
 /// A page of a list: rows `offset..offset + limit`.
@@ -276,20 +276,72 @@ pub struct RecordFilter<'a> {
     pub record_uuid: Option<&'a str>,
 }
 
-/// A record as the list query returns it, a JSON array in this order
-/// (uuids in hex).
-#[derive(serde::Deserialize)]
-struct ListedRecord {
-    id: i64,
-    uuid: String,
-    zone_uuid: String,
-    name: String,
-    record_type: String,
-    value: String,
-    ttl: u32,
-    priority: Option<u16>,
-    created_at: i64,
-    updated_at: i64,
+/// One listed record, borrowing from the page it was read in: the list
+/// query returns each as a JSON array in this order (uuids in hex).
+#[derive(Debug, serde::Deserialize)]
+pub struct RecordView<'a> {
+    /// Row id.
+    pub id: i64,
+    #[serde(borrow)]
+    uuid: Cow<'a, str>,
+    #[serde(borrow)]
+    zone_uuid: Cow<'a, str>,
+    /// Owner name relative to the zone.
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    /// Type mnemonic.
+    #[serde(borrow)]
+    pub record_type: Cow<'a, str>,
+    /// Value in presentation form.
+    #[serde(borrow)]
+    pub value: Cow<'a, str>,
+    /// TTL.
+    pub ttl: u32,
+    /// MX/SRV priority.
+    pub priority: Option<u16>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+impl RecordView<'_> {
+    /// The record's uuid.
+    pub fn uuid(&self) -> uuid::Uuid {
+        uuid::Uuid::try_parse(&self.uuid).unwrap_or_default()
+    }
+
+    /// Its zone's uuid.
+    pub fn zone_uuid(&self) -> uuid::Uuid {
+        uuid::Uuid::try_parse(&self.zone_uuid).unwrap_or_default()
+    }
+}
+
+/// Listed records as SQLite returned them: pages of JSON text, decoded
+/// when they are used. A zone of 100,000 records is then a few strings
+/// rather than 100,000 Rust values, and goes out as JSON with one pass.
+#[derive(Debug, Default)]
+pub struct RecordPages {
+    pages: Vec<String>,
+    /// Records in the pages.
+    pub count: usize,
+    /// Records matching the filter (more than `count` when paginated).
+    pub total: i64,
+}
+
+impl RecordPages {
+    /// The records, a page at a time, in order.
+    pub fn pages(&self) -> impl Iterator<Item = Result<Vec<RecordView<'_>>, StoreError>> {
+        self.pages.iter().map(|json| {
+            serde_json::from_str(json)
+                .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.to_string().into())))
+        })
+    }
+
+    /// Bytes of the pages' JSON: about the size of any JSON made of them.
+    pub fn text_len(&self) -> usize {
+        self.pages.iter().map(String::len).sum()
+    }
 }
 
 /// A uuid given as text, as the blob the store keeps (an impossible
@@ -301,40 +353,41 @@ pub(super) fn uuid_blob(text: &str) -> Vec<u8> {
 impl Store {
     /// Records of the caller's zones, filtered, in id order (a zone's
     /// records in the order they were stored), with the total count.
-    pub async fn records(
+    pub async fn record_pages(
         &self,
         filter: RecordFilter<'_>,
         page: Option<Page>,
-    ) -> Result<(Vec<StoredRow>, i64), StoreError> {
+    ) -> Result<RecordPages, StoreError> {
         let mut tx = self.pool.begin().await?;
         // With a zone, its id first: then the records come straight from
-        // the (zone, id) index, in order, with nothing to sort or join.
-        let zone_id: Option<i64> = match filter.zone_uuid {
+        // the (zone, id) index, in order, with nothing to sort or join,
+        // and the zone's uuid is a constant.
+        let zone: Option<(i64, String)> = match filter.zone_uuid {
             Some(uuid) => {
-                let id = sqlx::query_scalar("SELECT id FROM zones WHERE uuid = ? AND owner_id = ?")
-                    .bind(uuid_blob(uuid))
-                    .bind(filter.owner_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                match id {
-                    Some(id) => Some(id),
-                    None => return Ok((Vec::new(), 0)),
+                let zone = sqlx::query_as(
+                    "SELECT id, hex(uuid) FROM zones WHERE uuid = ? AND owner_id = ?",
+                )
+                .bind(uuid_blob(uuid))
+                .bind(filter.owner_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match zone {
+                    Some(zone) => Some(zone),
+                    None => return Ok(RecordPages::default()),
                 }
             }
             None => None,
         };
-        // One zone's records share its uuid: no lookup per row.
-        let zone_hex = match zone_id {
-            Some(_) => "(SELECT hex(uuid) FROM zones WHERE id = ?1)",
-            None => "hex(z.uuid)",
-        };
-        let (from, mut conditions) = match zone_id {
+        let (zone_id, zone_hex) = zone.unzip();
+        let (from, zone_hex_column, mut conditions) = match zone_id {
             Some(_) => (
                 "records r",
+                "?7",
                 "r.zone_id = ?1 AND (?2 IS NULL OR r.record_type = ?2 COLLATE NOCASE)".to_string(),
             ),
             None => (
                 "records r JOIN zones z ON z.id = r.zone_id",
+                "hex(z.uuid)",
                 "z.owner_id = ?3 AND (?2 IS NULL OR r.record_type = ?2 COLLATE NOCASE)".to_string(),
             ),
         };
@@ -352,6 +405,7 @@ impl Store {
                     .bind(0i64)
                     .bind(0i64)
                     .bind(&record_uuid)
+                    .bind(&zone_hex)
                     .fetch_one(&mut *tx)
                     .await?,
             ),
@@ -364,16 +418,20 @@ impl Store {
         // Chunks of rows, each one JSON array built by SQLite: a zone of
         // 100,000 records comes back in a few rows instead of 100,000
         // through sqlx, and no string grows to the size of the whole zone.
-        let mut listed: Vec<ListedRecord> = Vec::new();
+        // After the first chunk, the next starts after the last id read,
+        // so no chunk scans the rows before it again.
+        let mut pages = RecordPages::default();
         let mut offset = page.offset;
-        let end = page.offset.saturating_add(page.limit);
-        while offset < end {
-            let limit = (end - offset).min(LOAD_PAGE);
-            let (json, count): (Option<String>, i64) = sqlx::query_as(&format!(
+        let mut after = i64::MIN;
+        let mut left = page.limit;
+        while left > 0 {
+            let limit = left.min(LOAD_PAGE);
+            let (json, last, count): (Option<String>, Option<i64>, i64) = sqlx::query_as(&format!(
                 "SELECT json_group_array(json_array(id, hex(uuid), zone_hex, name, \
-                 record_type, value, ttl, priority, created_at, updated_at)), count(*) \
-                 FROM (SELECT r.*, {zone_hex} AS zone_hex \
-                 FROM {from} WHERE {conditions} ORDER BY r.id LIMIT ?4 OFFSET ?5)"
+                     record_type, value, ttl, priority, created_at, updated_at)), \
+                     max(id), count(*) \
+                     FROM (SELECT r.*, {zone_hex_column} AS zone_hex FROM {from} \
+                     WHERE {conditions} AND r.id > ?8 ORDER BY r.id LIMIT ?4 OFFSET ?5)"
             ))
             .bind(zone_id)
             .bind(filter.record_type)
@@ -381,62 +439,24 @@ impl Store {
             .bind(limit)
             .bind(offset)
             .bind(&record_uuid)
+            .bind(&zone_hex)
+            .bind(after)
             .fetch_one(&mut *tx)
             .await?;
-            let chunk: Vec<ListedRecord> = serde_json::from_str(json.as_deref().unwrap_or("[]"))
-                .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.to_string().into())))?;
-            listed.extend(chunk);
-            if count < limit {
-                break;
+            if count > 0 {
+                pages.pages.push(json.unwrap_or_default());
+                pages.count += count as usize;
             }
-            offset += count;
+            match last {
+                Some(last) if count == limit => after = last,
+                _ => break,
+            }
+            offset = 0;
+            left -= count;
         }
         tx.commit().await?;
-        let hex_uuid = |hex: &str| {
-            uuid::Uuid::parse_str(hex).map_or_else(|_| String::new(), |u| u.to_string())
-        };
-        // Rows written together share their times: format each time once.
-        let mut last_time: Option<(i64, String)> = None;
-        let mut time = |secs: i64| -> String {
-            match &last_time {
-                Some((t, text)) if *t == secs => text.clone(),
-                _ => {
-                    let text = super::iso8601(secs);
-                    last_time = Some((secs, text.clone()));
-                    text
-                }
-            }
-        };
-        let mut last_zone: Option<(String, String)> = None;
-        let rows: Vec<StoredRow> = listed
-            .into_iter()
-            .map(|r| {
-                let zone_uuid = match &last_zone {
-                    Some((hex, text)) if *hex == r.zone_uuid => text.clone(),
-                    _ => {
-                        let text = hex_uuid(&r.zone_uuid);
-                        last_zone = Some((r.zone_uuid.clone(), text.clone()));
-                        text
-                    }
-                };
-                StoredRow {
-                    id: r.id,
-                    uuid: hex_uuid(&r.uuid),
-                    zone_uuid,
-                    row: RecordRow {
-                        name: r.name,
-                        record_type: r.record_type,
-                        value: r.value,
-                        ttl: r.ttl,
-                        priority: r.priority,
-                    },
-                    created_at: time(r.created_at),
-                    updated_at: time(r.updated_at),
-                }
-            })
-            .collect();
-        let total = total.unwrap_or(rows.len() as i64);
-        Ok((rows, total))
+        pages.total = total.unwrap_or(pages.count as i64);
+        Ok(pages)
     }
 
     /// The caller's record with this uuid.
@@ -446,10 +466,26 @@ impl Store {
             record_uuid: Some(uuid),
             ..RecordFilter::default()
         };
-        let (rows, _) = self.records(filter, None).await?;
-        rows.into_iter()
-            .next()
-            .ok_or_else(|| StoreError::UnknownRecord(uuid.to_string()))
+        let pages = self.record_pages(filter, None).await?;
+        for page in pages.pages() {
+            if let Some(r) = page?.into_iter().next() {
+                return Ok(StoredRow {
+                    id: r.id,
+                    uuid: r.uuid(),
+                    zone_uuid: r.zone_uuid(),
+                    row: RecordRow {
+                        name: r.name.into_owned(),
+                        record_type: r.record_type.into_owned(),
+                        value: r.value.into_owned(),
+                        ttl: r.ttl,
+                        priority: r.priority,
+                    },
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                });
+            }
+        }
+        Err(StoreError::UnknownRecord(uuid.to_string()))
     }
 
     /// Adds `row` to the zone `zone_id`, or with `replacing`, puts it in
@@ -489,11 +525,7 @@ impl Store {
                 .bind(old.id)
                 .execute(&mut *tx)
                 .await?;
-                (
-                    old.id,
-                    uuid::Uuid::parse_str(&old.uuid).unwrap_or_default(),
-                    "record.update",
-                )
+                (old.id, old.uuid, "record.update")
             }
             None => {
                 let uuid = uuid::Uuid::now_v7();
@@ -524,14 +556,13 @@ impl Store {
             index.remove(&zone_id);
             return Err(e.into());
         }
-        let time = super::iso8601(now);
         Ok(StoredRow {
             id,
-            uuid: uuid.to_string(),
-            zone_uuid: zone.uuid.to_string(),
+            uuid,
+            zone_uuid: zone.uuid,
             row: row.clone(),
-            created_at: replacing.map_or_else(|| time.clone(), |old| old.created_at.clone()),
-            updated_at: time,
+            created_at: replacing.map_or(now, |old| old.created_at),
+            updated_at: now,
         })
     }
 
@@ -549,11 +580,10 @@ impl Store {
             .bind(record.id)
             .execute(&mut *tx)
             .await?;
-        let uuid = uuid::Uuid::parse_str(&record.uuid).unwrap_or_default();
         let entry = ChangeEntry {
             zone_uuid: &zone.uuid,
             domain: &zone.domain,
-            record_uuid: Some(&uuid),
+            record_uuid: Some(&record.uuid),
             actor,
             action: "record.delete",
             before: Some(row_json(&record.row)),

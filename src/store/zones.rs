@@ -178,7 +178,7 @@ impl Store {
 }
 
 /// A zone as the API lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ZoneSummary {
     /// Stable identifier.
     pub uuid: String,
@@ -883,11 +883,14 @@ mod tests {
             .write_record(zone.id, &row, None, "test")
             .await
             .unwrap();
-        let found = store.record(owner.id, &written.uuid).await.unwrap();
+        let found = store
+            .record(owner.id, &written.uuid.to_string())
+            .await
+            .unwrap();
         assert_eq!(found, written);
         let other = store.add_user("bob").await.unwrap();
         assert!(matches!(
-            store.record(other.id, &written.uuid).await,
+            store.record(other.id, &written.uuid.to_string()).await,
             Err(StoreError::UnknownRecord(_))
         ));
     }
