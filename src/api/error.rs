@@ -97,7 +97,7 @@ impl From<StoreError> for ApiError {
 }
 
 fn log_store_error(e: &StoreError) {
-    eprintln!("bindbridge: API store error: {e}");
+    tracing::error!("API request failed in the store: {e}");
 }
 
 impl IntoResponse for ApiError {

@@ -16,6 +16,7 @@ mod zones;
 use std::net::SocketAddr;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -145,6 +146,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(not_found)
         .layer(axum::middleware::from_fn(read_body))
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
 }
 
@@ -162,6 +164,14 @@ async fn method_not_allowed() -> ApiError {
 
 /// Serves the API on `listener` until the future is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Without TCP_NODELAY, the last small piece of a streamed answer waits
+    // for the client's delayed ACK (40 ms) before it is sent.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY not set on an API connection: {e}");
+        }
+    });
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -208,6 +218,25 @@ fn too_large() -> ApiError {
         "payload_too_large",
         format!("The body is larger than {BODY_LIMIT} bytes"),
     )
+}
+
+/// Logs each request once it is answered: method, path, status and time
+/// taken (at debug level, failures of the server at error). Never the
+/// headers, which carry the caller's token; the query string is left out
+/// too.
+async fn log_request(request: Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let micros = started.elapsed().as_micros();
+    if response.status().is_server_error() {
+        tracing::error!(%method, path, status, micros, "request failed");
+    } else {
+        tracing::debug!(%method, path, status, micros, "request");
+    }
+    response
 }
 
 /// Reads every request body to its end before the request is handled.
@@ -333,9 +362,9 @@ impl PageQuery {
 }
 
 /// A list answer: the array, `X-Total-Count`, and `Link` to the next and
-/// previous pages when paginated.
-/// `size_hint` is about the size of the JSON, so that a list of 100,000
-/// records is written into one buffer without regrowing it.
+/// previous pages when paginated. `size_hint` is about the size of the
+/// JSON, so that a long list is written into one buffer without regrowing
+/// it.
 pub fn list_response(
     uri: &Uri,
     query: &PageQuery,
@@ -343,6 +372,13 @@ pub fn list_response(
     size_hint: usize,
     items: impl serde::Serialize,
 ) -> Result<Response, ApiError> {
+    let headers = list_headers(uri, query, total)?;
+    json_response(StatusCode::OK, headers, &items, size_hint)
+}
+
+/// The headers of a list answer: `X-Total-Count`, and `Link` to the next
+/// and previous pages when paginated.
+pub fn list_headers(uri: &Uri, query: &PageQuery, total: i64) -> Result<HeaderMap, ApiError> {
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(total));
     if let Some((page, size)) = query.page()? {
@@ -373,14 +409,14 @@ pub fn list_response(
             headers.insert(header::LINK, value);
         }
     }
-    json_response(StatusCode::OK, headers, &items, size_hint)
+    Ok(headers)
 }
 
-/// A JSON answer, written into a buffer of about `size_hint` bytes (the
-/// body of a large zone is made in one pass and never copied again).
+/// A JSON answer, written into a buffer of about `size_hint` bytes (a
+/// long list is made in one pass and never copied again).
 pub fn json_response(
     status: StatusCode,
-    mut headers: HeaderMap,
+    headers: HeaderMap,
     value: &impl serde::Serialize,
     size_hint: usize,
 ) -> Result<Response, ApiError> {
@@ -392,9 +428,14 @@ pub fn json_response(
             format!("the answer could not be written: {e}"),
         )
     })?;
+    Ok(json_body_response(status, headers, body.into()))
+}
+
+/// An answer with a body that is JSON.
+pub fn json_body_response(status: StatusCode, mut headers: HeaderMap, body: Body) -> Response {
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Ok((status, headers, body).into_response())
+    (status, headers, body).into_response()
 }

@@ -9,12 +9,16 @@ use axum::response::{IntoResponse, Response};
 use super::error::ApiError;
 use super::input::{self, RecordInput};
 use super::zones::query;
-use super::{AppState, Auth, JsonBody, PageQuery, list_response};
+use super::{AppState, Auth, JsonBody, PageQuery, json_body_response, list_headers};
 use std::borrow::Cow;
 
 use uuid::Uuid;
 
-use crate::store::{Iso8601, RecordFilter, RecordPages, RecordView, StoredRow, ZoneInfo};
+use axum::body::{Body, Bytes};
+
+use crate::store::{
+    Iso8601, RecordFilter, RecordPage, RecordStream, RecordView, StoreError, StoredRow,
+};
 use crate::zone::Name;
 
 /// A record as the API shows it: serialised straight from the row (a
@@ -59,21 +63,48 @@ fn view_json<'a>(r: &'a RecordView<'a>) -> RecordJson<'a> {
     }
 }
 
-/// Listed records as a JSON array, written page by page as SQLite read
-/// them.
-pub struct RecordsJson<'a>(pub &'a RecordPages);
-
-impl serde::Serialize for RecordsJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error, SerializeSeq};
-        let mut seq = serializer.serialize_seq(Some(self.0.count))?;
-        for page in self.0.pages() {
-            for record in &page.map_err(S::Error::custom)? {
-                seq.serialize_element(&view_json(record))?;
-            }
-        }
-        seq.end()
+/// A JSON body made of `head`, the records of `stream` as the elements of
+/// an array, and `tail`; each page goes out as soon as it is read and
+/// written, while the store reads the next. A failure halfway (the status
+/// is sent already) is logged and cuts the connection, so that the client
+/// sees an error rather than a short list.
+pub fn records_body(head: Vec<u8>, stream: RecordStream, tail: &'static [u8]) -> Body {
+    enum Part {
+        Head(Vec<u8>, RecordStream),
+        Records(RecordStream, bool),
+        Done,
     }
+    let parts = futures_util::stream::unfold(Part::Head(head, stream), move |part| async move {
+        match part {
+            Part::Head(head, stream) => Some((Ok(Bytes::from(head)), Part::Records(stream, true))),
+            Part::Records(mut stream, first) => match stream.next_page().await {
+                None => Some((Ok(Bytes::from_static(tail)), Part::Done)),
+                Some(page) => match page.and_then(|page| page_json(&page, first)) {
+                    Ok(json) => Some((Ok(Bytes::from(json)), Part::Records(stream, false))),
+                    Err(e) => {
+                        tracing::error!("listing records failed halfway: {e}");
+                        Some((Err(e), Part::Done))
+                    }
+                },
+            },
+            Part::Done => None,
+        }
+    });
+    Body::from_stream(parts)
+}
+
+/// A page of records as array elements, after a comma unless `first`.
+fn page_json(page: &RecordPage, first: bool) -> Result<Vec<u8>, StoreError> {
+    let records = page.records()?;
+    let mut out = Vec::with_capacity(records.len() * 256);
+    for (i, record) in records.iter().enumerate() {
+        if !(first && i == 0) {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &view_json(record))
+            .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.to_string().into())))?;
+    }
+    Ok(out)
 }
 
 /// `?zone=`, `?record_type=` and pagination.
@@ -85,8 +116,9 @@ pub struct RecordQuery {
     page: PageQuery,
 }
 
-fn apex(zone: &ZoneInfo) -> Result<Name, ApiError> {
-    let text = match zone.fields.domain.as_str() {
+/// The zone's apex name, from its stored domain.
+fn apex(domain: &str) -> Result<Name, ApiError> {
+    let text = match domain {
         "." => ".".to_string(),
         d => format!("{d}."),
     };
@@ -139,17 +171,16 @@ async fn list_records(
         record_type: q.record_type.as_deref(),
         record_uuid: None,
     };
-    let pages = state
+    let stream = state
         .store
-        .record_pages(filter, q.page.store_page()?)
+        .record_stream(filter, q.page.store_page()?)
         .await?;
-    list_response(
-        uri,
-        &q.page,
-        pages.total,
-        pages.text_len(),
-        RecordsJson(&pages),
-    )
+    let headers = list_headers(uri, &q.page, stream.total)?;
+    Ok(json_body_response(
+        StatusCode::OK,
+        headers,
+        records_body(b"[".to_vec(), stream, b"]"),
+    ))
 }
 
 /// POST a record into a zone.
@@ -160,11 +191,11 @@ pub async fn create(
     JsonBody(body): JsonBody<RecordInput>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:create")?;
-    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
-    let row = input::record(&apex(&zone)?, &body)?;
     let stored = state
         .store
-        .write_record(zone.id, &row, None, &caller.actor())
+        .write_record(caller.user_id, &uuid, None, &caller.actor(), |domain| {
+            input::record(&apex(domain)?, &body)
+        })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(record_json(&stored))).into_response())
 }
@@ -209,10 +240,6 @@ async fn write(
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:update")?;
     let old = state.store.record(caller.user_id, &uuid).await?;
-    let zone = state
-        .store
-        .owned_zone(caller.user_id, &old.zone_uuid.to_string())
-        .await?;
     let body = match merge {
         true => RecordInput {
             record_type: body.record_type.or(Some(old.row.record_type.clone())),
@@ -225,10 +252,16 @@ async fn write(
         },
         false => body,
     };
-    let row = input::record(&apex(&zone)?, &body)?;
+    let zone_uuid = old.zone_uuid.to_string();
     let stored = state
         .store
-        .write_record(zone.id, &row, Some(&old), &caller.actor())
+        .write_record(
+            caller.user_id,
+            &zone_uuid,
+            Some(&old),
+            &caller.actor(),
+            |domain| input::record(&apex(domain)?, &body),
+        )
         .await?;
     Ok(axum::Json(record_json(&stored)).into_response())
 }
@@ -241,13 +274,9 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:delete")?;
     let record = state.store.record(caller.user_id, &uuid).await?;
-    let zone = state
-        .store
-        .owned_zone(caller.user_id, &record.zone_uuid.to_string())
-        .await?;
     state
         .store
-        .delete_record(zone.id, &record, &caller.actor())
+        .delete_record(caller.user_id, &record, &caller.actor())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::input::{self, ZoneInput};
-use super::records::RecordsJson;
-use super::{AppState, Auth, JsonBody, PageQuery, json_response, list_response};
+use super::records::records_body;
+use super::{AppState, Auth, JsonBody, PageQuery, json_body_response, list_response};
 use crate::store::{RecordFilter, User, ZoneInfo, now_unix};
 use crate::zone::serial::{Policy, next_serial};
 
@@ -45,9 +45,9 @@ pub async fn list(
     list_response(&uri, &q.page, total, zones.len() * 130, &zones)
 }
 
-/// The zone detail: the summary, its records, SOA, nameservers and deploy
-/// state. Serialised straight from the rows: a zone of 100,000 records
-/// makes no intermediate JSON values.
+/// The zone detail: the summary, SOA, nameservers, deploy state and, last,
+/// its records, which go out page by page as they are read (a zone of
+/// 100,000 records makes no intermediate JSON values).
 async fn detail_response(
     state: &AppState,
     owner_id: i64,
@@ -60,7 +60,6 @@ async fn detail_response(
         domain: &'a str,
         created_at: &'a str,
         record_count: usize,
-        records: RecordsJson<'a>,
         soa: Value,
         nameservers: &'a [String],
         deploy: Value,
@@ -70,14 +69,13 @@ async fn detail_response(
         zone_uuid: Some(&zone.uuid),
         ..RecordFilter::default()
     };
-    let records = state.store.record_pages(filter, None).await?;
+    let records = state.store.record_stream(filter, None).await?;
     let f = &zone.fields;
     let detail = Detail {
         uuid: &zone.uuid,
         domain: &f.domain,
         created_at: &zone.created_at,
         record_count: records.count,
-        records: RecordsJson(&records),
         soa: json!({
             "primary_ns": f.soa.mname,
             "hostmaster": f.soa.rname,
@@ -96,7 +94,18 @@ async fn detail_response(
             "error": zone.deploy_error,
         }),
     };
-    json_response(status, HeaderMap::new(), &detail, records.text_len())
+    // The object without its final brace, then `"records":[...]}`.
+    let mut head = serde_json::to_vec(&detail).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            format!("the answer could not be written: {e}"),
+        )
+    })?;
+    head.pop();
+    head.extend_from_slice(b",\"records\":[");
+    let body = records_body(head, records, b"]}");
+    Ok(json_body_response(status, HeaderMap::new(), body))
 }
 
 /// POST: a new zone with the configured SOA and nameservers.

@@ -12,6 +12,7 @@ use crate::store::Store;
 
 /// Serves until killed. `db` is the `--db` flag, which wins over the file.
 pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
+    init_logging();
     let config = match Config::load(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -52,6 +53,7 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+        store.spawn_checkpointer();
         let address = listener.local_addr().map_or(listen, |a| a);
         eprintln!("bindbridge: API listening on http://{address}");
         let state = AppState {
@@ -63,4 +65,18 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
             Err(e) => could_not_run(&e),
         }
     })
+}
+
+/// Logs go to stderr (the journal, under systemd), at the level that
+/// `BINDBRIDGE_LOG` sets in `tracing`'s filter syntax (default `info`;
+/// `debug` adds a line per API request).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BINDBRIDGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second call (tests run several servers in one process) keeps the
+    // first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -29,7 +29,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Sqlite, Transaction};
 
-pub use records::{Page, RecordFilter, RecordPages, RecordView, StoredRow};
+pub use records::{Page, RecordFilter, RecordPage, RecordStream, RecordView, StoredRow};
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
 pub use tokens::{Caller, PERMISSIONS, TokenInfo};
 pub use users::User;
@@ -40,6 +40,15 @@ pub const DEFAULT_PATH: &str = "bindbridge.db";
 
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Log pages (of 4 KiB) at which a committing writer checkpoints by
+/// itself: 40 MiB. A daemon checkpoints sooner, in the background (see
+/// [`Store::spawn_checkpointer`]); this is the ceiling when it cannot.
+const AUTOCHECKPOINT_PAGES: &str = "10000";
+
+/// How long the background checkpointer lets writes gather after the
+/// first one before it copies them into the database.
+const CHECKPOINT_DELAY: Duration = Duration::from_millis(200);
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +155,8 @@ pub struct Store {
     path: PathBuf,
     read_only: bool,
     names: std::sync::Arc<records::NameIndex>,
+    /// Wakes the background checkpointer: a write transaction began.
+    wrote: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// The schema, embedded from `src/store/migrations`.
@@ -195,12 +206,17 @@ impl Store {
             .busy_timeout(BUSY_TIMEOUT)
             // Up to 64 MiB of pages per connection (4 at most): what a
             // million-record import touches stays in memory until commit.
-            .pragma("cache_size", "-65536");
+            .pragma("cache_size", "-65536")
+            .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES);
         if !read_only {
             options = options.journal_mode(SqliteJournalMode::Wal);
         }
+        // A connection to a local file has nothing to test before use:
+        // without the test, a query is one round trip to its connection's
+        // thread instead of two.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(open_error)?;
@@ -209,6 +225,7 @@ impl Store {
         // left to writers in other processes.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(open_error)?;
@@ -218,6 +235,7 @@ impl Store {
             path: path.to_path_buf(),
             read_only,
             names: Default::default(),
+            wrote: Default::default(),
         })
     }
 
@@ -255,6 +273,7 @@ impl Store {
             path: PathBuf::from(":test:"),
             read_only: false,
             names: Default::default(),
+            wrote: Default::default(),
         }
     }
 
@@ -281,7 +300,31 @@ impl Store {
 
     /// A write transaction that holds the write lock from its start.
     async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.wrote.notify_one();
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Copies committed writes from the log into the database in the
+    /// background, a moment after they happen, until the store closes.
+    /// Without it, the commit that fills the log checkpoints inline, and
+    /// the two fsyncs of that checkpoint (10-20 ms each on a busy disk) land
+    /// on whichever API request made it. A passive checkpoint never blocks
+    /// a writer or a reader.
+    pub fn spawn_checkpointer(&self) -> tokio::task::JoinHandle<()> {
+        let (pool, wrote) = (self.pool.clone(), self.wrote.clone());
+        tokio::spawn(async move {
+            while !pool.is_closed() {
+                wrote.notified().await;
+                tokio::time::sleep(CHECKPOINT_DELAY).await;
+                match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    Ok(_) | Err(sqlx::Error::PoolClosed) => {}
+                    Err(e) => tracing::warn!("background checkpoint failed: {e}"),
+                }
+            }
+        })
     }
 }
 

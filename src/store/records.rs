@@ -317,32 +317,50 @@ impl RecordView<'_> {
     }
 }
 
-/// Listed records as SQLite returned them: pages of JSON text, decoded
-/// when they are used. A zone of 100,000 records is then a few strings
-/// rather than 100,000 Rust values, and goes out as JSON with one pass.
-#[derive(Debug, Default)]
-pub struct RecordPages {
-    pages: Vec<String>,
-    /// Records in the pages.
+/// One page of listed records as SQLite returned it: JSON text, decoded
+/// when it is used. A zone of 100,000 records is then a few strings rather
+/// than 100,000 Rust values.
+#[derive(Debug)]
+pub struct RecordPage(String);
+
+impl RecordPage {
+    /// The page's records, in order.
+    pub fn records(&self) -> Result<Vec<RecordView<'_>>, StoreError> {
+        serde_json::from_str(&self.0)
+            .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.to_string().into())))
+    }
+}
+
+/// Listed records, arriving a page at a time from a task that reads them
+/// in one read transaction: the first page can go out to the client while
+/// SQLite reads the next. The transaction never waits for the client.
+#[derive(Debug)]
+pub struct RecordStream {
+    /// Records the pages will hold.
     pub count: usize,
     /// Records matching the filter (more than `count` when paginated).
     pub total: i64,
+    pages: tokio::sync::mpsc::UnboundedReceiver<Result<RecordPage, StoreError>>,
 }
 
-impl RecordPages {
-    /// The records, a page at a time, in order.
-    pub fn pages(&self) -> impl Iterator<Item = Result<Vec<RecordView<'_>>, StoreError>> {
-        self.pages.iter().map(|json| {
-            serde_json::from_str(json)
-                .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.to_string().into())))
-        })
+impl RecordStream {
+    fn empty() -> RecordStream {
+        RecordStream {
+            count: 0,
+            total: 0,
+            pages: tokio::sync::mpsc::unbounded_channel().1,
+        }
     }
 
-    /// Bytes of the pages' JSON: about the size of any JSON made of them.
-    pub fn text_len(&self) -> usize {
-        self.pages.iter().map(String::len).sum()
+    /// The next page; `None` after the last.
+    pub async fn next_page(&mut self) -> Option<Result<RecordPage, StoreError>> {
+        self.pages.recv().await
     }
 }
+
+/// Rows per page of a listing: small enough that writing one page out
+/// overlaps well with reading the next.
+const LIST_PAGE: i64 = 5_000;
 
 /// A uuid given as text, as the blob the store keeps (an impossible
 /// value when it is not a uuid, so that it matches nothing).
@@ -352,12 +370,12 @@ pub(super) fn uuid_blob(text: &str) -> Vec<u8> {
 
 impl Store {
     /// Records of the caller's zones, filtered, in id order (a zone's
-    /// records in the order they were stored), with the total count.
-    pub async fn record_pages(
+    /// records in the order they were stored), with their count.
+    pub async fn record_stream(
         &self,
         filter: RecordFilter<'_>,
         page: Option<Page>,
-    ) -> Result<RecordPages, StoreError> {
+    ) -> Result<RecordStream, StoreError> {
         let mut tx = self.pool.begin().await?;
         // With a zone, its id first: then the records come straight from
         // the (zone, id) index, in order, with nothing to sort or join,
@@ -373,7 +391,7 @@ impl Store {
                 .await?;
                 match zone {
                     Some(zone) => Some(zone),
-                    None => return Ok(RecordPages::default()),
+                    None => return Ok(RecordStream::empty()),
                 }
             }
             None => None,
@@ -396,67 +414,80 @@ impl Store {
         if record_uuid.is_some() {
             conditions.push_str(" AND r.uuid = ?6");
         }
-        let total: Option<i64> = match page {
-            Some(_) => Some(
-                sqlx::query_scalar(&format!("SELECT count(*) FROM {from} WHERE {conditions}"))
-                    .bind(zone_id)
-                    .bind(filter.record_type)
-                    .bind(filter.owner_id)
-                    .bind(0i64)
-                    .bind(0i64)
-                    .bind(&record_uuid)
-                    .bind(&zone_hex)
-                    .fetch_one(&mut *tx)
-                    .await?,
-            ),
-            None => None,
-        };
+        let record_type = filter.record_type.map(str::to_string);
+        let owner_id = filter.owner_id;
+        let total: i64 =
+            sqlx::query_scalar(&format!("SELECT count(*) FROM {from} WHERE {conditions}"))
+                .bind(zone_id)
+                .bind(&record_type)
+                .bind(owner_id)
+                .bind(0i64)
+                .bind(0i64)
+                .bind(&record_uuid)
+                .bind(&zone_hex)
+                .fetch_one(&mut *tx)
+                .await?;
         let page = page.unwrap_or(Page {
             offset: 0,
             limit: i64::MAX,
         });
-        // Chunks of rows, each one JSON array built by SQLite: a zone of
-        // 100,000 records comes back in a few rows instead of 100,000
-        // through sqlx, and no string grows to the size of the whole zone.
-        // After the first chunk, the next starts after the last id read,
-        // so no chunk scans the rows before it again.
-        let mut pages = RecordPages::default();
-        let mut offset = page.offset;
-        let mut after = i64::MIN;
-        let mut left = page.limit;
-        while left > 0 {
-            let limit = left.min(LOAD_PAGE);
-            let (json, last, count): (Option<String>, Option<i64>, i64) = sqlx::query_as(&format!(
-                "SELECT json_group_array(json_array(id, hex(uuid), zone_hex, name, \
-                     record_type, value, ttl, priority, created_at, updated_at)), \
-                     max(id), count(*) \
-                     FROM (SELECT r.*, {zone_hex_column} AS zone_hex FROM {from} \
-                     WHERE {conditions} AND r.id > ?8 ORDER BY r.id LIMIT ?4 OFFSET ?5)"
-            ))
-            .bind(zone_id)
-            .bind(filter.record_type)
-            .bind(filter.owner_id)
-            .bind(limit)
-            .bind(offset)
-            .bind(&record_uuid)
-            .bind(&zone_hex)
-            .bind(after)
-            .fetch_one(&mut *tx)
-            .await?;
-            if count > 0 {
-                pages.pages.push(json.unwrap_or_default());
-                pages.count += count as usize;
+        let count = total.saturating_sub(page.offset).clamp(0, page.limit);
+        // Each page is one JSON array built by SQLite: a zone of 100,000
+        // records comes back in a few rows instead of 100,000 through sqlx.
+        // After the first page, the next starts after the last id read, so
+        // no page scans the rows before it again.
+        let sql = format!(
+            "SELECT json_group_array(json_array(id, hex(uuid), zone_hex, name, record_type, \
+             value, ttl, priority, created_at, updated_at)), max(id), count(*) \
+             FROM (SELECT r.*, {zone_hex_column} AS zone_hex FROM {from} \
+             WHERE {conditions} AND r.id > ?8 ORDER BY r.id LIMIT ?4 OFFSET ?5)"
+        );
+        let (sender, pages) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut offset = page.offset;
+            let mut after = i64::MIN;
+            let mut left = count;
+            while left > 0 {
+                let limit = left.min(LIST_PAGE);
+                let read: Result<(Option<String>, Option<i64>, i64), _> = sqlx::query_as(&sql)
+                    .bind(zone_id)
+                    .bind(&record_type)
+                    .bind(owner_id)
+                    .bind(limit)
+                    .bind(offset)
+                    .bind(&record_uuid)
+                    .bind(&zone_hex)
+                    .bind(after)
+                    .fetch_one(&mut *tx)
+                    .await;
+                let (json, last, read) = match read {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = sender.send(Err(e.into()));
+                        return;
+                    }
+                };
+                if read > 0
+                    && sender
+                        .send(Ok(RecordPage(json.unwrap_or_default())))
+                        .is_err()
+                {
+                    return; // Nobody listens any more.
+                }
+                match last {
+                    Some(last) if read == limit => after = last,
+                    _ => break,
+                }
+                offset = 0;
+                left -= read;
             }
-            match last {
-                Some(last) if count == limit => after = last,
-                _ => break,
-            }
-            offset = 0;
-            left -= count;
-        }
-        tx.commit().await?;
-        pages.total = total.unwrap_or(pages.count as i64);
-        Ok(pages)
+            let _ = tx.commit().await;
+        });
+        Ok(RecordStream {
+            count: count as usize,
+            total,
+            pages,
+        })
     }
 
     /// The caller's record with this uuid.
@@ -466,9 +497,9 @@ impl Store {
             record_uuid: Some(uuid),
             ..RecordFilter::default()
         };
-        let pages = self.record_pages(filter, None).await?;
-        for page in pages.pages() {
-            if let Some(r) = page?.into_iter().next() {
+        let mut pages = self.record_stream(filter, None).await?;
+        while let Some(page) = pages.next_page().await {
+            if let Some(r) = page?.records()?.into_iter().next() {
                 return Ok(StoredRow {
                     id: r.id,
                     uuid: r.uuid(),
@@ -488,20 +519,24 @@ impl Store {
         Err(StoreError::UnknownRecord(uuid.to_string()))
     }
 
-    /// Adds `row` to the zone `zone_id`, or with `replacing`, puts it in
-    /// place of that record; checks the zone rules first (CNAME alone at
-    /// its name and not at the apex, no duplicate), bumps the zone's
-    /// version and logs the change, all in one transaction.
-    pub async fn write_record(
+    /// Adds a record to the owner's zone `zone_uuid`, or with `replacing`,
+    /// puts it in place of that record (of the same zone). `make_row`
+    /// makes the record from the zone's domain (it validates the input).
+    /// Finding the zone, bumping its version, the zone rules (CNAME alone
+    /// at its name and not at the apex, no duplicate), the write and the
+    /// change log are one transaction; an error anywhere rolls it back.
+    pub async fn write_record<E: From<StoreError>>(
         &self,
-        zone_id: i64,
-        row: &RecordRow,
+        owner_id: i64,
+        zone_uuid: &str,
         replacing: Option<&StoredRow>,
         actor: &str,
-    ) -> Result<StoredRow, StoreError> {
+        make_row: impl FnOnce(&str) -> Result<RecordRow, E>,
+    ) -> Result<StoredRow, E> {
         let mut tx = self.write().await?;
-        let zone = bump(&mut tx, zone_id).await?;
-        let version = zone.version - 1;
+        let zone = bump(&mut tx, owner_id, zone_uuid).await?;
+        let row = &make_row(&zone.domain)?;
+        let (zone_id, version) = (zone.id, zone.version - 1);
         let mut index = self.names.zones.lock().await;
         let names = zone_names(&mut index, &mut tx, zone_id, version).await?;
         let at_name = names
@@ -512,9 +547,9 @@ impl Store {
         let now = now_unix();
         let (id, uuid, action) = match replacing {
             Some(old) => {
-                sqlx::query(
+                let updated = sqlx::query(
                     "UPDATE records SET name = ?, record_type = ?, value = ?, ttl = ?, \
-                     priority = ?, updated_at = ? WHERE id = ?",
+                     priority = ?, updated_at = ? WHERE id = ? AND zone_id = ?",
                 )
                 .bind(&row.name)
                 .bind(&row.record_type)
@@ -523,8 +558,14 @@ impl Store {
                 .bind(row.priority.map(i64::from))
                 .bind(now)
                 .bind(old.id)
+                .bind(zone_id)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err(StoreError::from)?;
+                // Deleted since it was read: nothing to replace.
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::UnknownRecord(old.uuid.to_string()).into());
+                }
                 (old.id, old.uuid, "record.update")
             }
             None => {
@@ -532,7 +573,8 @@ impl Store {
                 let sql = insert_sql(1);
                 let id = bind_row(sqlx::query(&sql), uuid, zone_id, row, now)
                     .execute(&mut *tx)
-                    .await?
+                    .await
+                    .map_err(StoreError::from)?
                     .last_insert_rowid();
                 (id, uuid, "record.create")
             }
@@ -554,7 +596,7 @@ impl Store {
         names.version = zone.version;
         if let Err(e) = tx.commit().await {
             index.remove(&zone_id);
-            return Err(e.into());
+            return Err(StoreError::from(e).into());
         }
         Ok(StoredRow {
             id,
@@ -566,20 +608,25 @@ impl Store {
         })
     }
 
-    /// Deletes a record, bumping its zone's version and logging it.
+    /// Deletes the owner's record, bumping its zone's version and logging
+    /// it.
     pub async fn delete_record(
         &self,
-        zone_id: i64,
+        owner_id: i64,
         record: &StoredRow,
         actor: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let zone = bump(&mut tx, zone_id).await?;
-        let version = zone.version - 1;
-        sqlx::query("DELETE FROM records WHERE id = ?")
+        let zone = bump(&mut tx, owner_id, &record.zone_uuid.to_string()).await?;
+        let (zone_id, version) = (zone.id, zone.version - 1);
+        let deleted = sqlx::query("DELETE FROM records WHERE id = ? AND zone_id = ?")
             .bind(record.id)
+            .bind(zone_id)
             .execute(&mut *tx)
             .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::UnknownRecord(record.uuid.to_string()));
+        }
         let entry = ChangeEntry {
             zone_uuid: &zone.uuid,
             domain: &zone.domain,
@@ -751,26 +798,34 @@ async fn zone_names<'a>(
 
 /// The zone a record write belongs to, after its version was bumped.
 struct Bumped {
+    id: i64,
     /// The new version.
     version: i64,
     uuid: uuid::Uuid,
     domain: String,
 }
 
-/// Bumps the zone's version first thing in a write transaction (a write
-/// that is then refused rolls it back with everything else).
-async fn bump(tx: &mut Transaction<'static, Sqlite>, zone_id: i64) -> Result<Bumped, StoreError> {
+/// Finds the owner's zone and bumps its version, first thing in a write
+/// transaction and in one statement (a write that is then refused rolls
+/// it back with everything else). Another owner's zone is unknown.
+async fn bump(
+    tx: &mut Transaction<'static, Sqlite>,
+    owner_id: i64,
+    zone_uuid: &str,
+) -> Result<Bumped, StoreError> {
     use sqlx::Row;
     let zone = sqlx::query(
         "UPDATE zones SET version = version + 1, deploy_state = 'pending', updated_at = ? \
-         WHERE id = ? RETURNING version, uuid, domain",
+         WHERE uuid = ? AND owner_id = ? RETURNING id, version, uuid, domain",
     )
     .bind(now_unix())
-    .bind(zone_id)
+    .bind(uuid_blob(zone_uuid))
+    .bind(owner_id)
     .fetch_optional(&mut **tx)
     .await?
-    .ok_or_else(|| StoreError::UnknownZone(zone_id.to_string()))?;
+    .ok_or_else(|| StoreError::UnknownZone(zone_uuid.to_string()))?;
     Ok(Bumped {
+        id: zone.try_get("id")?,
         version: zone.try_get("version")?,
         uuid: uuid::Uuid::from_slice(zone.try_get::<&[u8], _>("uuid")?).unwrap_or_default(),
         domain: zone.try_get("domain")?,

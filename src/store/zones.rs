@@ -807,16 +807,24 @@ mod tests {
         };
         let alias = row("alias", "CNAME", "www.example.com.");
         let written = store
-            .write_record(zone.id, &alias, None, "test")
+            .write_record(owner.id, &zone.uuid, None, "test", |_| {
+                Ok::<_, StoreError>(alias.clone())
+            })
             .await
             .unwrap();
-        let duplicate = store.write_record(zone.id, &alias, None, "test").await;
+        let duplicate = store
+            .write_record(owner.id, &zone.uuid, None, "test", |_| {
+                Ok::<_, StoreError>(alias.clone())
+            })
+            .await;
         assert!(matches!(
             duplicate,
             Err(StoreError::Conflict { field: "value", .. })
         ));
         let beside = store
-            .write_record(zone.id, &row("ALIAS", "A", "192.0.2.9"), None, "test")
+            .write_record(owner.id, &zone.uuid, None, "test", |_| {
+                Ok::<_, StoreError>(row("ALIAS", "A", "192.0.2.9"))
+            })
             .await;
         assert!(matches!(
             beside,
@@ -829,12 +837,9 @@ mod tests {
             .await
             .unwrap();
         let cname_at_txt = store
-            .write_record(
-                zone.id,
-                &row("txt", "CNAME", "www.example.com."),
-                None,
-                "test",
-            )
+            .write_record(owner.id, &zone.uuid, None, "test", |_| {
+                Ok::<_, StoreError>(row("txt", "CNAME", "www.example.com."))
+            })
             .await;
         assert!(matches!(
             cname_at_txt,
@@ -843,12 +848,16 @@ mod tests {
         // The import removed the alias, so an A there is fine now; deleting
         // keeps the index in step too.
         let a = store
-            .write_record(zone.id, &row("alias", "A", "192.0.2.9"), None, "test")
+            .write_record(owner.id, &zone.uuid, None, "test", |_| {
+                Ok::<_, StoreError>(row("alias", "A", "192.0.2.9"))
+            })
             .await
             .unwrap();
-        store.delete_record(zone.id, &a, "test").await.unwrap();
+        store.delete_record(owner.id, &a, "test").await.unwrap();
         store
-            .write_record(zone.id, &alias, None, "test")
+            .write_record(owner.id, &zone.uuid, None, "test", |_| {
+                Ok::<_, StoreError>(alias.clone())
+            })
             .await
             .unwrap();
         assert_ne!(written.uuid, a.uuid);
@@ -880,7 +889,9 @@ mod tests {
             priority: None,
         };
         let written = store
-            .write_record(zone.id, &row, None, "test")
+            .write_record(owner.id, &zone.uuid, None, "test", |_| {
+                Ok::<_, StoreError>(row.clone())
+            })
             .await
             .unwrap();
         let found = store
