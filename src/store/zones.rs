@@ -665,6 +665,7 @@ async fn replace(
 mod tests {
     use super::*;
     use crate::render::{Template, render_to_vec};
+    use crate::store::RecordFilter;
     use sqlx::SqlitePool;
 
     const ZONE: &str = "$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\n\
@@ -904,5 +905,95 @@ mod tests {
             store.record(other.id, &written.uuid.to_string()).await,
             Err(StoreError::UnknownRecord(_))
         ));
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn listings_span_pages_in_order_and_pages_start_where_asked(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        let owner = store.add_user("alice").await.unwrap();
+        // More records than one listing page holds, so that the keyset
+        // continuation after the first page is exercised.
+        let mut text = ZONE.to_string();
+        for i in 0..12_000 {
+            text.push_str(&format!("h{i} A 10.0.{}.{}\n", i / 256, i % 256));
+        }
+        save(&store, &owner, &text, SaveMode::Create, None)
+            .await
+            .unwrap();
+        let zone = store.zone("example.com").await.unwrap();
+        let list = |page: Option<Page>| {
+            let store = store.clone();
+            let uuid = zone.uuid.clone();
+            async move {
+                let filter = RecordFilter {
+                    owner_id: owner.id,
+                    zone_uuid: Some(&uuid),
+                    ..RecordFilter::default()
+                };
+                let mut stream = store.record_stream(filter, page).await.unwrap();
+                let (count, total) = (stream.count, stream.total);
+                let mut ids = Vec::new();
+                while let Some(page) = stream.next_page().await {
+                    let page = page.unwrap();
+                    ids.extend(page.records().unwrap().iter().map(|r| r.id));
+                }
+                (count, total, ids)
+            }
+        };
+        let (count, total, ids) = list(None).await;
+        assert_eq!((count, total, ids.len()), (12_004, 12_004, 12_004));
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids in order, no repeats"
+        );
+        let page = |offset, limit| Some(Page { offset, limit });
+        let (count, total, tail) = list(page(11_500, 1_000)).await;
+        assert_eq!((count, total), (504, 12_004));
+        assert_eq!(tail, ids[11_500..]);
+        let (count, _, middle) = list(page(4_990, 20)).await;
+        assert_eq!(count, 20);
+        assert_eq!(middle, ids[4_990..5_010]);
+        let (count, _, none) = list(page(20_000, 10)).await;
+        assert_eq!((count, none.len()), (0, 0));
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn a_record_deleted_meanwhile_is_not_replaced(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        let owner = store.add_user("alice").await.unwrap();
+        save(&store, &owner, ZONE, SaveMode::Create, None)
+            .await
+            .unwrap();
+        let zone = store.zone("example.com").await.unwrap();
+        let row = RecordRow {
+            name: "x".into(),
+            record_type: "A".into(),
+            value: "192.0.2.7".into(),
+            ttl: 60,
+            priority: None,
+        };
+        let written = store
+            .write_record(owner.id, &zone.uuid, None, "test", |_| {
+                Ok::<_, StoreError>(row.clone())
+            })
+            .await
+            .unwrap();
+        store
+            .delete_record(owner.id, &written, "test")
+            .await
+            .unwrap();
+        let version = store.zone("example.com").await.unwrap().version;
+        let replaced = store
+            .write_record(owner.id, &zone.uuid, Some(&written), "test", |_| {
+                Ok::<_, StoreError>(row.clone())
+            })
+            .await;
+        assert!(matches!(replaced, Err(StoreError::UnknownRecord(_))));
+        assert!(matches!(
+            store.delete_record(owner.id, &written, "test").await,
+            Err(StoreError::UnknownRecord(_))
+        ));
+        // Both refusals rolled back: no version bump, no log entry.
+        assert_eq!(store.zone("example.com").await.unwrap().version, version);
     }
 }
