@@ -50,6 +50,8 @@ struct Server {
     db: PathBuf,
     base: String,
     agent: Agent,
+    /// What the server wrote to stderr after its "listening" line.
+    log: mpsc::Receiver<String>,
 }
 
 impl Server {
@@ -61,6 +63,11 @@ impl Server {
     /// Starts the server with this configuration file (always one of its
     /// own, so that a system-wide /etc/bindbridge/config.toml plays no part).
     fn start_with_config(config: &str) -> Server {
+        Server::start_with(config, "info")
+    }
+
+    /// Starts the server with a configuration file and a log filter.
+    fn start_with(config: &str, log_filter: &str) -> Server {
         let dir = tempfile::tempdir().expect("temporary directory");
         let db = dir.path().join("api.db");
         let config_path = dir.path().join("config.toml");
@@ -72,6 +79,7 @@ impl Server {
             .arg(&config_path)
             .current_dir(dir.path())
             .env_remove("BINDBRIDGE_DB")
+            .env("BINDBRIDGE_LOG", log_filter)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -121,7 +129,20 @@ impl Server {
             db,
             base,
             agent,
+            log: lines,
         }
+    }
+
+    /// The server's log since the last call, once it is stopped (so that
+    /// every line is in).
+    fn stop_and_read_log(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut log = Vec::new();
+        while let Ok(line) = self.log.recv_timeout(Duration::from_secs(5)) {
+            log.push(line);
+        }
+        log.join("\n")
     }
 
     /// Runs `bindbridge --db DB ARGS...`; requires exit 0; standard output.
@@ -1208,4 +1229,33 @@ fn the_configuration_file_sets_the_soa_and_nameservers_of_new_zones() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn requests_are_logged_without_tokens() {
+    // The most verbose level: nothing anywhere in the program or its
+    // libraries may write the token out.
+    let mut server = Server::start_with("", "trace");
+    let token = server.user_with_token("alice", "dns:*");
+    let api = server.client(&token);
+    let zone = create_zone(&api, "logged.example");
+    assert_eq!(api.get(&zone_path(&zone)).status, 200);
+    let wrong = format!("vps_{}", "ab".repeat(32));
+    assert_eq!(server.client(&wrong).get("/api/v1/dns-zones/").status, 401);
+    let log = server.stop_and_read_log();
+    for line in [
+        format!("method=POST path=\"/api/v1/dns-zones/\" status=201"),
+        format!("method=GET path=\"/api/v1/dns-zones/{zone}/\" status=200"),
+        format!("method=GET path=\"/api/v1/dns-zones/\" status=401"),
+    ] {
+        assert!(
+            log.contains(&line),
+            "no request line with {line:?} in the log:\n{log}"
+        );
+    }
+    for secret in [&token, &wrong] {
+        // The part after the public prefix, which alone would be enough.
+        let hidden = &secret[12..];
+        assert!(!log.contains(hidden), "a token reached the log:\n{log}");
+    }
 }
