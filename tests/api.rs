@@ -1244,9 +1244,9 @@ fn requests_are_logged_without_tokens() {
     assert_eq!(server.client(&wrong).get("/api/v1/dns-zones/").status, 401);
     let log = server.stop_and_read_log();
     for line in [
-        format!("method=POST path=\"/api/v1/dns-zones/\" status=201"),
+        "method=POST path=\"/api/v1/dns-zones/\" status=201".to_string(),
         format!("method=GET path=\"/api/v1/dns-zones/{zone}/\" status=200"),
-        format!("method=GET path=\"/api/v1/dns-zones/\" status=401"),
+        "method=GET path=\"/api/v1/dns-zones/\" status=401".to_string(),
     ] {
         assert!(
             log.contains(&line),
