@@ -17,6 +17,18 @@
 //! expire = 1209600
 //! minimum = 3600
 //! ttl = 3600
+//!
+//! [deploy]
+//! enabled = true
+//! zone_dir = "/var/lib/bindbridge/zones"
+//! include_file = "/var/lib/bindbridge/zones.conf"
+//! checkzone = ["named-checkzone", "-k", "fail", "-i", "local"]
+//! rndc = ["rndc"]
+//! named_dns = "127.0.0.1:53"
+//! serial_policy = "date"
+//! serve_timeout = 10
+//! command_timeout = 30
+//! reconcile_interval = 30
 //! ```
 
 use std::net::SocketAddr;
@@ -26,6 +38,7 @@ use serde::Deserialize;
 
 use crate::api::ZoneDefaults;
 use crate::zone::Name;
+use crate::zone::serial::Policy;
 
 /// Where the daemon looks when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/bindbridge/config.toml";
@@ -41,6 +54,90 @@ pub struct Config {
     /// SOA and NS of zones created through the API.
     #[serde(default)]
     pub zone_defaults: ZoneDefaultsFile,
+    /// How zones reach named.
+    #[serde(default)]
+    pub deploy: DeployConfig,
+}
+
+/// `[deploy]`: where zone files go and how named is driven.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeployConfig {
+    /// False: the API and the store only; zones stay `pending`.
+    pub enabled: bool,
+    /// Where the zone files named loads are written.
+    pub zone_dir: PathBuf,
+    /// The file of zone statements that named.conf includes; bindbridge
+    /// owns it and rewrites it whole.
+    pub include_file: PathBuf,
+    /// named-checkzone and its options; the zone name and file follow.
+    pub checkzone: Vec<String>,
+    /// rndc and its options (`-s`, `-p`, `-k KEYFILE`); the command follows.
+    pub rndc: Vec<String>,
+    /// Where named answers DNS queries, to prove what it serves.
+    pub named_dns: SocketAddr,
+    /// How the serial of a changed zone is chosen.
+    pub serial_policy: Policy,
+    /// Seconds to wait for named to serve a new serial.
+    pub serve_timeout: u64,
+    /// Seconds a named-checkzone or rndc run may take.
+    pub command_timeout: u64,
+    /// Seconds between full reconciles (catching what a watcher missed).
+    pub reconcile_interval: u64,
+    /// A directory of hand-edited zone files (`*.zone`) to import on change.
+    pub source_dir: Option<PathBuf>,
+}
+
+impl Default for DeployConfig {
+    fn default() -> Self {
+        DeployConfig {
+            enabled: true,
+            zone_dir: PathBuf::from("/var/lib/bindbridge/zones"),
+            include_file: PathBuf::from("/var/lib/bindbridge/zones.conf"),
+            checkzone: ["named-checkzone", "-k", "fail", "-i", "local"]
+                .map(String::from)
+                .to_vec(),
+            rndc: vec!["rndc".to_string()],
+            named_dns: SocketAddr::from(([127, 0, 0, 1], 53)),
+            serial_policy: Policy::Date,
+            serve_timeout: 10,
+            command_timeout: 30,
+            reconcile_interval: 30,
+            source_dir: None,
+        }
+    }
+}
+
+impl DeployConfig {
+    /// The settings, checked.
+    pub fn check(&self) -> Result<(), String> {
+        if self.checkzone.is_empty() || self.rndc.is_empty() {
+            return Err("deploy.checkzone and deploy.rndc need at least the program".into());
+        }
+        for (key, value) in [
+            ("serve_timeout", self.serve_timeout),
+            ("command_timeout", self.command_timeout),
+            ("reconcile_interval", self.reconcile_interval),
+        ] {
+            if value == 0 || value > 86_400 {
+                return Err(format!(
+                    "deploy.{key}: {value} is not between 1 and 86400 seconds"
+                ));
+            }
+        }
+        for (key, path) in [
+            ("zone_dir", &self.zone_dir),
+            ("include_file", &self.include_file),
+        ] {
+            if !path.is_absolute() {
+                return Err(format!(
+                    "deploy.{key}: '{}' must be an absolute path (named reads it from its own directory)",
+                    path.display()
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[zone_defaults]`: every key optional.
@@ -103,6 +200,8 @@ impl Config {
         })?;
         config
             .zone_defaults()
+            .map(|_| ())
+            .and_then(|()| config.deploy.check())
             .map_err(|message| ConfigError::Invalid {
                 path: shown,
                 message,

@@ -15,6 +15,8 @@ pub mod cli;
 pub mod commands;
 pub mod compile;
 pub mod config;
+pub mod deploy;
+pub mod dev;
 pub mod import;
 pub mod parse;
 pub mod render;

@@ -30,7 +30,7 @@ const PERMISSIONS: [&str; 5] = [
 const LISTENING: &str = "bindbridge: API listening on ";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
-fn zone_path(zone: &str) -> String {
+pub(crate) fn zone_path(zone: &str) -> String {
     format!("/api/v1/dns-zones/{zone}/")
 }
 
@@ -38,13 +38,13 @@ fn zone_records_path(zone: &str) -> String {
     format!("/api/v1/dns-zones/{zone}/records/")
 }
 
-fn record_path(record: &str) -> String {
+pub(crate) fn record_path(record: &str) -> String {
     format!("/api/v1/dns-records/{record}/")
 }
 
 /// `bindbridge serve` on a fresh database in a temporary directory; killed
 /// and waited for when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     dir: TempDir,
     db: PathBuf,
@@ -66,8 +66,13 @@ impl Server {
         Server::start_with(config, "info")
     }
 
-    /// Starts the server with a configuration file and a log filter.
-    fn start_with(config: &str, log_filter: &str) -> Server {
+    /// Starts the server with a configuration file and a log filter. Zones
+    /// are not deployed unless the configuration has a `[deploy]` table.
+    pub(crate) fn start_with(config: &str, log_filter: &str) -> Server {
+        let config = match config.contains("[deploy]") {
+            true => config.to_string(),
+            false => format!("{config}\n[deploy]\nenabled = false\n"),
+        };
         let dir = tempfile::tempdir().expect("temporary directory");
         let db = dir.path().join("api.db");
         let config_path = dir.path().join("config.toml");
@@ -146,7 +151,7 @@ impl Server {
     }
 
     /// Runs `bindbridge --db DB ARGS...`; requires exit 0; standard output.
-    fn cli(&self, args: &[&str]) -> String {
+    pub(crate) fn cli(&self, args: &[&str]) -> String {
         let o = bindbridge()
             .arg("--db")
             .arg(&self.db)
@@ -176,12 +181,12 @@ impl Server {
     }
 
     /// A new user, and a token of theirs with these permissions.
-    fn user_with_token(&self, user: &str, permissions: &str) -> String {
+    pub(crate) fn user_with_token(&self, user: &str, permissions: &str) -> String {
         self.cli(&["user", "add", user]);
         self.token(user, permissions, &[])
     }
 
-    fn client(&self, token: &str) -> Client<'_> {
+    pub(crate) fn client(&self, token: &str) -> Client<'_> {
         let authorization = Some(format!("Bearer {token}"));
         Client {
             server: self,
@@ -239,14 +244,14 @@ impl Drop for Server {
 type Body<'a> = Option<(&'a str, Vec<u8>)>;
 
 /// Requests with one Authorization header.
-struct Client<'a> {
+pub(crate) struct Client<'a> {
     server: &'a Server,
     authorization: Option<String>,
 }
 
 impl Client<'_> {
     /// A request with an optional JSON body.
-    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+    pub(crate) fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
         let body = body.map(|b| ("application/json", serde_json::to_vec(b).unwrap()));
         self.raw(method, path, body)
     }
@@ -257,35 +262,35 @@ impl Client<'_> {
         self.server.request(method, path, authorization, body)
     }
 
-    fn get(&self, path: &str) -> Reply {
+    pub(crate) fn get(&self, path: &str) -> Reply {
         self.send("GET", path, None)
     }
 
-    fn post(&self, path: &str, body: &Value) -> Reply {
+    pub(crate) fn post(&self, path: &str, body: &Value) -> Reply {
         self.send("POST", path, Some(body))
     }
 
-    fn put(&self, path: &str, body: &Value) -> Reply {
+    pub(crate) fn put(&self, path: &str, body: &Value) -> Reply {
         self.send("PUT", path, Some(body))
     }
 
-    fn patch(&self, path: &str, body: &Value) -> Reply {
+    pub(crate) fn patch(&self, path: &str, body: &Value) -> Reply {
         self.send("PATCH", path, Some(body))
     }
 
-    fn delete(&self, path: &str) -> Reply {
+    pub(crate) fn delete(&self, path: &str) -> Reply {
         self.send("DELETE", path, None)
     }
 }
 
 /// An HTTP answer: status, headers and the body as JSON (`Null` when empty,
 /// a JSON string holding the text when it is not JSON).
-struct Reply {
+pub(crate) struct Reply {
     what: String,
-    status: u16,
+    pub(crate) status: u16,
     headers: HeaderMap,
-    text: String,
-    body: Value,
+    pub(crate) text: String,
+    pub(crate) body: Value,
 }
 
 impl Reply {
@@ -429,11 +434,11 @@ fn by_uuid<'a>(items: impl IntoIterator<Item = &'a Value>) -> BTreeMap<String, &
     items.into_iter().map(|v| (uuid_of(v), v)).collect()
 }
 
-fn create_zone(api: &Client, domain: &str) -> String {
+pub(crate) fn create_zone(api: &Client, domain: &str) -> String {
     uuid_of(&api.post(ZONES, &json!({ "domain": domain })).expect(201))
 }
 
-fn create_record(api: &Client, zone: &str, body: &Value) -> String {
+pub(crate) fn create_record(api: &Client, zone: &str, body: &Value) -> String {
     uuid_of(&api.post(&zone_records_path(zone), body).expect(201))
 }
 
@@ -449,7 +454,7 @@ fn record(kind: &str, name: &str, value: &str, priority: Option<i64>, ttl: Optio
     body
 }
 
-fn a_record(name: &str, value: &str) -> Value {
+pub(crate) fn a_record(name: &str, value: &str) -> Value {
     record("A", name, value, None, None)
 }
 

@@ -23,3 +23,6 @@ mod import;
 
 /// The REST API over real HTTP against `bindbridge serve`.
 mod api;
+
+/// Deploys to a real named on loopback: served records, serials, deletes.
+mod deploy;

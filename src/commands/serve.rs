@@ -9,6 +9,7 @@ use super::could_not_run;
 use crate::api::{self, AppState};
 use crate::cli::ServeArgs;
 use crate::config::Config;
+use crate::deploy::Deployer;
 use crate::store::Store;
 
 /// Serves until killed. `db` is the `--db` flag, which wins over the file.
@@ -55,6 +56,22 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
             }
         };
         store.spawn_checkpointer();
+        if config.deploy.enabled {
+            let deployer = match Deployer::new(store.clone(), &config.deploy) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("bindbridge: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let (wake, wake_rx) = tokio::sync::watch::channel(0u64);
+            tokio::spawn(async move {
+                // Nothing wakes the worker from outside yet; the sender lives
+                // as long as the worker, so its receiver never reports closed.
+                let _wake = wake;
+                deployer.run(wake_rx).await
+            });
+        }
         let address = listener.local_addr().map_or(listen, |a| a);
         eprintln!("bindbridge: API listening on http://{address}");
         let state = AppState {

@@ -13,6 +13,7 @@
 //! transaction; the deploy worker deploys while `version > deployed_version`.
 
 mod changes;
+mod deploys;
 mod records;
 pub mod shape;
 mod tokens;
@@ -29,6 +30,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Sqlite, Transaction};
 
+pub use deploys::DeployTarget;
 pub use records::{Page, RecordFilter, RecordPage, RecordStream, RecordView, StoredRow};
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
 pub use tokens::{Caller, PERMISSIONS, TokenInfo};
@@ -157,6 +159,10 @@ pub struct Store {
     names: std::sync::Arc<records::NameIndex>,
     /// Wakes the background checkpointer: a write transaction began.
     wrote: std::sync::Arc<tokio::sync::Notify>,
+    /// Counts committed changes to zones made through this store (the
+    /// deploy worker watches it; other processes' changes it sees through
+    /// the database file).
+    changes: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// The schema, embedded from `src/store/migrations`.
@@ -236,6 +242,7 @@ impl Store {
             read_only,
             names: Default::default(),
             wrote: Default::default(),
+            changes: Default::default(),
         })
     }
 
@@ -274,6 +281,7 @@ impl Store {
             read_only: false,
             names: Default::default(),
             wrote: Default::default(),
+            changes: Default::default(),
         }
     }
 
@@ -302,6 +310,16 @@ impl Store {
     async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         self.wrote.notify_one();
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Notes that a change to a zone was committed.
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees every committed zone change of this store.
+    pub fn watch_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Copies committed writes from the log into the database in the

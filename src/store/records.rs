@@ -598,6 +598,7 @@ impl Store {
             index.remove(&zone_id);
             return Err(StoreError::from(e).into());
         }
+        self.changed();
         Ok(StoredRow {
             id,
             uuid,
@@ -651,6 +652,7 @@ impl Store {
             index.remove(&zone_id);
             return Err(e.into());
         }
+        self.changed();
         Ok(())
     }
 }

@@ -148,6 +148,7 @@ impl Store {
             }
         }
         tx.commit().await?;
+        self.changed();
         Ok(saved)
     }
 
@@ -327,6 +328,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::UnknownZone(saved.uuid.clone()))?;
         tx.commit().await?;
+        self.changed();
         Ok(info)
     }
 
@@ -356,6 +358,7 @@ impl Store {
         };
         log_change(&mut tx, entry).await?;
         tx.commit().await?;
+        self.changed();
         Ok(())
     }
 

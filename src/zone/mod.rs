@@ -210,6 +210,30 @@ impl Zone {
         &self.rdata[r.rd_off as usize..r.rd_off as usize + r.rd_len as usize]
     }
 
+    /// The serial of the zone's SOA record, if it has one.
+    pub fn soa_serial(&self) -> Option<u32> {
+        let soa = self.records.iter().find(|r| r.rtype == RType::SOA)?;
+        let rdata = self.rdata_of(soa);
+        let at = rdata::soa_serial_offset(rdata)?;
+        Some(u32::from_be_bytes(rdata[at..at + 4].try_into().ok()?))
+    }
+
+    /// Sets the serial of the zone's SOA record; false if it has none.
+    pub fn set_soa_serial(&mut self, serial: u32) -> bool {
+        let Some(soa) = self.records.iter().find(|r| r.rtype == RType::SOA) else {
+            return false;
+        };
+        let start = soa.rd_off as usize;
+        let rdata = &mut self.rdata[start..start + soa.rd_len as usize];
+        match rdata::soa_serial_offset(rdata) {
+            Some(at) => {
+                rdata[at..at + 4].copy_from_slice(&serial.to_be_bytes());
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The owner name of a record, in wire form.
     pub fn owner_of(&self, r: &Record) -> &[u8] {
         self.names.get(r.owner)

@@ -1,0 +1,169 @@
+//! named, as the deploy worker drives it: named-checkzone and rndc run
+//! with timeouts, and SOA queries that ask named which serial it serves.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use hickory_proto::op::{Message, Query, ResponseCode};
+use hickory_proto::rr::{Name as DnsName, RData, RecordType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+
+/// Why a step that involves named could not be done (as opposed to named
+/// refusing a zone): worth retrying once named or rndc is back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreachable(pub String);
+
+/// How to reach named and its tools.
+#[derive(Debug, Clone)]
+pub struct Named {
+    /// named-checkzone and its options.
+    pub checkzone: Vec<String>,
+    /// rndc and its options.
+    pub rndc: Vec<String>,
+    /// named's DNS address.
+    pub dns: SocketAddr,
+    /// How long a tool may run.
+    pub command_timeout: Duration,
+}
+
+/// What a command printed, and whether it exited 0.
+#[derive(Debug)]
+pub struct Ran {
+    /// Exit status 0.
+    pub ok: bool,
+    /// Standard output and error, trimmed.
+    pub output: String,
+}
+
+impl Named {
+    /// Runs `command[0] command[1..] args`, killed after the timeout.
+    async fn run(&self, command: &[String], args: &[&str]) -> Result<Ran, Unreachable> {
+        let (program, options) = command
+            .split_first()
+            .ok_or_else(|| Unreachable("no command configured".into()))?;
+        let mut child = Command::new(program);
+        child.args(options).args(args).kill_on_drop(true);
+        let shown = || format!("{program} {}", args.join(" "));
+        let output = match tokio::time::timeout(self.command_timeout, child.output()).await {
+            Ok(Ok(output)) => output,
+            Ok(Err(e)) => return Err(Unreachable(format!("cannot run {}: {e}", shown()))),
+            Err(_) => {
+                return Err(Unreachable(format!(
+                    "{} took longer than {:?}",
+                    shown(),
+                    self.command_timeout
+                )));
+            }
+        };
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        Ok(Ran {
+            ok: output.status.success(),
+            output: text.trim().to_string(),
+        })
+    }
+
+    /// named-checkzone's verdict on `file` as zone `origin` (after `--`,
+    /// so that a zone name starting with `-` is not an option).
+    pub async fn checkzone(&self, origin: &str, file: &Path) -> Result<Ran, Unreachable> {
+        let file = file.to_string_lossy();
+        self.run(&self.checkzone, &["--", origin, &file]).await
+    }
+
+    /// `rndc ARGS`; a failure of rndc itself (named down, wrong key) is
+    /// [`Unreachable`] with what rndc said.
+    pub async fn rndc(&self, args: &[&str]) -> Result<String, Unreachable> {
+        let ran = self.run(&self.rndc, args).await?;
+        match ran.ok {
+            true => Ok(ran.output),
+            false => Err(Unreachable(format!(
+                "rndc {}: {}",
+                args.join(" "),
+                ran.output
+            ))),
+        }
+    }
+
+    /// The serial named serves for `zone` (absolute, presentation form):
+    /// `None` when named answers but does not serve the zone.
+    pub async fn served_serial(&self, zone: &str) -> Result<Option<u32>, Unreachable> {
+        let name = DnsName::from_ascii(zone)
+            .map_err(|e| Unreachable(format!("'{zone}' is not a name to query: {e}")))?;
+        let mut query = Message::query();
+        query.add_query(Query::query(name.clone(), RecordType::SOA));
+        let wire = query
+            .to_vec()
+            .map_err(|e| Unreachable(format!("cannot encode a query: {e}")))?;
+        let mut answer = self.ask_udp(&wire, query.metadata.id).await?;
+        if answer.metadata.truncation {
+            answer = self.ask_tcp(&wire, query.metadata.id).await?;
+        }
+        if answer.metadata.response_code != ResponseCode::NoError || !answer.metadata.authoritative
+        {
+            return Ok(None);
+        }
+        Ok(answer.answers.iter().find_map(|r| match &r.data {
+            RData::SOA(soa) if r.name == name => Some(soa.serial),
+            _ => None,
+        }))
+    }
+
+    async fn ask_udp(&self, wire: &[u8], id: u16) -> Result<Message, Unreachable> {
+        let local: SocketAddr = match self.dns {
+            SocketAddr::V4(_) => ([127, 0, 0, 1], 0).into(),
+            SocketAddr::V6(_) => (std::net::Ipv6Addr::LOCALHOST, 0).into(),
+        };
+        let unreachable = |e: std::io::Error| Unreachable(format!("named at {}: {e}", self.dns));
+        let socket = tokio::net::UdpSocket::bind(local)
+            .await
+            .map_err(unreachable)?;
+        socket.connect(self.dns).await.map_err(unreachable)?;
+        socket.send(wire).await.map_err(unreachable)?;
+        let mut buf = vec![0u8; 65535];
+        let deadline = tokio::time::Instant::now() + QUERY_TIMEOUT;
+        loop {
+            let len = tokio::time::timeout_at(deadline, socket.recv(&mut buf))
+                .await
+                .map_err(|_| Unreachable(format!("named at {} did not answer", self.dns)))?
+                .map_err(unreachable)?;
+            // Anything but the answer to this query (a late answer to an
+            // earlier one) is skipped.
+            if let Ok(message) = Message::from_vec(&buf[..len])
+                && message.metadata.id == id
+            {
+                return Ok(message);
+            }
+        }
+    }
+
+    async fn ask_tcp(&self, wire: &[u8], id: u16) -> Result<Message, Unreachable> {
+        let unreachable = |e: std::io::Error| Unreachable(format!("named at {}: {e}", self.dns));
+        let exchange = async {
+            let mut stream = tokio::net::TcpStream::connect(self.dns).await?;
+            let mut framed = (wire.len() as u16).to_be_bytes().to_vec();
+            framed.extend_from_slice(wire);
+            stream.write_all(&framed).await?;
+            let len = stream.read_u16().await?;
+            let mut buf = vec![0u8; usize::from(len)];
+            stream.read_exact(&mut buf).await?;
+            Ok::<_, std::io::Error>(buf)
+        };
+        let buf = tokio::time::timeout(QUERY_TIMEOUT, exchange)
+            .await
+            .map_err(|_| Unreachable(format!("named at {} did not answer over TCP", self.dns)))?
+            .map_err(unreachable)?;
+        match Message::from_vec(&buf) {
+            Ok(message) if message.metadata.id == id => Ok(message),
+            _ => Err(Unreachable(format!(
+                "named at {} sent an answer that does not match the query",
+                self.dns
+            ))),
+        }
+    }
+}
+
+/// How long one DNS query to named may take.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(2);

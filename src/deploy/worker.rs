@@ -1,0 +1,438 @@
+//! The deploy loop: every zone whose `version > deployed_version` is
+//! rendered, checked, swapped in and proved served by named.
+//!
+//! One pass at a time, so each zone has one deploy at a time; writes that
+//! arrive during a pass are picked up by the next, which deploys the
+//! latest version once (a burst of writes becomes a few deploys). New and
+//! deleted zones change the include file, rewritten once per pass, and
+//! cost one `rndc reconfig` per pass.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tracing::{Instrument, info, info_span, warn};
+
+use super::files::{self, Staged};
+use super::named::{Named, Unreachable};
+use crate::config::DeployConfig;
+use crate::render::{Template, render_to_vec};
+use crate::store::{DeployTarget, Store, StoreError, now_unix};
+use crate::zone::serial::{Policy, next_serial, serial_gt};
+
+/// Writes that arrive this close together are deployed together.
+const COALESCE: Duration = Duration::from_millis(20);
+/// The longest wait between retries while named or rndc is down.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Counts of finished deploys, for `/metrics`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeployCounts {
+    /// Zones proved served at a new version.
+    pub ok: u64,
+    /// Deploys that failed (the zone kept its last good file).
+    pub failed: u64,
+}
+
+/// The deploy worker.
+pub struct Deployer {
+    store: Store,
+    named: Named,
+    zone_dir: PathBuf,
+    include_file: PathBuf,
+    policy: Policy,
+    serve_timeout: Duration,
+    reconcile_interval: Duration,
+    template: Template,
+    /// The zones of the include file (what named is configured to load),
+    /// by domain.
+    included: BTreeMap<String, PathBuf>,
+    /// Versions refused for reasons a retry would not fix (named-checkzone
+    /// said no, or named would not load it), by zone id: retried only when
+    /// the zone changes again.
+    refused: HashMap<i64, i64>,
+    counts: watch::Sender<DeployCounts>,
+}
+
+/// A zone written to disk in this pass, waiting to be proved served.
+struct Installed {
+    target: DeployTarget,
+    /// The version that was rendered.
+    version: i64,
+    serial: u32,
+    origin: String,
+    path: PathBuf,
+    /// The file it replaced, kept until named serves the new one.
+    last_good: Option<PathBuf>,
+}
+
+/// Why a pass stopped early: named, rndc or the store cannot be reached;
+/// everything not done is retried after a backoff.
+type PassResult = Result<(), Unreachable>;
+
+fn store_down(e: StoreError) -> Unreachable {
+    Unreachable(format!("the store: {e}"))
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> Unreachable {
+    Unreachable(format!("cannot {what} {}: {e}", path.display()))
+}
+
+impl Deployer {
+    /// A worker for `config`, with its zone directory and include file
+    /// created if missing (the include file empty).
+    pub fn new(store: Store, config: &DeployConfig) -> Result<Deployer, String> {
+        std::fs::create_dir_all(&config.zone_dir)
+            .map_err(|e| format!("cannot create {}: {e}", config.zone_dir.display()))?;
+        let included = match std::fs::read_to_string(&config.include_file) {
+            Ok(text) => files::included_domains(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                return Err(format!(
+                    "cannot read {}: {e}",
+                    config.include_file.display()
+                ));
+            }
+        };
+        let included: BTreeMap<String, PathBuf> = included
+            .into_iter()
+            .map(|d| {
+                let path = files::zone_file(&config.zone_dir, &d);
+                (d, path)
+            })
+            .collect();
+        if !config.include_file.exists() {
+            if let Some(dir) = config.include_file.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            files::replace(&config.include_file, files::include_text(&[]).as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", config.include_file.display()))?;
+        }
+        Ok(Deployer {
+            store,
+            named: Named {
+                checkzone: config.checkzone.clone(),
+                rndc: config.rndc.clone(),
+                dns: config.named_dns,
+                command_timeout: Duration::from_secs(config.command_timeout),
+            },
+            zone_dir: config.zone_dir.clone(),
+            include_file: config.include_file.clone(),
+            policy: config.serial_policy,
+            serve_timeout: Duration::from_secs(config.serve_timeout),
+            reconcile_interval: Duration::from_secs(config.reconcile_interval),
+            template: Template::builtin(),
+            included,
+            refused: HashMap::new(),
+            counts: watch::Sender::new(DeployCounts::default()),
+        })
+    }
+
+    /// Counts of finished deploys, kept up to date.
+    pub fn counts(&self) -> watch::Receiver<DeployCounts> {
+        self.counts.subscribe()
+    }
+
+    /// Deploys until the task is dropped: a pass at start (the reconcile
+    /// after a restart), then one after each change to the store, after
+    /// `wake` fires (another process changed the database) and every
+    /// reconcile interval. While named is unreachable, passes back off.
+    pub async fn run(mut self, mut wake: watch::Receiver<u64>) {
+        let mut changes = self.store.watch_changes();
+        let mut backoff: Option<Duration> = None;
+        loop {
+            match self.pass().await {
+                Ok(()) => backoff = None,
+                Err(Unreachable(reason)) => {
+                    let next = backoff.map_or(Duration::from_secs(1), |b| (b * 2).min(MAX_BACKOFF));
+                    warn!("deploys paused for {next:?}: {reason}");
+                    backoff = Some(next);
+                }
+            }
+            match backoff {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => {
+                    tokio::select! {
+                        _ = changes.changed() => {}
+                        _ = wake.changed() => {}
+                        _ = tokio::time::sleep(self.reconcile_interval) => {}
+                    }
+                    tokio::time::sleep(COALESCE).await;
+                }
+            }
+            changes.mark_unchanged();
+            wake.mark_unchanged();
+        }
+    }
+
+    /// One pass over every zone.
+    pub async fn pass(&mut self) -> PassResult {
+        let targets = self.store.deploy_targets().await.map_err(store_down)?;
+        let mut installed = Vec::new();
+        for target in targets.iter().filter(|t| t.is_pending()) {
+            if self.refused.get(&target.id) == Some(&target.version) {
+                continue;
+            }
+            if let Some(done) = self.install(target).await? {
+                installed.push(done);
+            }
+        }
+        // Zones named should stop serving: deleted from the store.
+        let gone: Vec<String> = self
+            .included
+            .keys()
+            .filter(|d| !targets.iter().any(|t| &t.domain == *d))
+            .cloned()
+            .collect();
+        let added = installed
+            .iter()
+            .any(|z| !self.included.contains_key(&z.target.domain));
+        if added || !gone.is_empty() {
+            for zone in &installed {
+                self.included
+                    .insert(zone.target.domain.clone(), zone.path.clone());
+            }
+            for domain in &gone {
+                self.included.remove(domain);
+            }
+            self.write_include()?;
+            self.named.rndc(&["reconfig"]).await?;
+            for domain in &gone {
+                let path = files::zone_file(&self.zone_dir, domain);
+                for file in [last_good_path(&path), path] {
+                    match std::fs::remove_file(&file) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            warn!("cannot remove {}: {e}", file.display());
+                        }
+                        _ => {}
+                    }
+                }
+                info!(zone = %domain, "zone removed from named");
+            }
+        }
+        for zone in installed {
+            let span = info_span!(
+                "deploy",
+                zone = %zone.target.domain,
+                version = zone.version,
+                serial = zone.serial
+            );
+            self.prove(zone).instrument(span).await?;
+        }
+        Ok(())
+    }
+
+    /// Renders, checks and installs the zone file of `target`; reloads it
+    /// in named if named has it already. `None`: nothing to prove (the
+    /// content was unchanged, or the zone was refused or deleted).
+    async fn install(&mut self, target: &DeployTarget) -> Result<Option<Installed>, Unreachable> {
+        let (info, mut zone) = match self.store.load_zone(&target.uuid).await {
+            Ok(loaded) => loaded,
+            Err(StoreError::UnknownZone(_)) => return Ok(None),
+            Err(e) => return Err(store_down(e)),
+        };
+        let target = DeployTarget {
+            version: info.version,
+            ..target.clone()
+        };
+        let origin = zone.origin.to_string();
+        let path = files::zone_file(&self.zone_dir, &target.domain);
+        let included = self.included.contains_key(&target.domain);
+        let on_disk = match std::fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_error("read", &path, e)),
+        };
+        let served = self.named.served_serial(&origin).await?;
+        // The same content as what named serves: nothing to deploy.
+        if let (true, Some(disk), Some(deployed)) = (included, &on_disk, target.deployed_serial)
+            && served == Some(deployed)
+        {
+            zone.set_soa_serial(deployed);
+            if self.render(&zone)? == *disk {
+                self.store
+                    .mark_deployed(target.id, target.version, deployed)
+                    .await
+                    .map_err(store_down)?;
+                return Ok(None);
+            }
+        }
+        // The serial: the stored one if it is above everything named or
+        // its secondaries may have seen, else the policy's next one.
+        let stored = info.fields.soa.serial;
+        let floors: Vec<u32> = [target.deployed_serial, served]
+            .into_iter()
+            .flatten()
+            .collect();
+        let serial = match floors.iter().all(|&f| serial_gt(stored, f)) {
+            true => stored,
+            false => next_serial(self.policy, stored, &floors, now_unix())
+                .map_err(|e| Unreachable(format!("no serial for {origin}: {e}")))?,
+        };
+        zone.set_soa_serial(serial);
+        let bytes = self.render(&zone)?;
+        let staged = Staged::write(&self.zone_dir, &bytes)
+            .map_err(|e| io_error("write in", &self.zone_dir, e))?;
+        let verdict = self.named.checkzone(&origin, staged.path()).await?;
+        if !verdict.ok {
+            let output = verdict.output.replace(
+                &staged.path().display().to_string(),
+                &path.display().to_string(),
+            );
+            self.fail(
+                &target,
+                format!("named-checkzone refused the zone: {output}"),
+            )
+            .await?;
+            return Ok(None);
+        }
+        let last_good = match (&on_disk, included) {
+            (Some(_), true) => {
+                let backup = last_good_path(&path);
+                let _ = std::fs::remove_file(&backup);
+                std::fs::hard_link(&path, &backup).map_err(|e| io_error("keep", &path, e))?;
+                Some(backup)
+            }
+            _ => None,
+        };
+        staged
+            .install(&path)
+            .map_err(|e| io_error("install", &path, e))?;
+        if included {
+            self.reload(&origin, &path).await?;
+        }
+        Ok(Some(Installed {
+            target,
+            version: info.version,
+            serial,
+            origin,
+            path,
+            last_good,
+        }))
+    }
+
+    fn render(&self, zone: &crate::zone::Zone) -> Result<Vec<u8>, Unreachable> {
+        render_to_vec(zone, &self.template)
+            .map_err(|e| Unreachable(format!("cannot render {}: {e}", zone.origin)))
+    }
+
+    /// `rndc reload ZONE`. named skips a file that is not newer than its
+    /// last load ("up to date"): then the file's time is moved a second
+    /// ahead and the reload asked again.
+    async fn reload(&self, origin: &str, path: &Path) -> PassResult {
+        let zone = rndc_zone(origin);
+        let said = self.named.rndc(&["reload", &zone]).await?;
+        if said.contains("up to date") || said.contains("up-to-date") {
+            let later = std::time::SystemTime::now() + Duration::from_secs(1);
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .and_then(|f| f.set_modified(later))
+                .map_err(|e| io_error("touch", path, e))?;
+            self.named.rndc(&["reload", &zone]).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until named serves the new serial, then marks the zone
+    /// deployed; if it does not in time, puts the last good file back and
+    /// marks the zone failed with what named says of it.
+    async fn prove(&mut self, zone: Installed) -> PassResult {
+        let started = Instant::now();
+        let deadline = started + self.serve_timeout;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let served = self.named.served_serial(&zone.origin).await?;
+            if served == Some(zone.serial) {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return self.roll_back(zone, served).await;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+        self.store
+            .mark_deployed(zone.target.id, zone.version, zone.serial)
+            .await
+            .map_err(store_down)?;
+        if let Some(backup) = &zone.last_good {
+            let _ = std::fs::remove_file(backup);
+        }
+        self.refused.remove(&zone.target.id);
+        self.counts.send_modify(|c| c.ok += 1);
+        info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "deployed"
+        );
+        Ok(())
+    }
+
+    async fn roll_back(&mut self, zone: Installed, served: Option<u32>) -> PassResult {
+        let name = rndc_zone(&zone.origin);
+        let status = match self.named.rndc(&["zonestatus", &name]).await {
+            Ok(text) | Err(Unreachable(text)) => text,
+        };
+        let reason = format!(
+            "named did not serve serial {} within {:?} (it serves {}); rndc zonestatus: {}",
+            zone.serial,
+            self.serve_timeout,
+            served.map_or("nothing".to_string(), |s| s.to_string()),
+            status.replace('\n', "; ")
+        );
+        match &zone.last_good {
+            Some(backup) => {
+                std::fs::rename(backup, &zone.path).map_err(|e| io_error("restore", backup, e))?;
+                files::sync_dir(&zone.path).map_err(|e| io_error("sync", &zone.path, e))?;
+                self.reload(&zone.origin, &zone.path).await?;
+            }
+            None => {
+                // A new zone named would not load: out of its configuration.
+                self.included.remove(&zone.target.domain);
+                self.write_include()?;
+                self.named.rndc(&["reconfig"]).await?;
+                let _ = std::fs::remove_file(&zone.path);
+            }
+        }
+        self.fail(&zone.target, reason).await
+    }
+
+    async fn fail(&mut self, target: &DeployTarget, reason: String) -> PassResult {
+        warn!(zone = %target.domain, version = target.version, "deploy failed: {reason}");
+        self.store
+            .mark_failed(target.id, target.version, &reason)
+            .await
+            .map_err(store_down)?;
+        self.refused.insert(target.id, target.version);
+        self.counts.send_modify(|c| c.failed += 1);
+        Ok(())
+    }
+
+    fn write_include(&self) -> PassResult {
+        let zones: Vec<(String, PathBuf)> = self
+            .included
+            .iter()
+            .map(|(d, p)| (d.clone(), p.clone()))
+            .collect();
+        files::replace(&self.include_file, files::include_text(&zones).as_bytes())
+            .map_err(|e| io_error("write", &self.include_file, e))
+    }
+}
+
+/// The zone as rndc names it: without the final dot (`.` for the root).
+fn rndc_zone(origin: &str) -> String {
+    match origin {
+        "." => ".".to_string(),
+        o => o.trim_end_matches('.').to_string(),
+    }
+}
+
+/// Where the file a deploy replaces is kept until the new one is served.
+fn last_good_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".last-good");
+    PathBuf::from(name)
+}
