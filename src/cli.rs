@@ -51,6 +51,18 @@ pub struct ServeArgs {
     /// Address and port of the API [default: 127.0.0.1:8053; port 0 picks a free one].
     #[arg(long, value_name = "ADDR")]
     pub api_listen: Option<std::net::SocketAddr>,
+    /// Check the configuration file and exit (0 valid, 2 not).
+    #[arg(long)]
+    pub check_config: bool,
+    /// Run a private named on loopback and deploy to it; with a demo user.
+    #[arg(long)]
+    pub dev: bool,
+    /// Dev mode: where named's files, the zone files and the database go.
+    #[arg(long, value_name = "DIR", requires = "dev")]
+    pub data_dir: Option<PathBuf>,
+    /// Dev mode: address and port named answers DNS on [default: 127.0.0.1:8054].
+    #[arg(long, value_name = "ADDR", requires = "dev")]
+    pub dns_listen: Option<std::net::SocketAddr>,
 }
 
 /// `token` subcommands.

@@ -199,3 +199,112 @@ fn api_changes_are_served_by_named_with_rising_serials() {
         "the deleted zone's file is removed"
     );
 }
+
+#[test]
+fn dev_mode_runs_its_own_named_and_stops_it_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data = dir.path().join("dev");
+    let dns = SocketAddr::new(LOOPBACK, free_port(LOOPBACK).expect("a free port"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bindbridge"))
+        .args([
+            "serve",
+            "--dev",
+            "--api-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .arg("--dns-listen")
+        .arg(dns.to_string())
+        .env("BINDBRIDGE_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bindbridge serve --dev starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+    let mut seen = Vec::new();
+    let (mut api, mut token) = (None, None);
+    while api.is_none() || token.is_none() {
+        let line = match lines.next() {
+            Some(Ok(line)) => line,
+            _ => {
+                let _ = child.kill();
+                panic!("serve --dev ended before its welcome:\n{}", seen.join("\n"));
+            }
+        };
+        if let Some(url) = line.strip_prefix("bindbridge: API listening on ") {
+            api = Some(url.trim().to_string());
+        }
+        if line.trim().starts_with("vps_") {
+            token = Some(line.trim().to_string());
+        }
+        seen.push(line);
+    }
+    let (api, token) = (api.unwrap(), token.unwrap());
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let post = |path: &str, body: Value| -> Value {
+        let mut reply = agent
+            .post(format!("{api}{path}"))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .expect("an HTTP answer");
+        assert_eq!(reply.status().as_u16(), 201);
+        let text = reply.body_mut().read_to_string().expect("a body");
+        serde_json::from_str(&text).expect("JSON")
+    };
+    let zone = post("/api/v1/dns-zones/", json!({"domain": "dev.example"}));
+    let uuid = zone["uuid"].as_str().expect("a uuid").to_string();
+    post(
+        &format!("/api/v1/dns-zones/{uuid}/records/"),
+        json!({"name": "www", "record_type": "A", "value": "192.0.2.80"}),
+    );
+    let deadline = Instant::now() + SERVE_WAIT;
+    let answer = loop {
+        let out = Command::new("dig")
+            .args([&format!("@{}", dns.ip()), "-p", &dns.port().to_string()])
+            .args([
+                "+short",
+                "+norecurse",
+                "+tries=1",
+                "+time=2",
+                "www.dev.example",
+                "A",
+            ])
+            .output()
+            .expect("dig runs");
+        let answer = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if answer == "192.0.2.80" || Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(answer, "192.0.2.80", "the dev named serves the record");
+    assert!(
+        data.join("bindbridge.db").exists(),
+        "the database is in the data dir"
+    );
+    // SIGTERM: the API stops, and so does the private named.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().expect("serve exits");
+    assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
+    let pid_file = data.join("named").join("named.pid");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pid_file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!pid_file.exists(), "the private named stopped with serve");
+}

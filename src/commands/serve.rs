@@ -10,26 +10,49 @@ use crate::api::{self, AppState};
 use crate::cli::ServeArgs;
 use crate::config::Config;
 use crate::deploy::Deployer;
-use crate::store::Store;
+use crate::dev::{Layout, PrivateNamed, free_port};
+use crate::store::{Store, StoreError};
 
-/// Serves until killed. `db` is the `--db` flag, which wins over the file.
+/// Serves until SIGTERM or Ctrl-C. `db` is the `--db` flag, which wins
+/// over the file (and over the data directory of `--dev`).
 pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
     init_logging();
-    let config = match Config::load(args.config.as_deref()) {
+    let fail = |message: String| {
+        eprintln!("bindbridge: {message}");
+        ExitCode::from(2)
+    };
+    let mut config = match Config::load(args.config.as_deref()) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("bindbridge: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(e.to_string()),
     };
     let zone_defaults = match config.zone_defaults() {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("bindbridge: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(e),
     };
+    if args.check_config {
+        println!("configuration is valid");
+        return ExitCode::SUCCESS;
+    }
+    // Dev mode: a private named, and the deploy settings that drive it.
+    let dev = match args.dev {
+        true => match start_dev(&args) {
+            Ok(dev) => Some(dev),
+            Err(e) => return fail(e),
+        },
+        false => None,
+    };
+    if let Some(dev) = &dev {
+        let deploy = dev.named.layout().deploy_config();
+        config.deploy = crate::config::DeployConfig {
+            serial_policy: config.deploy.serial_policy,
+            source_dir: config.deploy.source_dir.clone(),
+            ..deploy
+        };
+    }
     let db = db
+        .or(dev
+            .as_ref()
+            .map(|d| d.named.layout().dir.join("bindbridge.db")))
         .or(config.db.clone())
         .unwrap_or_else(|| PathBuf::from(crate::store::DEFAULT_PATH));
     let listen = args
@@ -43,6 +66,7 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return could_not_run(&e),
     };
+    let dev = dev.as_ref();
     runtime.block_on(async move {
         let store = match Store::open(&db).await {
             Ok(s) => s,
@@ -50,39 +74,138 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         };
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => l,
-            Err(e) => {
-                eprintln!("bindbridge: cannot listen on {}: {e}", listen);
-                return ExitCode::from(2);
-            }
+            Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
         };
         store.spawn_checkpointer();
-        if config.deploy.enabled {
-            let deployer = match Deployer::new(store.clone(), &config.deploy) {
-                Ok(d) => d,
-                Err(e) => {
-                    eprintln!("bindbridge: {e}");
-                    return ExitCode::from(2);
+        let deploying = match config.deploy.enabled {
+            true => match Deployer::new(store.clone(), &config.deploy) {
+                Ok(deployer) => {
+                    let (wake, wake_rx) = tokio::sync::watch::channel(0u64);
+                    Some(tokio::spawn(async move {
+                        // Nothing wakes the worker from outside yet; the
+                        // sender lives as long as the worker, so its
+                        // receiver never reports closed.
+                        let _wake = wake;
+                        deployer.run(wake_rx).await
+                    }))
                 }
-            };
-            let (wake, wake_rx) = tokio::sync::watch::channel(0u64);
-            tokio::spawn(async move {
-                // Nothing wakes the worker from outside yet; the sender lives
-                // as long as the worker, so its receiver never reports closed.
-                let _wake = wake;
-                deployer.run(wake_rx).await
-            });
-        }
+                Err(e) => return fail(e),
+            },
+            false => None,
+        };
         let address = listener.local_addr().map_or(listen, |a| a);
         eprintln!("bindbridge: API listening on http://{address}");
+        if let Some(dev) = dev {
+            match dev_welcome(&store, dev, address).await {
+                Ok(text) => eprintln!("{text}"),
+                Err(e) => return could_not_run(&e),
+            }
+        }
         let state = AppState {
-            store,
+            store: store.clone(),
             zone_defaults,
         };
-        match api::serve(listener, state).await {
+        let served = api::serve(listener, state, shutdown_signal()).await;
+        // The deploy worker is stopped between two steps of a deploy; a
+        // zone file is only ever replaced by a rename, so named keeps a
+        // whole file, and the next start reconciles.
+        if let Some(worker) = deploying {
+            worker.abort();
+            let _ = worker.await;
+        }
+        store.close().await;
+        match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => could_not_run(&e),
         }
     })
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("stopping");
+}
+
+/// A running dev mode: its private named.
+struct Dev {
+    named: PrivateNamed,
+}
+
+/// Writes the dev data directory and starts its named.
+fn start_dev(args: &ServeArgs) -> Result<Dev, String> {
+    let dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("bindbridge-dev"));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // named reads every path from its own directory: all absolute.
+    let dir = std::fs::canonicalize(&dir)
+        .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+    let dns = args
+        .dns_listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], DEV_DNS_PORT)));
+    let control_port = free_port(dns.ip()).map_err(|e| format!("no free port for rndc: {e}"))?;
+    let layout = Layout::new(&dir, dns, SocketAddr::new(dns.ip(), control_port));
+    layout.write()?;
+    let named = layout.start()?;
+    Ok(Dev { named })
+}
+
+/// The DNS port of the dev named unless `--dns-listen` says otherwise.
+const DEV_DNS_PORT: u16 = 8054;
+
+/// The demo user's token, made at the first start, and how to try it all.
+async fn dev_welcome(store: &Store, dev: &Dev, api: SocketAddr) -> Result<String, StoreError> {
+    let layout = dev.named.layout();
+    let db = layout.dir.join("bindbridge.db");
+    let token = match store.user("demo").await {
+        Ok(_) => None,
+        Err(StoreError::UnknownUser(_)) => {
+            store.add_user("demo").await?;
+            let all = vec!["dns:*".to_string()];
+            Some(store.create_token("demo", "dev demo", &all, None).await?.0)
+        }
+        Err(e) => return Err(e),
+    };
+    let token_line = match &token {
+        Some(token) => {
+            format!("Demo token (shown once; it is stored only as a hash):\n\n  {token}\n")
+        }
+        None => format!(
+            "The demo token was shown at the first start. Make another with:\n\n  \
+             bindbridge --db {} token create --user demo --permissions 'dns:*'\n",
+            db.display()
+        ),
+    };
+    let shown_token = token.as_deref().unwrap_or("TOKEN");
+    Ok(format!(
+        "\nbindbridge dev mode: named serves the zones on {dns} (UDP and TCP), its files in {dir}.\n\n\
+         {token_line}\n\
+         Try it:\n\n  \
+         TOKEN={shown_token}\n  \
+         curl -s -X POST http://{api}/api/v1/dns-zones/ -H \"Authorization: Bearer $TOKEN\" \\\n       \
+         -H 'Content-Type: application/json' -d '{{\"domain\": \"example.com\"}}'\n  \
+         ZONE=<the uuid it printed>\n  \
+         curl -s -X POST http://{api}/api/v1/dns-zones/$ZONE/records/ -H \"Authorization: Bearer $TOKEN\" \\\n       \
+         -H 'Content-Type: application/json' -d '{{\"name\": \"www\", \"record_type\": \"A\", \"value\": \"192.0.2.1\"}}'\n  \
+         dig @{ip} -p {port} www.example.com A +norecurse\n",
+        dns = layout.dns,
+        dir = layout.dir.display(),
+        ip = layout.dns.ip(),
+        port = layout.dns.port(),
+    ))
 }
 
 /// Logs go to stderr (the journal, under systemd), at the level that
