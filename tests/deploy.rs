@@ -23,6 +23,11 @@ struct Stack {
 
 impl Stack {
     fn start() -> Stack {
+        Stack::start_with("")
+    }
+
+    /// With more `[deploy]` settings.
+    fn start_with(deploy_settings: &str) -> Stack {
         let dir = tempfile::tempdir().expect("temporary directory");
         let port =
             |what| free_port(LOOPBACK).unwrap_or_else(|e| panic!("no free {what} port: {e}"));
@@ -38,7 +43,7 @@ impl Stack {
         let deploy = layout.deploy_config();
         let config = format!(
             "[deploy]\nzone_dir = {:?}\ninclude_file = {:?}\nrndc = {:?}\nnamed_dns = \"{}\"\n\
-             serve_timeout = 10\nreconcile_interval = 2\n",
+             serve_timeout = 10\nreconcile_interval = 2\n{deploy_settings}\n",
             deploy.zone_dir, deploy.include_file, deploy.rndc, deploy.named_dns
         );
         let server = Server::start_with(&config, "info");
@@ -307,4 +312,64 @@ fn dev_mode_runs_its_own_named_and_stops_it_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(!pid_file.exists(), "the private named stopped with serve");
+}
+
+#[test]
+fn a_zone_named_checkzone_refuses_keeps_serving_its_last_good_file() {
+    // named-checkzone made stricter than usual (MX to a CNAME is an
+    // error), so that the API accepts what the check then refuses.
+    let stack = Stack::start_with(
+        "checkzone = [\"named-checkzone\", \"-k\", \"fail\", \"-i\", \"local\", \"-M\", \"fail\"]",
+    );
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let api = stack.server.client(&token);
+    let zone = create_zone(&api, "strict.example");
+    create_record(&api, &zone, &a_record("www", "192.0.2.1"));
+    create_record(
+        &api,
+        &zone,
+        &json!({"name": "alias", "record_type": "CNAME", "value": "www.strict.example"}),
+    );
+    let _ = stack.wait_for("the alias served", || {
+        let answer = stack.dig("alias.strict.example.", "CNAME");
+        (answer.as_ref().is_ok_and(|a| !a.is_empty()), answer)
+    });
+    let good = stack.serial("strict.example.").expect("served");
+    let mx = create_record(
+        &api,
+        &zone,
+        &json!({"name": "@", "record_type": "MX", "value": "alias.strict.example", "priority": 10}),
+    );
+    let detail = stack.wait_for("the deploy marked failed", || {
+        let detail = api.get(&zone_path(&zone)).body;
+        (deploy_state(&detail).0 == "failed", detail)
+    });
+    let error = detail["deploy"]["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("named-checkzone") && error.contains("CNAME"),
+        "the error has named-checkzone's message: {error}"
+    );
+    assert_eq!(
+        stack.serial("strict.example."),
+        Some(good),
+        "the old zone is served"
+    );
+    assert_eq!(stack.dig("strict.example.", "MX"), Ok(vec![]));
+    // The next change is tried again, and deploys.
+    assert_eq!(api.delete(&record_path(&mx)).status, 204);
+    let detail = stack.wait_for("the zone deployed again", || {
+        let detail = api.get(&zone_path(&zone)).body;
+        (deploy_state(&detail).0 == "deployed", detail)
+    });
+    assert!(detail["deploy"]["error"].is_null(), "{detail}");
+    // The content is back to what named serves: no new serial for it.
+    assert_eq!(stack.serial("strict.example."), Some(good));
+    assert_eq!(deploy_state(&detail).1, Some(u64::from(good)));
+    // `zone show` tells the same.
+    let shown = stack.server.cli(&["zone", "show", "strict.example"]);
+    assert!(shown.contains("deploy:        deployed\n"), "{shown}");
+    assert!(
+        shown.contains(&format!("deployed serial: {good}\n")),
+        "{shown}"
+    );
 }
