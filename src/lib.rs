@@ -18,6 +18,7 @@ pub mod config;
 pub mod deploy;
 pub mod dev;
 pub mod import;
+pub mod metrics;
 pub mod parse;
 pub mod render;
 pub mod source;

@@ -48,7 +48,7 @@ pub(crate) struct Server {
     child: Child,
     dir: TempDir,
     db: PathBuf,
-    base: String,
+    pub(crate) base: String,
     agent: Agent,
     /// What the server wrote to stderr after its "listening" line.
     log: mpsc::Receiver<String>,

@@ -373,3 +373,89 @@ fn a_zone_named_checkzone_refuses_keeps_serving_its_last_good_file() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_burst_of_concurrent_writes_is_served_whole_in_few_deploys() {
+    const THREADS: usize = 8;
+    const WRITES: usize = 1000;
+    let stack = Stack::start();
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let api = stack.server.client(&token);
+    let zone = create_zone(&api, "burst.example");
+    let first = stack.wait_for("the zone served", || {
+        let serial = stack.serial("burst.example.");
+        (serial.is_some(), serial)
+    });
+    let metrics = |server: &Server| -> String {
+        ureq::get(format!("{}/metrics", server.base))
+            .call()
+            .expect("/metrics answers")
+            .body_mut()
+            .read_to_string()
+            .expect("a body")
+    };
+    let deploys = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("bindbridge_deploys_total{result=\"ok\"} "))
+            .and_then(|n| n.parse().ok())
+            .expect("a deploy count")
+    };
+    let before = deploys(&metrics(&stack.server));
+    let base = stack.server.base.clone();
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let (base, token, zone) = (&base, &token, &zone);
+            scope.spawn(move || {
+                let agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .new_agent();
+                for i in (t..WRITES).step_by(THREADS) {
+                    let body = json!({"name": format!("h{i}"), "record_type": "A",
+                        "value": format!("10.0.{}.{}", i / 256, i % 256)});
+                    let status = agent
+                        .post(format!("{base}/api/v1/dns-zones/{zone}/records/"))
+                        .header("Authorization", format!("Bearer {token}"))
+                        .header("Content-Type", "application/json")
+                        .send(body.to_string())
+                        .expect("an HTTP answer")
+                        .status()
+                        .as_u16();
+                    assert_eq!(status, 201, "write {i}");
+                }
+            });
+        }
+    });
+    let detail = stack.wait_for("the burst deployed", || {
+        let detail = api.get(&zone_path(&zone)).body;
+        (deploy_state(&detail).0 == "deployed", deploy_state(&detail))
+    });
+    assert!(
+        detail.1 > first.map(u64::from),
+        "the serial went up: {detail:?}"
+    );
+    // Every record is served: one dig process asks for all of them.
+    let dns = stack.named.layout().dns;
+    let mut dig = Command::new("dig");
+    dig.args([&format!("@{}", dns.ip()), "-p", &dns.port().to_string()])
+        .args(["+short", "+norecurse", "+tries=3", "+time=2"]);
+    for i in 0..WRITES {
+        dig.args([&format!("h{i}.burst.example"), "A"]);
+    }
+    let out = dig.output().expect("dig runs");
+    let answers: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let expected: Vec<String> = (0..WRITES)
+        .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
+        .collect();
+    assert_eq!(answers, expected, "every record served, in order");
+    let after = deploys(&metrics(&stack.server));
+    eprintln!("{WRITES} concurrent writes: {} deploys", after - before);
+    assert!(
+        after - before < (WRITES / 10) as u64,
+        "{WRITES} writes took {} deploys",
+        after - before
+    );
+}

@@ -43,6 +43,8 @@ pub struct AppState {
     pub store: Store,
     /// SOA and NS of new zones.
     pub zone_defaults: ZoneDefaults,
+    /// What `/metrics` shows.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// The zone-level data a new zone gets.
@@ -133,6 +135,7 @@ pub fn router(state: AppState) -> Router {
     ];
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
         .route(
             "/api/v1/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),
@@ -146,8 +149,27 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(not_found)
         .layer(axum::middleware::from_fn(read_body))
-        .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            log_request,
+        ))
         .with_state(state)
+}
+
+/// `/metrics`, in the Prometheus text format; like `/healthz`, without
+/// auth (it shows counts, never a zone's name or content).
+async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.store.zone_gauges().await {
+        Ok(zones) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4"),
+            )],
+            state.metrics.render(&zones),
+        )
+            .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -230,12 +252,25 @@ fn too_large() -> ApiError {
 /// taken (at debug level, failures of the server at error). Never the
 /// headers, which carry the caller's token; the query string is left out
 /// too.
-async fn log_request(request: Request, next: axum::middleware::Next) -> Response {
+async fn log_request(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    // The route's pattern (uuids left out), one form with or without the
+    // trailing slash.
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .trim_end_matches('/')
+        .to_string();
     let response = next.run(request).await;
     let status = response.status().as_u16();
+    state.metrics.request(&route, method.as_str(), status);
     let micros = started.elapsed().as_micros();
     if response.status().is_server_error() {
         tracing::error!(%method, path, status, micros, "request failed");

@@ -77,8 +77,9 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
             Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
         };
         store.spawn_checkpointer();
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
         let deploying = match config.deploy.enabled {
-            true => match Deployer::new(store.clone(), &config.deploy) {
+            true => match Deployer::new(store.clone(), &config.deploy, metrics.clone()) {
                 Ok(deployer) => {
                     let (wake, wake_rx) = tokio::sync::watch::channel(0u64);
                     Some(tokio::spawn(async move {
@@ -104,6 +105,7 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         let state = AppState {
             store: store.clone(),
             zone_defaults,
+            metrics,
         };
         let served = api::serve(listener, state, shutdown_signal()).await;
         // The deploy worker is stopped between two steps of a deploy; a

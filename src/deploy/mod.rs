@@ -4,4 +4,4 @@ pub mod files;
 pub mod named;
 mod worker;
 
-pub use worker::{DeployCounts, Deployer};
+pub use worker::Deployer;

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -18,6 +19,7 @@ use tracing::{Instrument, info, info_span, warn};
 use super::files::{self, Staged};
 use super::named::{Named, Unreachable};
 use crate::config::DeployConfig;
+use crate::metrics::Metrics;
 use crate::render::{Template, render_to_vec};
 use crate::store::{DeployTarget, Store, StoreError, now_unix};
 use crate::zone::serial::{Policy, next_serial, serial_gt};
@@ -26,15 +28,6 @@ use crate::zone::serial::{Policy, next_serial, serial_gt};
 const COALESCE: Duration = Duration::from_millis(20);
 /// The longest wait between retries while named or rndc is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// Counts of finished deploys, for `/metrics`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct DeployCounts {
-    /// Zones proved served at a new version.
-    pub ok: u64,
-    /// Deploys that failed (the zone kept its last good file).
-    pub failed: u64,
-}
 
 /// The deploy worker.
 pub struct Deployer {
@@ -53,7 +46,7 @@ pub struct Deployer {
     /// said no, or named would not load it), by zone id: retried only when
     /// the zone changes again.
     refused: HashMap<i64, i64>,
-    counts: watch::Sender<DeployCounts>,
+    metrics: Arc<Metrics>,
 }
 
 /// A zone written to disk in this pass, waiting to be proved served.
@@ -66,6 +59,8 @@ struct Installed {
     path: PathBuf,
     /// The file it replaced, kept until named serves the new one.
     last_good: Option<PathBuf>,
+    /// When its deploy began.
+    started: Instant,
 }
 
 /// Why a pass stopped early: named, rndc or the store cannot be reached;
@@ -83,7 +78,11 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> Unreachable {
 impl Deployer {
     /// A worker for `config`, with its zone directory and include file
     /// created if missing (the include file empty).
-    pub fn new(store: Store, config: &DeployConfig) -> Result<Deployer, String> {
+    pub fn new(
+        store: Store,
+        config: &DeployConfig,
+        metrics: Arc<Metrics>,
+    ) -> Result<Deployer, String> {
         std::fs::create_dir_all(&config.zone_dir)
             .map_err(|e| format!("cannot create {}: {e}", config.zone_dir.display()))?;
         let included = match std::fs::read_to_string(&config.include_file) {
@@ -127,13 +126,8 @@ impl Deployer {
             template: Template::builtin(),
             included,
             refused: HashMap::new(),
-            counts: watch::Sender::new(DeployCounts::default()),
+            metrics,
         })
-    }
-
-    /// Counts of finished deploys, kept up to date.
-    pub fn counts(&self) -> watch::Receiver<DeployCounts> {
-        self.counts.subscribe()
     }
 
     /// Deploys until the task is dropped: a pass at start (the reconcile
@@ -229,6 +223,7 @@ impl Deployer {
     /// in named if named has it already. `None`: nothing to prove (the
     /// content was unchanged, or the zone was refused or deleted).
     async fn install(&mut self, target: &DeployTarget) -> Result<Option<Installed>, Unreachable> {
+        let started = Instant::now();
         let (info, mut zone) = match self.store.load_zone(&target.uuid).await {
             Ok(loaded) => loaded,
             Err(StoreError::UnknownZone(_)) => return Ok(None),
@@ -311,6 +306,7 @@ impl Deployer {
             origin,
             path,
             last_good,
+            started,
         }))
     }
 
@@ -341,8 +337,7 @@ impl Deployer {
     /// deployed; if it does not in time, puts the last good file back and
     /// marks the zone failed with what named says of it.
     async fn prove(&mut self, zone: Installed) -> PassResult {
-        let started = Instant::now();
-        let deadline = started + self.serve_timeout;
+        let deadline = Instant::now() + self.serve_timeout;
         let mut pause = Duration::from_millis(5);
         loop {
             let served = self.named.served_serial(&zone.origin).await?;
@@ -363,11 +358,9 @@ impl Deployer {
             let _ = std::fs::remove_file(backup);
         }
         self.refused.remove(&zone.target.id);
-        self.counts.send_modify(|c| c.ok += 1);
-        info!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "deployed"
-        );
+        let took = zone.started.elapsed();
+        self.metrics.deploy_ok(took);
+        info!(elapsed_ms = took.as_millis() as u64, "deployed");
         Ok(())
     }
 
@@ -407,7 +400,7 @@ impl Deployer {
             .await
             .map_err(store_down)?;
         self.refused.insert(target.id, target.version);
-        self.counts.send_modify(|c| c.failed += 1);
+        self.metrics.deploy_failed();
         Ok(())
     }
 

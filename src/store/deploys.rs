@@ -28,6 +28,22 @@ impl DeployTarget {
 }
 
 impl Store {
+    /// Zones by deploy state, and how many have changes not deployed.
+    pub async fn zone_gauges(&self) -> Result<crate::metrics::ZoneGauges, StoreError> {
+        let by_state: Vec<(String, i64)> =
+            sqlx::query_as("SELECT deploy_state, count(*) FROM zones GROUP BY deploy_state")
+                .fetch_all(&self.pool)
+                .await?;
+        let queue: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM zones WHERE version > deployed_version")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(crate::metrics::ZoneGauges {
+            by_state: by_state.into_iter().collect(),
+            queue,
+        })
+    }
+
     /// Every zone, by domain.
     pub async fn deploy_targets(&self) -> Result<Vec<DeployTarget>, StoreError> {
         let rows: Vec<(i64, String, String, i64, i64, Option<i64>)> = sqlx::query_as(
