@@ -23,4 +23,5 @@ pub mod parse;
 pub mod render;
 pub mod source;
 pub mod store;
+pub mod systemd;
 pub mod zone;

@@ -102,6 +102,8 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
                 Err(e) => return could_not_run(&e),
             }
         }
+        crate::systemd::notify("READY=1");
+        crate::systemd::spawn_watchdog();
         let state = AppState {
             store: store.clone(),
             zone_defaults,
@@ -138,6 +140,7 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("stopping");
+    crate::systemd::notify("STOPPING=1");
 }
 
 /// A running dev mode: its private named.
