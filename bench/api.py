@@ -223,9 +223,14 @@ class Server:
     def __init__(self, binary, db):
         self.tail = collections.deque(maxlen=40)
         self.port = None
+        # The API alone: zones are not deployed to a named (the deploy
+        # path has its own benchmark).
+        config = os.path.join(os.path.dirname(db), "api-bench.toml")
+        with open(config, "w") as f:
+            f.write("[deploy]\nenabled = false\n")
         try:
             self.proc = subprocess.Popen(
-                [binary, "--db", db, "serve", "--api-listen", f"{HOST}:0"],
+                [binary, "--db", db, "serve", "--api-listen", f"{HOST}:0", "--config", config],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
