@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::atomic::{self, Staged};
 use crate::bind::{CheckzoneVerdict, checkzone};
 use crate::check::check_zone;
 use crate::parse::{self, Diagnostic, Options, Severity};
@@ -280,23 +281,16 @@ pub fn write_output(
     // Otherwise a temporary file: in the target's directory, so that the
     // final rename is atomic, or in the temp dir when it only feeds a stream.
     let dir = match destination {
-        Destination::File(path) if regular => match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        },
+        Destination::File(path) if regular => atomic::dir_of(path).to_path_buf(),
         _ => std::env::temp_dir(),
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".bindbridge-")
-        .suffix(".zone")
-        .tempfile_in(&dir)
-        .map_err(fail)?;
+    let tmp = Staged::create_in(&dir).map_err(fail)?;
     {
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.file());
         render(&mut out)?;
         out.flush().map_err(fail)?;
     }
-    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.sync().map_err(fail)?;
     let verdict = match check {
         true => Some(
             checkzone(&zone.origin.to_string(), tmp.path())
@@ -308,9 +302,7 @@ pub fn write_output(
         return Ok(verdict);
     }
     match destination {
-        Destination::File(path) if regular => {
-            tmp.persist(path).map_err(|e| fail(e.error))?;
-        }
+        Destination::File(path) if regular => tmp.install(path).map_err(fail)?,
         _ => {
             let mut out = open_stream()?;
             let mut file = std::fs::File::open(tmp.path()).map_err(fail)?;

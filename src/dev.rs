@@ -52,23 +52,29 @@ impl Layout {
         self.dir.join("named.log")
     }
 
-    /// The deploy settings that drive this named.
+    /// The default deploy settings, pointed at this named.
     pub fn deploy_config(&self) -> DeployConfig {
-        DeployConfig {
-            zone_dir: self.dir.join("zones"),
-            include_file: self.dir.join("zones.conf"),
-            rndc: vec![
-                "rndc".to_string(),
-                "-k".to_string(),
-                self.key_file().to_string_lossy().into_owned(),
-                "-s".to_string(),
-                self.control.ip().to_string(),
-                "-p".to_string(),
-                self.control.port().to_string(),
-            ],
-            named_dns: self.dns,
-            ..DeployConfig::default()
-        }
+        let mut config = DeployConfig::default();
+        self.point(&mut config);
+        config
+    }
+
+    /// Points `config` at this named: its zone directory, include file,
+    /// rndc and DNS address (the other settings stay).
+    pub fn point(&self, config: &mut DeployConfig) {
+        config.enabled = true;
+        config.zone_dir = self.dir.join("zones");
+        config.include_file = self.dir.join("zones.conf");
+        config.rndc = vec![
+            "rndc".to_string(),
+            "-k".to_string(),
+            self.key_file().to_string_lossy().into_owned(),
+            "-s".to_string(),
+            self.control.ip().to_string(),
+            "-p".to_string(),
+            self.control.port().to_string(),
+        ];
+        config.named_dns = self.dns;
     }
 
     /// Writes named.conf, a new rndc key (kept if there is one) and an
@@ -99,11 +105,8 @@ impl Layout {
         }
         let include = self.dir.join("zones.conf");
         if !include.exists() {
-            crate::deploy::files::replace(
-                &include,
-                crate::deploy::files::include_text(&[]).as_bytes(),
-            )
-            .map_err(|e| io(&include, e))?;
+            crate::atomic::replace(&include, crate::deploy::files::include_text(&[]).as_bytes())
+                .map_err(|e| io(&include, e))?;
         }
         let work = self.dir.join("named");
         let text = format!(
@@ -133,7 +136,7 @@ impl Layout {
             cport = self.control.port(),
             include = include.display(),
         );
-        crate::deploy::files::replace(&self.named_conf(), text.as_bytes())
+        crate::atomic::replace(&self.named_conf(), text.as_bytes())
             .map_err(|e| io(&self.named_conf(), e))
     }
 

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod atomic;
 pub mod bind;
 pub mod check;
 pub mod cli;

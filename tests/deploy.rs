@@ -14,6 +14,15 @@ const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// How long a change may take to be served.
 const SERVE_WAIT: Duration = Duration::from_secs(20);
 
+/// `dig` at `dns`: no recursion, one try, 2 s (options given later win).
+fn dig_at(dns: SocketAddr) -> Command {
+    let mut dig = Command::new("dig");
+    dig.arg(format!("@{}", dns.ip()))
+        .args(["-p", &dns.port().to_string()])
+        .args(["+norecurse", "+tries=1", "+time=2"]);
+    dig
+}
+
 /// A private named and a `bindbridge serve` that deploys to it.
 struct Stack {
     named: PrivateNamed,
@@ -57,19 +66,8 @@ impl Stack {
     /// `dig +short TYPE NAME` at the private named (no recursion, no
     /// retries): the answer lines, or the status when it is not NOERROR.
     fn dig(&self, name: &str, rtype: &str) -> Result<Vec<String>, String> {
-        let dns = self.named.layout().dns;
-        let out = Command::new("dig")
-            .arg(format!("@{}", dns.ip()))
-            .args(["-p", &dns.port().to_string()])
-            .args([
-                "+norecurse",
-                "+tries=1",
-                "+time=2",
-                "+noall",
-                "+answer",
-                "+comments",
-            ])
-            .args([name, rtype])
+        let out = dig_at(self.named.layout().dns)
+            .args(["+noall", "+answer", "+comments", name, rtype])
             .output()
             .expect("dig runs (Debian: apt-get install bind9-dnsutils)");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -272,16 +270,8 @@ fn dev_mode_runs_its_own_named_and_stops_it_on_sigterm() {
     );
     let deadline = Instant::now() + SERVE_WAIT;
     let answer = loop {
-        let out = Command::new("dig")
-            .args([&format!("@{}", dns.ip()), "-p", &dns.port().to_string()])
-            .args([
-                "+short",
-                "+norecurse",
-                "+tries=1",
-                "+time=2",
-                "www.dev.example",
-                "A",
-            ])
+        let out = dig_at(dns)
+            .args(["+short", "www.dev.example", "A"])
             .output()
             .expect("dig runs");
         let answer = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -436,9 +426,9 @@ fn a_burst_of_concurrent_writes_is_served_whole_in_few_deploys() {
     );
     // Every record is served: one dig process asks for all of them.
     let dns = stack.named.layout().dns;
-    let mut dig = Command::new("dig");
-    dig.args([&format!("@{}", dns.ip()), "-p", &dns.port().to_string()])
-        .args(["+short", "+norecurse", "+tries=3", "+time=2"]);
+    let mut dig = dig_at(dns);
+    // A thousand queries in one run: a lost datagram is asked again.
+    dig.args(["+short", "+tries=3"]);
     for i in 0..WRITES {
         dig.args([&format!("h{i}.burst.example"), "A"]);
     }

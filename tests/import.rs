@@ -22,6 +22,14 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `bindbridge --db DB import ARGS... --format json`.
+fn import_json(db: &str, args: &[&str], dir: &Path) -> Output {
+    let mut all = vec!["--db", db, "import"];
+    all.extend_from_slice(args);
+    all.extend(["--format", "json"]);
+    run(&all, dir)
+}
+
 /// The JSON reports `import --format json` printed, one per zone.
 fn reports(o: &Output) -> Vec<Value> {
     text(&o.stdout)
@@ -73,10 +81,7 @@ fn every_valid_fixture_round_trips_through_the_store() {
     for case in &cases {
         let db = scratch.path().join(format!("{case}.db"));
         let db = db.to_str().unwrap();
-        let o = run(
-            &["--db", db, "import", "--verify", "--format", "json", case],
-            &dir,
-        );
+        let o = import_json(db, &["--verify", case], &dir);
         let reports = reports(&o);
         if o.status.code() != Some(0) || reports.len() != 1 {
             failures.push(format!(
@@ -341,7 +346,7 @@ fn existing_zone_is_refused_without_replace_and_replaced_in_place_with_it() {
     assert_eq!(uuids_before.len(), 2);
 
     // Again, without --replace: refused, exit 1, nothing changed.
-    let o = run(&["--db", "s.db", "import", "--format", "json", &file], dir);
+    let o = import_json("s.db", &[&file], dir);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(reports(&o)[0]["outcome"], "exists");
     let o = run(&["--db", "s.db", "import", &file], dir);
@@ -353,18 +358,7 @@ fn existing_zone_is_refused_without_replace_and_replaced_in_place_with_it() {
     );
 
     // Same content with --replace: unchanged, the version stays.
-    let o = run(
-        &[
-            "--db",
-            "s.db",
-            "import",
-            "--replace",
-            "--format",
-            "json",
-            &file,
-        ],
-        dir,
-    );
+    let o = import_json("s.db", &["--replace", &file], dir);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(reports(&o)[0]["outcome"], "unchanged");
 
@@ -374,19 +368,7 @@ fn existing_zone_is_refused_without_replace_and_replaced_in_place_with_it() {
         .replace("old TXT \"going\"\n", "new TXT \"came\"\n")
         .replace("ttl 300 TXT", "ttl 600 TXT");
     write_zone(dir, "example.org.zone", &edited);
-    let o = run(
-        &[
-            "--db",
-            "s.db",
-            "import",
-            "--replace",
-            "--verify",
-            "--format",
-            "json",
-            &file,
-        ],
-        dir,
-    );
+    let o = import_json("s.db", &["--replace", "--verify", &file], dir);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     let report = &reports(&o)[0];
     assert_eq!(report["outcome"], "replaced");
@@ -437,19 +419,7 @@ fn a_failing_zone_leaves_no_trace_and_dry_run_writes_nothing() {
     let good = write_zone(dir, "example.org.zone", SMALL);
     let bad = write_zone(dir, "broken.example.zone", ZONE_BROKEN);
     // A dry run against a database that does not exist does not create it.
-    let o = run(
-        &[
-            "--db",
-            "s.db",
-            "import",
-            "--dry-run",
-            "--format",
-            "json",
-            &good,
-            &bad,
-        ],
-        dir,
-    );
+    let o = import_json("s.db", &["--dry-run", &good, &bad], dir);
     assert_eq!(o.status.code(), Some(1));
     let r = reports(&o);
     assert_eq!(report_for(&r, "example.org")["outcome"], "would_create");
@@ -462,19 +432,7 @@ fn a_failing_zone_leaves_no_trace_and_dry_run_writes_nothing() {
     assert_eq!(change_log_domains(&dir.join("s.db")), ["example.org"]);
 
     // A dry run against a database that exists reads it and changes nothing.
-    let o = run(
-        &[
-            "--db",
-            "s.db",
-            "import",
-            "--dry-run",
-            "--replace",
-            "--format",
-            "json",
-            &good,
-        ],
-        dir,
-    );
+    let o = import_json("s.db", &["--dry-run", "--replace", &good], dir);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(reports(&o)[0]["outcome"], "would_replace");
     assert_eq!(change_log_domains(&dir.join("s.db")), ["example.org"]);
@@ -653,7 +611,7 @@ fn a_newer_journal_is_pointed_out() {
     let journal = std::fs::File::create(dir.join("example.org.zone.jnl")).unwrap();
     let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
     journal.set_modified(later).unwrap();
-    let o = run(&["--db", "s.db", "import", "--format", "json", &file], dir);
+    let o = import_json("s.db", &[&file], dir);
     assert_eq!(o.status.code(), Some(0));
     let report = &reports(&o)[0];
     let warning = report["warnings"][0].as_str().unwrap();
@@ -733,12 +691,7 @@ fn the_proof_holds_for_apex_case_and_address_like_ns_targets() {
         "$TTL 3600\n@ IN SOA ns h 1 3600 600 86400 3600\n@ IN NS 127.0.0.1\n127.0.0.1 IN A 127.0.0.1\n",
     );
     for (file, origin) in [(&upper, "example.com"), (&address, "example.net")] {
-        let o = run(
-            &[
-                "--db", "s.db", "import", "--origin", origin, "--verify", "--format", "json", file,
-            ],
-            dir,
-        );
+        let o = import_json("s.db", &["--origin", origin, "--verify", file], dir);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
         assert_eq!(
             reports(&o)[0]["proof"]["result"],
@@ -861,18 +814,7 @@ fn replace_keeps_the_owner_and_refuses_to_move_the_zone() {
     );
     // Without --owner, the replace goes through and alice keeps the zone;
     // only the serial changed, and that is a change: version 2.
-    let o = run(
-        &[
-            "--db",
-            "s.db",
-            "import",
-            "--replace",
-            "--format",
-            "json",
-            &file,
-        ],
-        dir,
-    );
+    let o = import_json("s.db", &["--replace", &file], dir);
     assert_eq!(o.status.code(), Some(0));
     let report = &reports(&o)[0];
     assert_eq!(report["outcome"], "replaced");
@@ -907,12 +849,7 @@ fn the_root_zone_and_escaped_names_round_trip() {
          . NS a.root-servers.net.\na.root-servers.net. A 198.41.0.4\ncom. NS a.gtld-servers.net.\n\
          a\\.b\\032c. TXT \"dot and space\"\n",
     );
-    let o = run(
-        &[
-            "--db", "s.db", "import", "--origin", ".", "--verify", "--format", "json", &root,
-        ],
-        dir,
-    );
+    let o = import_json("s.db", &["--origin", ".", "--verify", &root], dir);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     let report = &reports(&o)[0];
     assert_eq!(report["zone"], ".");

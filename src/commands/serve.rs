@@ -42,12 +42,7 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         false => None,
     };
     if let Some(dev) = &dev {
-        let deploy = dev.named.layout().deploy_config();
-        config.deploy = crate::config::DeployConfig {
-            serial_policy: config.deploy.serial_policy,
-            source_dir: config.deploy.source_dir.clone(),
-            ..deploy
-        };
+        dev.named.layout().point(&mut config.deploy);
     }
     let db = db
         .or(dev

@@ -1,7 +1,6 @@
 //! The files named reads: zone files and the zones include file, each
-//! replaced whole by a rename, so that named never sees half of one.
+//! replaced whole through [`crate::atomic`].
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The zone file of `domain` in `zone_dir`: the domain in lower case with
@@ -21,61 +20,6 @@ pub fn zone_file(zone_dir: &Path, domain: &str) -> PathBuf {
         }
     }
     zone_dir.join(format!("{name}.zone"))
-}
-
-/// A file written next to its destination and synced, not yet in place.
-pub struct Staged {
-    file: tempfile::NamedTempFile,
-}
-
-impl Staged {
-    /// Writes `bytes` to a temporary file in `dir` and syncs it to disk.
-    pub fn write(dir: &Path, bytes: &[u8]) -> std::io::Result<Staged> {
-        let mut file = tempfile::Builder::new()
-            .prefix(".bindbridge-")
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
-        file.write_all(bytes)?;
-        file.as_file().sync_all()?;
-        Ok(Staged { file })
-    }
-
-    /// Where it is now (for named-checkzone).
-    pub fn path(&self) -> &Path {
-        self.file.path()
-    }
-
-    /// Renames it over `destination` and syncs the directory, so that the
-    /// rename survives a crash; readable by named (mode 0644).
-    pub fn install(self, destination: &Path) -> std::io::Result<()> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            self.file
-                .as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        }
-        self.file.persist(destination).map_err(|e| e.error)?;
-        sync_dir(destination)
-    }
-}
-
-/// Syncs the directory holding `path`.
-pub fn sync_dir(path: &Path) -> std::io::Result<()> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
-        _ => Ok(()),
-    }
-}
-
-/// Writes `bytes` over `destination` atomically (temporary file in the
-/// same directory, fsync, rename, fsync of the directory).
-pub fn replace(destination: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match destination.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    Staged::write(dir, bytes)?.install(destination)
 }
 
 /// A zone name or path as a named.conf string: quoted, with `\` and `"`

@@ -7,7 +7,7 @@
 //! deleted zones change the include file, rewritten once per pass, and
 //! cost one `rndc reconfig` per pass.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +16,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::files::{self, Staged};
+use super::files;
 use super::named::{Named, Unreachable};
+use crate::atomic::{self, Staged};
 use crate::config::DeployConfig;
 use crate::metrics::Metrics;
 use crate::render::{Template, render_to_vec};
@@ -107,7 +108,7 @@ impl Deployer {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             }
-            files::replace(&config.include_file, files::include_text(&[]).as_bytes())
+            atomic::replace(&config.include_file, files::include_text(&[]).as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", config.include_file.display()))?;
         }
         Ok(Deployer {
@@ -175,10 +176,11 @@ impl Deployer {
             }
         }
         // Zones named should stop serving: deleted from the store.
+        let stored: HashSet<&str> = targets.iter().map(|t| t.domain.as_str()).collect();
         let gone: Vec<String> = self
             .included
             .keys()
-            .filter(|d| !targets.iter().any(|t| &t.domain == *d))
+            .filter(|d| !stored.contains(d.as_str()))
             .cloned()
             .collect();
         let added = installed
@@ -379,7 +381,7 @@ impl Deployer {
         match &zone.last_good {
             Some(backup) => {
                 std::fs::rename(backup, &zone.path).map_err(|e| io_error("restore", backup, e))?;
-                files::sync_dir(&zone.path).map_err(|e| io_error("sync", &zone.path, e))?;
+                atomic::sync_dir(&zone.path).map_err(|e| io_error("sync", &zone.path, e))?;
                 self.reload(&zone.origin, &zone.path).await?;
             }
             None => {
@@ -410,7 +412,7 @@ impl Deployer {
             .iter()
             .map(|(d, p)| (d.clone(), p.clone()))
             .collect();
-        files::replace(&self.include_file, files::include_text(&zones).as_bytes())
+        atomic::replace(&self.include_file, files::include_text(&zones).as_bytes())
             .map_err(|e| io_error("write", &self.include_file, e))
     }
 }

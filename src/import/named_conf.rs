@@ -735,8 +735,10 @@ mod tests {
         TokKind::Word(text.to_string())
     }
 
-    fn err_of(src: &str) -> SyntaxError {
-        parse_source(src.as_bytes(), 0, 0).expect_err("should fail")
+    /// The line and message of the error parsing `src` gives.
+    fn err_of(src: &str) -> (u32, String) {
+        let e = parse_source(src.as_bytes(), 0, 0).expect_err("should fail");
+        (e.line, e.message)
     }
 
     const TOP: &str = "\
@@ -1217,52 +1219,51 @@ zone \"corp.example\" CH {
 
     #[test]
     fn unterminated_comment_and_string() {
-        let e = err_of("options { };\n\n/* never\nclosed };\n");
-        assert_eq!((e.line, e.message.as_str()), (3, "unterminated /* comment"));
-        let e = err_of("options {\n directory \"/var;\n};\n");
         assert_eq!(
-            (e.line, e.message.as_str()),
-            (2, "unterminated quoted string")
+            err_of("options { };\n\n/* never\nclosed };\n"),
+            (3, "unterminated /* comment".into())
         );
-        let e = err_of("x \"ends in a backslash\\");
         assert_eq!(
-            (e.line, e.message.as_str()),
-            (1, "unterminated quoted string")
+            err_of("options {\n directory \"/var;\n};\n"),
+            (2, "unterminated quoted string".into())
+        );
+        assert_eq!(
+            err_of("x \"ends in a backslash\\"),
+            (1, "unterminated quoted string".into())
         );
     }
 
     #[test]
     fn missing_semicolons() {
-        let e = err_of("options {\n  directory \"/x\"\n};\n");
-        assert_eq!((e.line, e.message.as_str()), (2, "missing ';' before '}'"));
-        let e = err_of("options { directory \"/x\"; }\n\n");
         assert_eq!(
-            (e.line, e.message.as_str()),
-            (1, "missing ';' before end of file")
+            err_of("options {\n  directory \"/x\"\n};\n"),
+            (2, "missing ';' before '}'".into())
         );
-        let e = err_of("a b c");
         assert_eq!(
-            (e.line, e.message.as_str()),
-            (1, "missing ';' before end of file")
+            err_of("options { directory \"/x\"; }\n\n"),
+            (1, "missing ';' before end of file".into())
         );
-        let e = err_of("a {\n} b { c; }\n}\n");
-        assert_eq!((e.line, e.message.as_str()), (2, "missing ';' before '}'"));
+        assert_eq!(
+            err_of("a b c"),
+            (1, "missing ';' before end of file".into())
+        );
+        assert_eq!(
+            err_of("a {\n} b { c; }\n}\n"),
+            (2, "missing ';' before '}'".into())
+        );
     }
 
     #[test]
     fn unbalanced_braces() {
-        let e = err_of("options { };\n};\n");
         assert_eq!(
-            (e.line, e.message.as_str()),
-            (2, "unbalanced braces: '}' without '{'")
+            err_of("options { };\n};\n"),
+            (2, "unbalanced braces: '}' without '{'".into())
         );
-        let e = err_of("a;\nview \"v\" {\n zone \"z\" { type master; };\n");
         assert_eq!(
-            (e.line, e.message.as_str()),
-            (2, "unbalanced braces: '{' is never closed")
+            err_of("a;\nview \"v\" {\n zone \"z\" { type master; };\n"),
+            (2, "unbalanced braces: '{' is never closed".into())
         );
-        let e = err_of("view \"v\" {\n zone \"z\" { type master; }\n");
-        assert_eq!(e.line, 1);
+        assert_eq!(err_of("view \"v\" {\n zone \"z\" { type master; }\n").0, 1);
     }
 
     #[test]
@@ -1301,8 +1302,7 @@ zone \"corp.example\" CH {
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let src = "a ".to_string() + &"{".repeat(100_000);
-        let e = err_of(&src);
-        assert_eq!(e.message, "blocks nested too deeply");
+        assert_eq!(err_of(&src).1, "blocks nested too deeply");
         let ok = "a".to_string()
             + &" { b".repeat(MAX_BLOCK_DEPTH)
             + ";"

@@ -170,16 +170,21 @@ fn bind_row<'q>(
     row: &'q RecordRow,
     now: i64,
 ) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    let query = query.bind(uuid.as_bytes().to_vec()).bind(zone_id);
+    bind_content(query, row).bind(now).bind(now)
+}
+
+/// Binds a row's content: name, type, value, TTL, priority, in this order.
+fn bind_content<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    row: &'q RecordRow,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
     query
-        .bind(uuid.as_bytes().to_vec())
-        .bind(zone_id)
         .bind(&row.name)
         .bind(&row.record_type)
         .bind(&row.value)
         .bind(i64::from(row.ttl))
         .bind(row.priority.map(i64::from))
-        .bind(now)
-        .bind(now)
 }
 
 /// `INSERT … VALUES (…), (…)` for `rows` rows of nine parameters. Only
@@ -547,21 +552,17 @@ impl Store {
         let now = now_unix();
         let (id, uuid, action) = match replacing {
             Some(old) => {
-                let updated = sqlx::query(
+                let update = sqlx::query(
                     "UPDATE records SET name = ?, record_type = ?, value = ?, ttl = ?, \
                      priority = ?, updated_at = ? WHERE id = ? AND zone_id = ?",
-                )
-                .bind(&row.name)
-                .bind(&row.record_type)
-                .bind(&row.value)
-                .bind(i64::from(row.ttl))
-                .bind(row.priority.map(i64::from))
-                .bind(now)
-                .bind(old.id)
-                .bind(zone_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
+                );
+                let updated = bind_content(update, row)
+                    .bind(now)
+                    .bind(old.id)
+                    .bind(zone_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
                 // Deleted since it was read: nothing to replace.
                 if updated.rows_affected() == 0 {
                     return Err(StoreError::UnknownRecord(old.uuid.to_string()).into());

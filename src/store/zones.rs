@@ -668,7 +668,7 @@ async fn replace(
 mod tests {
     use super::*;
     use crate::render::{Template, render_to_vec};
-    use crate::store::RecordFilter;
+    use crate::store::{RecordFilter, StoredRow};
     use sqlx::SqlitePool;
 
     const ZONE: &str = "$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\n\
@@ -695,6 +695,43 @@ mod tests {
         };
         store
             .save_zone(request, shape::rows(&zone), &mut |_| {}, accept)
+            .await
+    }
+
+    /// alice's store with `ZONE` saved as example.com.
+    async fn alices_zone(pool: SqlitePool) -> (Store, User, ZoneInfo) {
+        let store = Store::from_pool(pool);
+        let owner = store.add_user("alice").await.unwrap();
+        save(&store, &owner, ZONE, SaveMode::Create, None)
+            .await
+            .unwrap();
+        let zone = store.zone("example.com").await.unwrap();
+        (store, owner, zone)
+    }
+
+    fn row(name: &str, record_type: &str, value: &str) -> RecordRow {
+        RecordRow {
+            name: name.into(),
+            record_type: record_type.into(),
+            value: value.into(),
+            ttl: 300,
+            priority: None,
+        }
+    }
+
+    /// `row` written into `zone` (in place of `old`), as an API write
+    /// makes it.
+    async fn write(
+        store: &Store,
+        owner: &User,
+        zone: &ZoneInfo,
+        row: RecordRow,
+        old: Option<&StoredRow>,
+    ) -> Result<StoredRow, StoreError> {
+        store
+            .write_record(owner.id, &zone.uuid, old, "test", |_| {
+                Ok::<_, StoreError>(row)
+            })
             .await
     }
 
@@ -796,40 +833,17 @@ mod tests {
 
     #[sqlx::test(migrator = "crate::store::MIGRATOR")]
     async fn record_writes_keep_the_zone_rules_across_other_writers(pool: SqlitePool) {
-        let store = Store::from_pool(pool);
-        let owner = store.add_user("alice").await.unwrap();
-        save(&store, &owner, ZONE, SaveMode::Create, None)
-            .await
-            .unwrap();
-        let zone = store.zone("example.com").await.unwrap();
-        let row = |name: &str, t: &str, value: &str| RecordRow {
-            name: name.into(),
-            record_type: t.into(),
-            value: value.into(),
-            ttl: 300,
-            priority: None,
-        };
+        let (store, owner, zone) = alices_zone(pool).await;
         let alias = row("alias", "CNAME", "www.example.com.");
-        let written = store
-            .write_record(owner.id, &zone.uuid, None, "test", |_| {
-                Ok::<_, StoreError>(alias.clone())
-            })
+        let written = write(&store, &owner, &zone, alias.clone(), None)
             .await
             .unwrap();
-        let duplicate = store
-            .write_record(owner.id, &zone.uuid, None, "test", |_| {
-                Ok::<_, StoreError>(alias.clone())
-            })
-            .await;
+        let duplicate = write(&store, &owner, &zone, alias.clone(), None).await;
         assert!(matches!(
             duplicate,
             Err(StoreError::Conflict { field: "value", .. })
         ));
-        let beside = store
-            .write_record(owner.id, &zone.uuid, None, "test", |_| {
-                Ok::<_, StoreError>(row("ALIAS", "A", "192.0.2.9"))
-            })
-            .await;
+        let beside = write(&store, &owner, &zone, row("ALIAS", "A", "192.0.2.9"), None).await;
         assert!(matches!(
             beside,
             Err(StoreError::Conflict { field: "name", .. })
@@ -840,28 +854,25 @@ mod tests {
         save(&store, &owner, &imported, SaveMode::Replace, None)
             .await
             .unwrap();
-        let cname_at_txt = store
-            .write_record(owner.id, &zone.uuid, None, "test", |_| {
-                Ok::<_, StoreError>(row("txt", "CNAME", "www.example.com."))
-            })
-            .await;
+        let cname_at_txt = write(
+            &store,
+            &owner,
+            &zone,
+            row("txt", "CNAME", "www.example.com."),
+            None,
+        )
+        .await;
         assert!(matches!(
             cname_at_txt,
             Err(StoreError::Conflict { field: "name", .. })
         ));
         // The import removed the alias, so an A there is fine now; deleting
         // keeps the index in step too.
-        let a = store
-            .write_record(owner.id, &zone.uuid, None, "test", |_| {
-                Ok::<_, StoreError>(row("alias", "A", "192.0.2.9"))
-            })
+        let a = write(&store, &owner, &zone, row("alias", "A", "192.0.2.9"), None)
             .await
             .unwrap();
         store.delete_record(owner.id, &a, "test").await.unwrap();
-        store
-            .write_record(owner.id, &zone.uuid, None, "test", |_| {
-                Ok::<_, StoreError>(alias.clone())
-            })
+        write(&store, &owner, &zone, alias.clone(), None)
             .await
             .unwrap();
         assert_ne!(written.uuid, a.uuid);
@@ -879,23 +890,9 @@ mod tests {
 
     #[sqlx::test(migrator = "crate::store::MIGRATOR")]
     async fn a_record_is_found_by_its_uuid_for_its_owner_only(pool: SqlitePool) {
-        let store = Store::from_pool(pool);
-        let owner = store.add_user("alice").await.unwrap();
-        save(&store, &owner, ZONE, SaveMode::Create, None)
-            .await
-            .unwrap();
-        let zone = store.zone("example.com").await.unwrap();
-        let row = RecordRow {
-            name: "x".into(),
-            record_type: "A".into(),
-            value: "192.0.2.7".into(),
-            ttl: 60,
-            priority: None,
-        };
-        let written = store
-            .write_record(owner.id, &zone.uuid, None, "test", |_| {
-                Ok::<_, StoreError>(row.clone())
-            })
+        let (store, owner, zone) = alices_zone(pool).await;
+        let row = row("x", "A", "192.0.2.7");
+        let written = write(&store, &owner, &zone, row.clone(), None)
             .await
             .unwrap();
         let found = store
@@ -962,23 +959,9 @@ mod tests {
 
     #[sqlx::test(migrator = "crate::store::MIGRATOR")]
     async fn a_record_deleted_meanwhile_is_not_replaced(pool: SqlitePool) {
-        let store = Store::from_pool(pool);
-        let owner = store.add_user("alice").await.unwrap();
-        save(&store, &owner, ZONE, SaveMode::Create, None)
-            .await
-            .unwrap();
-        let zone = store.zone("example.com").await.unwrap();
-        let row = RecordRow {
-            name: "x".into(),
-            record_type: "A".into(),
-            value: "192.0.2.7".into(),
-            ttl: 60,
-            priority: None,
-        };
-        let written = store
-            .write_record(owner.id, &zone.uuid, None, "test", |_| {
-                Ok::<_, StoreError>(row.clone())
-            })
+        let (store, owner, zone) = alices_zone(pool).await;
+        let row = row("x", "A", "192.0.2.7");
+        let written = write(&store, &owner, &zone, row.clone(), None)
             .await
             .unwrap();
         store
@@ -986,11 +969,7 @@ mod tests {
             .await
             .unwrap();
         let version = store.zone("example.com").await.unwrap().version;
-        let replaced = store
-            .write_record(owner.id, &zone.uuid, Some(&written), "test", |_| {
-                Ok::<_, StoreError>(row.clone())
-            })
-            .await;
+        let replaced = write(&store, &owner, &zone, row.clone(), Some(&written)).await;
         assert!(matches!(replaced, Err(StoreError::UnknownRecord(_))));
         assert!(matches!(
             store.delete_record(owner.id, &written, "test").await,
