@@ -52,7 +52,7 @@ impl Stack {
         let deploy = layout.deploy_config();
         let config = format!(
             "[deploy]\nzone_dir = {:?}\ninclude_file = {:?}\nrndc = {:?}\nnamed_dns = \"{}\"\n\
-             serve_timeout = 10\nreconcile_interval = 2\n{deploy_settings}\n",
+             serve_timeout = 10\n{deploy_settings}\n",
             deploy.zone_dir, deploy.include_file, deploy.rndc, deploy.named_dns
         );
         let server = Server::start_with(&config, "info");
@@ -447,5 +447,34 @@ fn a_burst_of_concurrent_writes_is_served_whole_in_few_deploys() {
         after - before < (WRITES / 10) as u64,
         "{WRITES} writes took {} deploys",
         after - before
+    );
+}
+
+#[test]
+fn a_change_by_another_process_is_deployed_without_waiting_for_the_reconcile() {
+    // The periodic reconcile is an hour away: only the database watcher
+    // can make the daemon see the CLI's import in time.
+    let stack = Stack::start_with("reconcile_interval = 3600");
+    stack.server.cli(&["user", "add", "carol"]);
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(
+        file.path(),
+        "$ORIGIN cli.example.\n$TTL 300\n@ SOA ns1 hostmaster 2024010101 7200 900 1209600 300\n\
+         @ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.54\n",
+    )
+    .expect("write the zone");
+    let path = file.path().to_string_lossy().into_owned();
+    stack
+        .server
+        .cli(&["import", "--owner", "carol", "--origin", "cli.example", &path]);
+    let answer = stack.wait_for("the imported zone served", || {
+        let answer = stack.dig("www.cli.example.", "A");
+        (answer.as_deref() == Ok(&["192.0.2.54".to_string()][..]), answer)
+    });
+    assert!(answer.is_ok());
+    assert_eq!(
+        stack.serial("cli.example."),
+        Some(2024010101),
+        "the imported serial is kept"
     );
 }

@@ -9,7 +9,7 @@ use super::could_not_run;
 use crate::api::{self, AppState};
 use crate::cli::ServeArgs;
 use crate::config::Config;
-use crate::deploy::Deployer;
+use crate::deploy::{Deployer, watch_database};
 use crate::dev::{Layout, PrivateNamed, free_port};
 use crate::store::{Store, StoreError};
 
@@ -77,11 +77,14 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
             true => match Deployer::new(store.clone(), &config.deploy, metrics.clone()) {
                 Ok(deployer) => {
                     let (wake, wake_rx) = tokio::sync::watch::channel(0u64);
+                    let watcher = match watch_database(&db, wake) {
+                        Ok(w) => w,
+                        Err(e) => return fail(e),
+                    };
                     Some(tokio::spawn(async move {
-                        // Nothing wakes the worker from outside yet; the
-                        // sender lives as long as the worker, so its
-                        // receiver never reports closed.
-                        let _wake = wake;
+                        // The watcher (and with it the sender) lives as long
+                        // as the worker.
+                        let _watcher = watcher;
                         deployer.run(wake_rx).await
                     }))
                 }

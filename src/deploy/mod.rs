@@ -2,6 +2,8 @@
 
 pub mod files;
 pub mod named;
+mod watch;
 mod worker;
 
+pub use watch::watch_database;
 pub use worker::Deployer;
