@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -52,6 +52,7 @@ pub(crate) struct Server {
     agent: Agent,
     /// What the server wrote to stderr after its "listening" line.
     log: mpsc::Receiver<String>,
+    log_filter: String,
 }
 
 impl Server {
@@ -75,14 +76,46 @@ impl Server {
         };
         let dir = tempfile::tempdir().expect("temporary directory");
         let db = dir.path().join("api.db");
-        let config_path = dir.path().join("config.toml");
-        std::fs::write(&config_path, config).expect("write the configuration");
+        std::fs::write(dir.path().join("config.toml"), config).expect("write the configuration");
+        let (child, base, log) = Server::spawn(dir.path(), &db, log_filter);
+        let agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent();
+        Server {
+            child,
+            dir,
+            db,
+            base,
+            agent,
+            log,
+            log_filter: log_filter.to_string(),
+        }
+    }
+
+    /// Kills the server with SIGKILL, at whatever it was doing, and starts
+    /// it again on the same database and configuration.
+    pub(crate) fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, base, log) = Server::spawn(self.dir.path(), &self.db, &self.log_filter);
+        self.child = child;
+        self.base = base;
+        self.log = log;
+    }
+
+    /// Runs `bindbridge --db DB serve` with `DIR/config.toml`, and waits for
+    /// its "listening" line: the child, its base URL and its further log.
+    fn spawn(dir: &Path, db: &Path, log_filter: &str) -> (Child, String, mpsc::Receiver<String>) {
+        let config_path = dir.join("config.toml");
         let mut child = bindbridge()
             .arg("--db")
             .arg(&db)
             .args(["serve", "--api-listen", "127.0.0.1:0", "--config"])
             .arg(&config_path)
-            .current_dir(dir.path())
+            .current_dir(dir)
             .env_remove("BINDBRIDGE_DB")
             .env("BINDBRIDGE_LOG", log_filter)
             .stdin(Stdio::null())
@@ -122,20 +155,7 @@ impl Server {
             base.starts_with("http://127.0.0.1:"),
             "not 127.0.0.1: {base}"
         );
-        let agent = Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .new_agent();
-        Server {
-            child,
-            dir,
-            db,
-            base,
-            agent,
-            log: lines,
-        }
+        (child, base, lines)
     }
 
     /// The server's log since the last call, once it is stopped (so that

@@ -425,18 +425,8 @@ fn a_burst_of_concurrent_writes_is_served_whole_in_few_deploys() {
         "the serial went up: {detail:?}"
     );
     // Every record is served: one dig process asks for all of them.
-    let dns = stack.named.layout().dns;
-    let mut dig = dig_at(dns);
-    // A thousand queries in one run: a lost datagram is asked again.
-    dig.args(["+short", "+tries=3"]);
-    for i in 0..WRITES {
-        dig.args([&format!("h{i}.burst.example"), "A"]);
-    }
-    let out = dig.output().expect("dig runs");
-    let answers: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let names: Vec<String> = (0..WRITES).map(|i| format!("h{i}.burst.example")).collect();
+    let answers = dig_all(stack.named.layout().dns, &names);
     let expected: Vec<String> = (0..WRITES)
         .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
         .collect();
@@ -464,12 +454,20 @@ fn a_change_by_another_process_is_deployed_without_waiting_for_the_reconcile() {
     )
     .expect("write the zone");
     let path = file.path().to_string_lossy().into_owned();
-    stack
-        .server
-        .cli(&["import", "--owner", "carol", "--origin", "cli.example", &path]);
+    stack.server.cli(&[
+        "import",
+        "--owner",
+        "carol",
+        "--origin",
+        "cli.example",
+        &path,
+    ]);
     let answer = stack.wait_for("the imported zone served", || {
         let answer = stack.dig("www.cli.example.", "A");
-        (answer.as_deref() == Ok(&["192.0.2.54".to_string()][..]), answer)
+        (
+            answer.as_deref() == Ok(&["192.0.2.54".to_string()][..]),
+            answer,
+        )
     });
     assert!(answer.is_ok());
     assert_eq!(
@@ -477,4 +475,115 @@ fn a_change_by_another_process_is_deployed_without_waiting_for_the_reconcile() {
         Some(2024010101),
         "the imported serial is kept"
     );
+}
+
+/// `dig +short NAME A` for each name, in one run: the answers in order.
+fn dig_all(dns: SocketAddr, names: &[String]) -> Vec<String> {
+    let mut dig = dig_at(dns);
+    // Many queries in one run: a lost datagram is asked again.
+    dig.args(["+short", "+tries=3"]);
+    for name in names {
+        dig.args([name.as_str(), "A"]);
+    }
+    let out = dig.output().expect("dig runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn sigkill_in_a_burst_loses_no_acknowledged_write() {
+    let mut stack = Stack::start();
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let zone = create_zone(&stack.server.client(&token), "killed.example");
+    let _ = stack.wait_for("the zone served", || {
+        let serial = stack.serial("killed.example.");
+        (serial.is_some(), serial)
+    });
+    // Writes one after another until the server is gone; the ones answered
+    // 201 are acknowledged.
+    let writer = {
+        let (base, token, zone) = (stack.server.base.clone(), token.clone(), zone.clone());
+        std::thread::spawn(move || {
+            let agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .new_agent();
+            let mut acknowledged = Vec::new();
+            for i in 0..5000 {
+                let body = json!({"name": format!("k{i}"), "record_type": "A",
+                    "value": format!("10.1.{}.{}", i / 256, i % 256)});
+                let reply = agent
+                    .post(format!("{base}/api/v1/dns-zones/{zone}/records/"))
+                    .header("Authorization", format!("Bearer {token}"))
+                    .header("Content-Type", "application/json")
+                    .send(body.to_string());
+                match reply {
+                    Ok(r) if r.status().as_u16() == 201 => acknowledged.push(i),
+                    _ => break,
+                }
+            }
+            acknowledged
+        })
+    };
+    std::thread::sleep(Duration::from_millis(700));
+    stack.server.kill_and_restart();
+    let acknowledged = writer.join().expect("the writer thread");
+    eprintln!("SIGKILL after {} acknowledged writes", acknowledged.len());
+    assert!(
+        acknowledged.len() > 10 && acknowledged.len() < 5000,
+        "the kill came in the middle of the burst: {} writes answered",
+        acknowledged.len()
+    );
+    let api = stack.server.client(&token);
+    let _ = stack.wait_for("the zone deployed after the restart", || {
+        let detail = api.get(&zone_path(&zone)).body;
+        (deploy_state(&detail).0 == "deployed", deploy_state(&detail))
+    });
+    let names: Vec<String> = acknowledged
+        .iter()
+        .map(|i| format!("k{i}.killed.example"))
+        .collect();
+    let expected: Vec<String> = acknowledged
+        .iter()
+        .map(|i| format!("10.1.{}.{}", i / 256, i % 256))
+        .collect();
+    assert_eq!(
+        dig_all(stack.named.layout().dns, &names),
+        expected,
+        "every acknowledged write is served"
+    );
+}
+
+#[test]
+fn changes_made_while_named_is_down_are_served_once_it_is_back() {
+    let mut stack = Stack::start();
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let zone = create_zone(&stack.server.client(&token), "down.example");
+    let _ = stack.wait_for("the zone served", || {
+        let serial = stack.serial("down.example.");
+        (serial.is_some(), serial)
+    });
+    let layout = stack.named.layout().clone();
+    stack.named.stop();
+    // The API keeps working while named is down; the zone waits.
+    let api = stack.server.client(&token);
+    for i in 0..3 {
+        create_record(
+            &api,
+            &zone,
+            &a_record(&format!("d{i}"), &format!("192.0.2.{i}")),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(deploy_state(&api.get(&zone_path(&zone)).body).0, "pending");
+    stack.named = layout.start().expect("named starts again");
+    let names: Vec<String> = (0..3).map(|i| format!("d{i}.down.example")).collect();
+    let expected: Vec<String> = (0..3).map(|i| format!("192.0.2.{i}")).collect();
+    let _ = stack.wait_for("the changes served", || {
+        let detail = api.get(&zone_path(&zone)).body;
+        (deploy_state(&detail).0 == "deployed", deploy_state(&detail))
+    });
+    assert_eq!(dig_all(layout.dns, &names), expected);
 }

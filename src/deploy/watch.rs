@@ -11,7 +11,9 @@ use tokio::sync::watch;
 /// written. The watcher works while the returned value is kept.
 pub fn watch_database(db: &Path, wake: watch::Sender<u64>) -> Result<RecommendedWatcher, String> {
     let db = std::path::absolute(db).map_err(|e| format!("{}: {e}", db.display()))?;
-    let dir = db.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let dir = db
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
     let name = db
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -22,8 +24,9 @@ pub fn watch_database(db: &Path, wake: watch::Sender<u64>) -> Result<Recommended
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
         let ours = event.paths.iter().any(|p| {
-            p.file_name()
-                .is_some_and(|f| f.to_str() == Some(name.as_str()) || f.to_str() == Some(wal.as_str()))
+            p.file_name().is_some_and(|f| {
+                f.to_str() == Some(name.as_str()) || f.to_str() == Some(wal.as_str())
+            })
         });
         if ours && event.kind.is_modify() {
             wake.send_modify(|n| *n = n.wrapping_add(1));
