@@ -112,7 +112,7 @@ impl Server {
         let config_path = dir.join("config.toml");
         let mut child = bindbridge()
             .arg("--db")
-            .arg(&db)
+            .arg(db)
             .args(["serve", "--api-listen", "127.0.0.1:0", "--config"])
             .arg(&config_path)
             .current_dir(dir)
