@@ -160,7 +160,7 @@ impl Server {
 
     /// The server's log since the last call, once it is stopped (so that
     /// every line is in).
-    fn stop_and_read_log(&mut self) -> String {
+    pub(crate) fn stop_and_read_log(&mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let mut log = Vec::new();

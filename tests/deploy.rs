@@ -587,3 +587,61 @@ fn changes_made_while_named_is_down_are_served_once_it_is_back() {
     });
     assert_eq!(dig_all(layout.dns, &names), expected);
 }
+
+#[test]
+fn a_zone_file_edited_behind_bindbridges_back_is_reported_and_put_back_at_start() {
+    let mut stack = Stack::start();
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let zone = create_zone(&stack.server.client(&token), "drift.example");
+    create_record(
+        &stack.server.client(&token),
+        &zone,
+        &a_record("www", "192.0.2.1"),
+    );
+    let _ = stack.wait_for("the record served", || {
+        let answer = stack.dig("www.drift.example.", "A");
+        (
+            answer.as_deref() == Ok(&["192.0.2.1".to_string()][..]),
+            answer,
+        )
+    });
+    let before = stack.serial("drift.example.").expect("served");
+    // Someone edits the zone file and reloads named by hand.
+    let file = stack
+        .named
+        .layout()
+        .deploy_config()
+        .zone_dir
+        .join("drift.example.zone");
+    let edited = std::fs::read_to_string(&file)
+        .expect("the zone file")
+        .replace("192.0.2.1", "198.51.100.66");
+    std::fs::write(&file, edited).expect("edit the zone file");
+    stack
+        .named
+        .rndc(&["reload", "drift.example"])
+        .expect("rndc reload");
+    let _ = stack.wait_for("the hand edit served", || {
+        let answer = stack.dig("www.drift.example.", "A");
+        (
+            answer.as_deref() == Ok(&["198.51.100.66".to_string()][..]),
+            answer,
+        )
+    });
+    // At its next start bindbridge reports it and serves the store again.
+    stack.server.kill_and_restart();
+    let _ = stack.wait_for("the store's content served again", || {
+        let answer = stack.dig("www.drift.example.", "A");
+        (
+            answer.as_deref() == Ok(&["192.0.2.1".to_string()][..]),
+            answer,
+        )
+    });
+    assert!(stack.serial("drift.example.").unwrap() > before);
+    let log = stack.server.stop_and_read_log();
+    assert!(
+        log.contains("the zone file was changed outside bindbridge")
+            && log.contains("drift.example"),
+        "no report of the edit in the log:\n{log}"
+    );
+}

@@ -47,6 +47,10 @@ pub struct Deployer {
     /// said no, or named would not load it), by zone id: retried only when
     /// the zone changes again.
     refused: HashMap<i64, i64>,
+    /// Deployed zones whose file was changed behind bindbridge's back, to
+    /// deploy again; looked for once, at the first pass after start.
+    drifted: HashSet<i64>,
+    drift_checked: bool,
     metrics: Arc<Metrics>,
 }
 
@@ -127,6 +131,8 @@ impl Deployer {
             template: Template::builtin(),
             included,
             refused: HashMap::new(),
+            drifted: HashSet::new(),
+            drift_checked: false,
             metrics,
         })
     }
@@ -166,13 +172,27 @@ impl Deployer {
     /// One pass over every zone.
     pub async fn pass(&mut self) -> PassResult {
         let targets = self.store.deploy_targets().await.map_err(store_down)?;
+        if !self.drift_checked {
+            self.find_drift(&targets).await?;
+            self.drift_checked = true;
+        }
         let mut installed = Vec::new();
-        for target in targets.iter().filter(|t| t.is_pending()) {
+        let drifted = std::mem::take(&mut self.drifted);
+        let due = targets
+            .iter()
+            .filter(|t| t.is_pending() || drifted.contains(&t.id));
+        for target in due {
             if self.refused.get(&target.id) == Some(&target.version) {
                 continue;
             }
-            if let Some(done) = self.install(target).await? {
-                installed.push(done);
+            match self.install(target).await {
+                Ok(Some(done)) => installed.push(done),
+                Ok(None) => {}
+                Err(e) => {
+                    // Not deployed yet: still to do after the backoff.
+                    self.drifted.extend(drifted);
+                    return Err(e);
+                }
             }
         }
         // Zones named should stop serving: deleted from the store.
@@ -238,24 +258,18 @@ impl Deployer {
         let origin = zone.origin.to_string();
         let path = files::zone_file(&self.zone_dir, &target.domain);
         let included = self.included.contains_key(&target.domain);
-        let on_disk = match std::fs::read(&path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io_error("read", &path, e)),
-        };
+        let on_disk = read_zone_file(&path)?;
         let served = self.named.served_serial(&origin).await?;
         // The same content as what named serves: nothing to deploy.
-        if let (true, Some(disk), Some(deployed)) = (included, &on_disk, target.deployed_serial)
+        if let (true, Some(deployed)) = (included, target.deployed_serial)
             && served == Some(deployed)
+            && self.same_as_disk(&mut zone, deployed, on_disk.as_deref())?
         {
-            zone.set_soa_serial(deployed);
-            if self.render(&zone)? == *disk {
-                self.store
-                    .mark_deployed(target.id, target.version, deployed)
-                    .await
-                    .map_err(store_down)?;
-                return Ok(None);
-            }
+            self.store
+                .mark_deployed(target.id, target.version, deployed)
+                .await
+                .map_err(store_down)?;
+            return Ok(None);
         }
         // The serial: the stored one if it is above everything named or
         // its secondaries may have seen, else the policy's next one.
@@ -310,6 +324,50 @@ impl Deployer {
             last_good,
             started,
         }))
+    }
+
+    /// True if `zone` with `serial` renders to exactly `on_disk`.
+    fn same_as_disk(
+        &self,
+        zone: &mut crate::zone::Zone,
+        serial: u32,
+        on_disk: Option<&[u8]>,
+    ) -> Result<bool, Unreachable> {
+        let Some(disk) = on_disk else {
+            return Ok(false);
+        };
+        zone.set_soa_serial(serial);
+        Ok(self.render(zone)? == disk)
+    }
+
+    /// Finds the deployed zones whose file is not what bindbridge wrote
+    /// (edited or removed behind its back): they are reported, and the next
+    /// deploys put the store's content back, with a new serial.
+    async fn find_drift(&mut self, targets: &[DeployTarget]) -> PassResult {
+        let deployed = targets
+            .iter()
+            .filter(|t| !t.is_pending() && self.included.contains_key(&t.domain));
+        for target in deployed {
+            let Some(serial) = target.deployed_serial else {
+                continue;
+            };
+            let mut zone = match self.store.load_zone(&target.uuid).await {
+                Ok((_, zone)) => zone,
+                Err(StoreError::UnknownZone(_)) => continue,
+                Err(e) => return Err(store_down(e)),
+            };
+            let path = files::zone_file(&self.zone_dir, &target.domain);
+            let on_disk = read_zone_file(&path)?;
+            if !self.same_as_disk(&mut zone, serial, on_disk.as_deref())? {
+                warn!(
+                    zone = %target.domain,
+                    file = %path.display(),
+                    "the zone file was changed outside bindbridge; deploying the store's content again"
+                );
+                self.drifted.insert(target.id);
+            }
+        }
+        Ok(())
     }
 
     fn render(&self, zone: &crate::zone::Zone) -> Result<Vec<u8>, Unreachable> {
@@ -414,6 +472,15 @@ impl Deployer {
             .collect();
         atomic::replace(&self.include_file, files::include_text(&zones).as_bytes())
             .map_err(|e| io_error("write", &self.include_file, e))
+    }
+}
+
+/// The bytes of a zone file; `None` if there is none.
+fn read_zone_file(path: &Path) -> Result<Option<Vec<u8>>, Unreachable> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error("read", path, e)),
     }
 }
 
