@@ -645,3 +645,51 @@ fn a_zone_file_edited_behind_bindbridges_back_is_reported_and_put_back_at_start(
         "no report of the edit in the log:\n{log}"
     );
 }
+
+#[test]
+fn hand_edited_source_files_are_imported_and_served_and_broken_ones_are_not() {
+    let sources = tempfile::tempdir().expect("a source directory");
+    let file = sources.path().join("src.example.zone");
+    let zone = |www: &str, extra: &str| {
+        format!(
+            "$TTL 300\n@ SOA ns1.src.example. hostmaster.src.example. 1 7200 900 1209600 300\n\
+             @ NS ns1.src.example.\nns1 A 192.0.2.53\nwww A {www}\n{extra}"
+        )
+    };
+    // A file that is there at start is imported (its name gives the zone).
+    std::fs::write(&file, zone("192.0.2.1", "")).expect("write the source");
+    let mut stack = Stack::start_with(&format!("source_dir = {:?}", sources.path()));
+    let served = |stack: &Stack, www: &str| {
+        let www = www.to_string();
+        let _ = stack.wait_for(&format!("www at {www}"), || {
+            let answer = stack.dig("www.src.example.", "A");
+            (answer.as_deref() == Ok(&[www.clone()][..]), answer)
+        });
+    };
+    served(&stack, "192.0.2.1");
+    // An editor's save: a temporary file renamed over the source.
+    let temporary = sources.path().join(".src.example.zone.swp");
+    std::fs::write(&temporary, zone("192.0.2.2", "")).expect("write");
+    std::fs::rename(&temporary, &file).expect("rename");
+    served(&stack, "192.0.2.2");
+    // Several writes in a row: the last one counts.
+    for www in ["192.0.2.3", "192.0.2.4", "192.0.2.5"] {
+        std::fs::write(&file, zone(www, "")).expect("write");
+    }
+    served(&stack, "192.0.2.5");
+    let good = stack.serial("src.example.").expect("served");
+    // A broken edit: nothing changes in named, the error is logged.
+    std::fs::write(&file, zone("192.0.2.6", "bad A 300.1.2.3\n")).expect("write");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        stack.dig("www.src.example.", "A"),
+        Ok(vec!["192.0.2.5".to_string()])
+    );
+    assert_eq!(stack.serial("src.example."), Some(good));
+    let log = stack.server.stop_and_read_log();
+    let position = format!("{}:6:", file.display());
+    assert!(
+        log.contains("source not imported") && log.contains(&position),
+        "no error with {position} in the log:\n{log}"
+    );
+}

@@ -9,7 +9,7 @@ use super::could_not_run;
 use crate::api::{self, AppState};
 use crate::cli::ServeArgs;
 use crate::config::Config;
-use crate::deploy::{Deployer, watch_database};
+use crate::deploy::{Deployer, watch_database, watch_sources};
 use crate::dev::{Layout, PrivateNamed, free_port};
 use crate::store::{Store, StoreError};
 
@@ -92,6 +92,13 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
             },
             false => None,
         };
+        let watching = match &config.deploy.source_dir {
+            Some(dir) => match watch_sources(dir, store.clone()) {
+                Ok(task) => Some(task),
+                Err(e) => return fail(e),
+            },
+            None => None,
+        };
         let address = listener.local_addr().map_or(listen, |a| a);
         eprintln!("bindbridge: API listening on http://{address}");
         if let Some(dev) = dev {
@@ -111,9 +118,9 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         // The deploy worker is stopped between two steps of a deploy; a
         // zone file is only ever replaced by a rename, so named keeps a
         // whole file, and the next start reconciles.
-        if let Some(worker) = deploying {
-            worker.abort();
-            let _ = worker.await;
+        for task in [watching, deploying].into_iter().flatten() {
+            task.abort();
+            let _ = task.await;
         }
         store.close().await;
         match served {

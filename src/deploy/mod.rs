@@ -2,8 +2,10 @@
 
 pub mod files;
 pub mod named;
+mod sources;
 mod watch;
 mod worker;
 
+pub use sources::watch_sources;
 pub use watch::watch_database;
 pub use worker::Deployer;

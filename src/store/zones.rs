@@ -81,7 +81,7 @@ pub struct ZoneInfo {
 }
 
 /// A last check on a zone as saved; `Err` says why it is refused.
-pub type AcceptZone<'a> = dyn FnMut(&Zone) -> Result<(), String> + 'a;
+pub type AcceptZone<'a> = dyn FnMut(&Zone) -> Result<(), String> + Send + 'a;
 
 /// Who saves what, and how.
 pub struct SaveRequest<'a> {
