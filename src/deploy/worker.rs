@@ -1,8 +1,9 @@
 //! The deploy loop: every zone whose `version > deployed_version` is
 //! rendered, checked, swapped in and proved served by named.
 //!
-//! One pass at a time, so each zone has one deploy at a time; writes that
-//! arrive during a pass are picked up by the next, which deploys the
+//! One pass at a time, so each zone has one deploy at a time. A pass starts
+//! as soon as a change is committed (no waiting to gather more); writes
+//! that arrive during it are picked up by the next, which deploys the
 //! latest version once (a burst of writes becomes a few deploys). New and
 //! deleted zones change the include file, rewritten once per pass, and
 //! cost one `rndc reconfig` per pass.
@@ -25,8 +26,12 @@ use crate::render::{Template, render_to_vec};
 use crate::store::{DeployTarget, Store, StoreError, now_unix};
 use crate::zone::serial::{Policy, next_serial, serial_gt};
 
-/// Writes that arrive this close together are deployed together.
-const COALESCE: Duration = Duration::from_millis(20);
+/// How often named is asked for the new serial while a load is young, and
+/// after that.
+const POLL_FAST: Duration = Duration::from_millis(2);
+const POLL_SLOW: Duration = Duration::from_millis(25);
+/// How long a load counts as young.
+const POLL_FAST_FOR: Duration = Duration::from_millis(500);
 /// The longest wait between retries while named or rndc is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -161,7 +166,6 @@ impl Deployer {
                         _ = wake.changed() => {}
                         _ = tokio::time::sleep(self.reconcile_interval) => {}
                     }
-                    tokio::time::sleep(COALESCE).await;
                 }
             }
             changes.mark_unchanged();
@@ -260,17 +264,6 @@ impl Deployer {
         let included = self.included.contains_key(&target.domain);
         let on_disk = read_zone_file(&path)?;
         let served = self.named.served_serial(&origin).await?;
-        // The same content as what named serves: nothing to deploy.
-        if let (true, Some(deployed)) = (included, target.deployed_serial)
-            && served == Some(deployed)
-            && self.same_as_disk(&mut zone, deployed, on_disk.as_deref())?
-        {
-            self.store
-                .mark_deployed(target.id, target.version, deployed)
-                .await
-                .map_err(store_down)?;
-            return Ok(None);
-        }
         // The serial: the stored one if it is above everything named or
         // its secondaries may have seen, else the policy's next one.
         let stored = info.fields.soa.serial;
@@ -285,6 +278,20 @@ impl Deployer {
         };
         zone.set_soa_serial(serial);
         let bytes = self.render(&zone)?;
+        // The same content as what named serves: nothing to deploy. Only a
+        // file of the same length can be that (serials of equal width), so
+        // most changes are told apart without rendering a second time.
+        if let (true, Some(deployed), Some(disk)) = (included, target.deployed_serial, &on_disk)
+            && served == Some(deployed)
+            && disk.len() == bytes.len()
+            && self.same_as_disk(&mut zone, deployed, Some(disk))?
+        {
+            self.store
+                .mark_deployed(target.id, target.version, deployed)
+                .await
+                .map_err(store_down)?;
+            return Ok(None);
+        }
         let staged = Staged::write(&self.zone_dir, &bytes)
             .map_err(|e| io_error("write in", &self.zone_dir, e))?;
         let verdict = self.named.checkzone(&origin, staged.path()).await?;
@@ -397,8 +404,8 @@ impl Deployer {
     /// deployed; if it does not in time, puts the last good file back and
     /// marks the zone failed with what named says of it.
     async fn prove(&mut self, zone: Installed) -> PassResult {
-        let deadline = Instant::now() + self.serve_timeout;
-        let mut pause = Duration::from_millis(5);
+        let asked = Instant::now();
+        let deadline = asked + self.serve_timeout;
         loop {
             let served = self.named.served_serial(&zone.origin).await?;
             if served == Some(zone.serial) {
@@ -407,8 +414,8 @@ impl Deployer {
             if Instant::now() >= deadline {
                 return self.roll_back(zone, served).await;
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(100));
+            let young = asked.elapsed() < POLL_FAST_FOR;
+            tokio::time::sleep(if young { POLL_FAST } else { POLL_SLOW }).await;
         }
         self.store
             .mark_deployed(zone.target.id, zone.version, zone.serial)
