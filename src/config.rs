@@ -60,7 +60,7 @@ pub struct Config {
 }
 
 /// `[deploy]`: where zone files go and how named is driven.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeployConfig {
     /// False: the API and the store only; zones stay `pending`.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::api::{Server, a_record, create_record, create_zone, record_path, zone_path};
+use bindbridge::config::DeployConfig;
 use bindbridge::dev::{Layout, PrivateNamed, free_port};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -32,11 +33,12 @@ struct Stack {
 
 impl Stack {
     fn start() -> Stack {
-        Stack::start_with("")
+        Stack::start_with(|_| {})
     }
 
-    /// With more `[deploy]` settings.
-    fn start_with(deploy_settings: &str) -> Stack {
+    /// With the `[deploy]` settings `adjust` makes of the defaults for
+    /// this named.
+    fn start_with(adjust: impl FnOnce(&mut DeployConfig)) -> Stack {
         let dir = tempfile::tempdir().expect("temporary directory");
         let port =
             |what| free_port(LOOPBACK).unwrap_or_else(|e| panic!("no free {what} port: {e}"));
@@ -49,11 +51,11 @@ impl Stack {
         let named = layout
             .start()
             .unwrap_or_else(|e| panic!("named does not start: {e}"));
-        let deploy = layout.deploy_config();
+        let mut deploy = layout.deploy_config();
+        adjust(&mut deploy);
         let config = format!(
-            "[deploy]\nzone_dir = {:?}\ninclude_file = {:?}\nrndc = {:?}\nnamed_dns = \"{}\"\n\
-             serve_timeout = 10\n{deploy_settings}\n",
-            deploy.zone_dir, deploy.include_file, deploy.rndc, deploy.named_dns
+            "[deploy]\n{}",
+            toml::to_string(&deploy).expect("the settings as TOML")
         );
         let server = Server::start_with(&config, "info");
         Stack {
@@ -308,9 +310,7 @@ fn dev_mode_runs_its_own_named_and_stops_it_on_sigterm() {
 fn a_zone_named_checkzone_refuses_keeps_serving_its_last_good_file() {
     // named-checkzone made stricter than usual (MX to a CNAME is an
     // error), so that the API accepts what the check then refuses.
-    let stack = Stack::start_with(
-        "checkzone = [\"named-checkzone\", \"-k\", \"fail\", \"-i\", \"local\", \"-M\", \"fail\"]",
-    );
+    let stack = Stack::start_with(|d| d.checkzone.extend(["-M".to_string(), "fail".to_string()]));
     let token = stack.server.user_with_token("alice", "dns:*");
     let api = stack.server.client(&token);
     let zone = create_zone(&api, "strict.example");
@@ -444,7 +444,7 @@ fn a_burst_of_concurrent_writes_is_served_whole_in_few_deploys() {
 fn a_change_by_another_process_is_deployed_without_waiting_for_the_reconcile() {
     // The periodic reconcile is an hour away: only the database watcher
     // can make the daemon see the CLI's import in time.
-    let stack = Stack::start_with("reconcile_interval = 3600");
+    let stack = Stack::start_with(|d| d.reconcile_interval = 3600);
     stack.server.cli(&["user", "add", "carol"]);
     let file = tempfile::NamedTempFile::new().expect("a temporary file");
     std::fs::write(
@@ -658,7 +658,7 @@ fn hand_edited_source_files_are_imported_and_served_and_broken_ones_are_not() {
     };
     // A file that is there at start is imported (its name gives the zone).
     std::fs::write(&file, zone("192.0.2.1", "")).expect("write the source");
-    let mut stack = Stack::start_with(&format!("source_dir = {:?}", sources.path()));
+    let mut stack = Stack::start_with(|d| d.source_dir = Some(sources.path().to_path_buf()));
     let served = |stack: &Stack, www: &str| {
         let www = www.to_string();
         let _ = stack.wait_for(&format!("www at {www}"), || {
@@ -692,4 +692,126 @@ fn hand_edited_source_files_are_imported_and_served_and_broken_ones_are_not() {
         log.contains("source not imported") && log.contains(&position),
         "no error with {position} in the log:\n{log}"
     );
+}
+
+#[test]
+fn a_zone_named_does_not_serve_in_time_is_rolled_back_to_its_last_good_file() {
+    // rndc that takes every command but `reload`, which it acknowledges
+    // and drops, as named does with a file it cannot load.
+    let stack = Stack::start_with(|d| {
+        let real = d.rndc.join(" ");
+        d.rndc = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            format!(
+                "case \"$1\" in reload) echo 'zone reload queued';; *) exec {real} \"$@\";; esac"
+            ),
+            "rndc".to_string(),
+        ];
+        d.serve_timeout = 2;
+    });
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let api = stack.server.client(&token);
+    let zone = create_zone(&api, "roll.example");
+    let good = stack.wait_for("the new zone served", || {
+        let serial = stack.serial("roll.example.");
+        (serial.is_some(), serial)
+    });
+    let file = stack
+        .named
+        .layout()
+        .deploy_config()
+        .zone_dir
+        .join("roll.example.zone");
+    let before = std::fs::read(&file).expect("the zone file");
+    create_record(&api, &zone, &a_record("www", "192.0.2.1"));
+    let detail = stack.wait_for("the deploy marked failed", || {
+        let detail = api.get(&zone_path(&zone)).body;
+        (deploy_state(&detail).0 == "failed", detail)
+    });
+    let error = detail["deploy"]["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("named did not serve serial") && error.contains("rndc zonestatus"),
+        "{error}"
+    );
+    assert_eq!(
+        stack.serial("roll.example."),
+        good,
+        "the old serial is served"
+    );
+    assert_eq!(
+        std::fs::read(&file).expect("the zone file"),
+        before,
+        "the last good file is back in place"
+    );
+    let mut kept = file.clone().into_os_string();
+    kept.push(".last-good");
+    assert!(
+        !std::path::Path::new(&kept).exists(),
+        "no copy is left behind"
+    );
+}
+
+#[test]
+fn serve_speaks_the_systemd_notify_protocol_and_checks_its_configuration() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[deploy]\nenabled = false\n").expect("write the configuration");
+    let bindbridge = || Command::new(env!("CARGO_BIN_EXE_bindbridge"));
+    // --check-config: a good file passes, a mistake is named.
+    let checked = bindbridge()
+        .args(["serve", "--check-config", "--config"])
+        .arg(&config)
+        .output()
+        .expect("bindbridge runs");
+    assert_eq!(checked.status.code(), Some(0));
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[deploy]\nserve_timeout = 0\n").expect("write");
+    let checked = bindbridge()
+        .args(["serve", "--check-config", "--config"])
+        .arg(&bad)
+        .output()
+        .expect("bindbridge runs");
+    assert_eq!(checked.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&checked.stderr);
+    assert!(said.contains("deploy.serve_timeout"), "{said}");
+
+    // READY once listening, WATCHDOG pings, STOPPING on SIGTERM.
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("a notify socket");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("a timeout");
+    let mut child = bindbridge()
+        .arg("--db")
+        .arg(dir.path().join("n.db"))
+        .args(["serve", "--api-listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut buf = [0u8; 256];
+    let mut next = || {
+        let n = socket.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let mut said: Vec<String> = vec![next(), next()];
+    assert_eq!(said[0], "READY=1");
+    assert_eq!(said[1], "WATCHDOG=1");
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    while said.last().map(String::as_str) != Some("STOPPING=1") {
+        said.push(next());
+    }
+    assert!(child.wait().expect("serve exits").success());
 }
