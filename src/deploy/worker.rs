@@ -71,6 +71,8 @@ struct Installed {
     last_good: Option<PathBuf>,
     /// When its deploy began.
     started: Instant,
+    /// The deploy's span.
+    span: tracing::Span,
 }
 
 /// Why a pass stopped early: named, rndc or the store cannot be reached;
@@ -189,7 +191,15 @@ impl Deployer {
             if self.refused.get(&target.id) == Some(&target.version) {
                 continue;
             }
-            match self.install(target).await {
+            // One span per deploy: from reading the zone to named serving
+            // it (version and serial are filled in once read and chosen).
+            let span = info_span!(
+                "deploy",
+                zone = %target.domain,
+                version = tracing::field::Empty,
+                serial = tracing::field::Empty
+            );
+            match self.install(target).instrument(span.clone()).await {
                 Ok(Some(done)) => installed.push(done),
                 Ok(None) => {}
                 Err(e) => {
@@ -234,12 +244,7 @@ impl Deployer {
             }
         }
         for zone in installed {
-            let span = info_span!(
-                "deploy",
-                zone = %zone.target.domain,
-                version = zone.version,
-                serial = zone.serial
-            );
+            let span = zone.span.clone();
             self.prove(zone).instrument(span).await?;
         }
         Ok(())
@@ -259,6 +264,7 @@ impl Deployer {
             version: info.version,
             ..target.clone()
         };
+        tracing::Span::current().record("version", info.version);
         let origin = zone.origin.to_string();
         let path = files::zone_file(&self.zone_dir, &target.domain);
         let included = self.included.contains_key(&target.domain);
@@ -276,6 +282,7 @@ impl Deployer {
             false => next_serial(self.policy, stored, &floors, now_unix())
                 .map_err(|e| Unreachable(format!("no serial for {origin}: {e}")))?,
         };
+        tracing::Span::current().record("serial", serial);
         zone.set_soa_serial(serial);
         let bytes = self.render(&zone)?;
         // The same content as what named serves: nothing to deploy. Only a
@@ -330,6 +337,7 @@ impl Deployer {
             path,
             last_good,
             started,
+            span: tracing::Span::current(),
         }))
     }
 
