@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::api::{Server, a_record, create_record, create_zone, record_path, zone_path};
+use crate::api::{Client, Server, a_record, create_record, create_zone, record_path, zone_path};
 use bindbridge::config::DeployConfig;
 use bindbridge::dev::{Layout, PrivateNamed, free_port};
 
@@ -88,6 +88,28 @@ impl Stack {
             .collect())
     }
 
+    /// Waits until named serves `zone`; the serial it serves.
+    fn wait_served(&self, zone: &str) -> u32 {
+        self.wait_for(&format!("{zone} served"), || {
+            let serial = self.serial(zone);
+            (serial.is_some(), serial)
+        })
+        .expect("a serial")
+    }
+
+    /// Waits until the detail of `zone` shows the deploy `state`; the detail.
+    fn wait_deploy(&self, api: &Client, zone: &str, state: &str) -> Value {
+        self.wait_for(&format!("deploy state {state}"), || {
+            let detail = api.get(&zone_path(zone)).body;
+            (deploy_state(&detail).0 == state, detail)
+        })
+    }
+
+    /// The file named loads the zone `file_name` from.
+    fn zone_file(&self, file_name: &str) -> std::path::PathBuf {
+        self.named.layout().deploy_config().zone_dir.join(file_name)
+    }
+
     /// The serial named serves for `zone`, if it serves it.
     fn serial(&self, zone: &str) -> Option<u32> {
         let soa = self.dig(zone, "SOA").ok()?;
@@ -123,17 +145,11 @@ fn api_changes_are_served_by_named_with_rising_serials() {
     let token = stack.server.user_with_token("alice", "dns:*");
     let api = stack.server.client(&token);
     let zone = create_zone(&api, "deploy.example");
-    let first = stack.wait_for("the new zone served", || {
-        let serial = stack.serial("deploy.example.");
-        (serial.is_some(), serial)
-    });
+    let first = stack.wait_served("deploy.example.");
     let ns = stack.dig("deploy.example.", "NS").expect("NS served");
     assert_eq!(ns.len(), 2, "the default nameservers: {ns:?}");
-    let detail = stack.wait_for("the zone detail shows the deploy", || {
-        let detail = api.get(&zone_path(&zone)).body;
-        (deploy_state(&detail).0 == "deployed", detail)
-    });
-    assert_eq!(deploy_state(&detail).1, first.map(u64::from));
+    let detail = stack.wait_deploy(&api, &zone, "deployed");
+    assert_eq!(deploy_state(&detail).1, Some(u64::from(first)));
 
     let record = create_record(&api, &zone, &a_record("www", "192.0.2.10"));
     let second = stack.wait_for("the new record served", || {
@@ -145,10 +161,7 @@ fn api_changes_are_served_by_named_with_rising_serials() {
     });
     assert!(second.is_ok());
     let after_create = stack.serial("deploy.example.").unwrap();
-    assert!(
-        after_create > first.unwrap(),
-        "{after_create} after {first:?}"
-    );
+    assert!(after_create > first, "{after_create} after {first}");
 
     let reply = api.patch(&record_path(&record), &json!({"value": "192.0.2.11"}));
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -174,10 +187,7 @@ fn api_changes_are_served_by_named_with_rising_serials() {
 
     // Another zone stays; the deleted one goes, also after a restart.
     create_zone(&api, "stays.example");
-    stack.wait_for("the second zone served", || {
-        let serial = stack.serial("stays.example.");
-        (serial.is_some(), serial)
-    });
+    stack.wait_served("stays.example.");
     assert_eq!(api.delete(&zone_path(&zone)).status, 204);
     let _ = stack.wait_for("the deleted zone no longer served", || {
         let answer = stack.dig("deploy.example.", "SOA");
@@ -330,10 +340,7 @@ fn a_zone_named_checkzone_refuses_keeps_serving_its_last_good_file() {
         &zone,
         &json!({"name": "@", "record_type": "MX", "value": "alias.strict.example", "priority": 10}),
     );
-    let detail = stack.wait_for("the deploy marked failed", || {
-        let detail = api.get(&zone_path(&zone)).body;
-        (deploy_state(&detail).0 == "failed", detail)
-    });
+    let detail = stack.wait_deploy(&api, &zone, "failed");
     let error = detail["deploy"]["error"].as_str().unwrap_or("");
     assert!(
         error.contains("named-checkzone") && error.contains("CNAME"),
@@ -347,10 +354,7 @@ fn a_zone_named_checkzone_refuses_keeps_serving_its_last_good_file() {
     assert_eq!(stack.dig("strict.example.", "MX"), Ok(vec![]));
     // The next change is tried again, and deploys.
     assert_eq!(api.delete(&record_path(&mx)).status, 204);
-    let detail = stack.wait_for("the zone deployed again", || {
-        let detail = api.get(&zone_path(&zone)).body;
-        (deploy_state(&detail).0 == "deployed", detail)
-    });
+    let detail = stack.wait_deploy(&api, &zone, "deployed");
     assert!(detail["deploy"]["error"].is_null(), "{detail}");
     // The content is back to what named serves: no new serial for it.
     assert_eq!(stack.serial("strict.example."), Some(good));
@@ -372,10 +376,7 @@ fn a_burst_of_concurrent_writes_is_served_whole_in_few_deploys() {
     let token = stack.server.user_with_token("alice", "dns:*");
     let api = stack.server.client(&token);
     let zone = create_zone(&api, "burst.example");
-    let first = stack.wait_for("the zone served", || {
-        let serial = stack.serial("burst.example.");
-        (serial.is_some(), serial)
-    });
+    let first = stack.wait_served("burst.example.");
     let metrics = |server: &Server| -> String {
         ureq::get(format!("{}/metrics", server.base))
             .call()
@@ -416,12 +417,9 @@ fn a_burst_of_concurrent_writes_is_served_whole_in_few_deploys() {
             });
         }
     });
-    let detail = stack.wait_for("the burst deployed", || {
-        let detail = api.get(&zone_path(&zone)).body;
-        (deploy_state(&detail).0 == "deployed", deploy_state(&detail))
-    });
+    let detail = deploy_state(&stack.wait_deploy(&api, &zone, "deployed"));
     assert!(
-        detail.1 > first.map(u64::from),
+        detail.1 > Some(u64::from(first)),
         "the serial went up: {detail:?}"
     );
     // Every record is served: one dig process asks for all of them.
@@ -497,10 +495,7 @@ fn sigkill_in_a_burst_loses_no_acknowledged_write() {
     let mut stack = Stack::start();
     let token = stack.server.user_with_token("alice", "dns:*");
     let zone = create_zone(&stack.server.client(&token), "killed.example");
-    let _ = stack.wait_for("the zone served", || {
-        let serial = stack.serial("killed.example.");
-        (serial.is_some(), serial)
-    });
+    stack.wait_served("killed.example.");
     // Writes one after another until the server is gone; the ones answered
     // 201 are acknowledged.
     let writer = {
@@ -537,10 +532,7 @@ fn sigkill_in_a_burst_loses_no_acknowledged_write() {
         acknowledged.len()
     );
     let api = stack.server.client(&token);
-    let _ = stack.wait_for("the zone deployed after the restart", || {
-        let detail = api.get(&zone_path(&zone)).body;
-        (deploy_state(&detail).0 == "deployed", deploy_state(&detail))
-    });
+    stack.wait_deploy(&api, &zone, "deployed");
     let names: Vec<String> = acknowledged
         .iter()
         .map(|i| format!("k{i}.killed.example"))
@@ -561,10 +553,7 @@ fn changes_made_while_named_is_down_are_served_once_it_is_back() {
     let mut stack = Stack::start();
     let token = stack.server.user_with_token("alice", "dns:*");
     let zone = create_zone(&stack.server.client(&token), "down.example");
-    let _ = stack.wait_for("the zone served", || {
-        let serial = stack.serial("down.example.");
-        (serial.is_some(), serial)
-    });
+    stack.wait_served("down.example.");
     let layout = stack.named.layout().clone();
     stack.named.stop();
     // The API keeps working while named is down; the zone waits.
@@ -581,10 +570,7 @@ fn changes_made_while_named_is_down_are_served_once_it_is_back() {
     stack.named = layout.start().expect("named starts again");
     let names: Vec<String> = (0..3).map(|i| format!("d{i}.down.example")).collect();
     let expected: Vec<String> = (0..3).map(|i| format!("192.0.2.{i}")).collect();
-    let _ = stack.wait_for("the changes served", || {
-        let detail = api.get(&zone_path(&zone)).body;
-        (deploy_state(&detail).0 == "deployed", deploy_state(&detail))
-    });
+    stack.wait_deploy(&api, &zone, "deployed");
     assert_eq!(dig_all(layout.dns, &names), expected);
 }
 
@@ -607,12 +593,7 @@ fn a_zone_file_edited_behind_bindbridges_back_is_reported_and_put_back_at_start(
     });
     let before = stack.serial("drift.example.").expect("served");
     // Someone edits the zone file and reloads named by hand.
-    let file = stack
-        .named
-        .layout()
-        .deploy_config()
-        .zone_dir
-        .join("drift.example.zone");
+    let file = stack.zone_file("drift.example.zone");
     let edited = std::fs::read_to_string(&file)
         .expect("the zone file")
         .replace("192.0.2.1", "198.51.100.66");
@@ -713,22 +694,11 @@ fn a_zone_named_does_not_serve_in_time_is_rolled_back_to_its_last_good_file() {
     let token = stack.server.user_with_token("alice", "dns:*");
     let api = stack.server.client(&token);
     let zone = create_zone(&api, "roll.example");
-    let good = stack.wait_for("the new zone served", || {
-        let serial = stack.serial("roll.example.");
-        (serial.is_some(), serial)
-    });
-    let file = stack
-        .named
-        .layout()
-        .deploy_config()
-        .zone_dir
-        .join("roll.example.zone");
+    let good = stack.wait_served("roll.example.");
+    let file = stack.zone_file("roll.example.zone");
     let before = std::fs::read(&file).expect("the zone file");
     create_record(&api, &zone, &a_record("www", "192.0.2.1"));
-    let detail = stack.wait_for("the deploy marked failed", || {
-        let detail = api.get(&zone_path(&zone)).body;
-        (deploy_state(&detail).0 == "failed", detail)
-    });
+    let detail = stack.wait_deploy(&api, &zone, "failed");
     let error = detail["deploy"]["error"].as_str().unwrap_or("");
     assert!(
         error.contains("named did not serve serial") && error.contains("rndc zonestatus"),
@@ -736,7 +706,7 @@ fn a_zone_named_does_not_serve_in_time_is_rolled_back_to_its_last_good_file() {
     );
     assert_eq!(
         stack.serial("roll.example."),
-        good,
+        Some(good),
         "the old serial is served"
     );
     assert_eq!(
