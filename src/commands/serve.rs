@@ -33,6 +33,19 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         println!("configuration is valid");
         return ExitCode::SUCCESS;
     }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return could_not_run(&e),
+    };
+    // From here on, SIGTERM and SIGINT stop the daemon the orderly way
+    // (the dev named included), even while it is still starting.
+    let shutdown = match runtime.block_on(async { shutdown_signal() }) {
+        Ok(s) => s,
+        Err(e) => return could_not_run(&e),
+    };
     // Dev mode: a private named, and the deploy settings that drive it.
     let dev = match args.dev {
         true => match start_dev(&args) {
@@ -54,13 +67,6 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         .api_listen
         .or(config.api_listen)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8053)));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return could_not_run(&e),
-    };
     let dev = dev.as_ref();
     runtime.block_on(async move {
         let store = match Store::open(&db).await {
@@ -114,7 +120,7 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
             zone_defaults,
             metrics,
         };
-        let served = api::serve(listener, state, shutdown_signal()).await;
+        let served = api::serve(listener, state, shutdown).await;
         // The deploy worker is stopped between two steps of a deploy; a
         // zone file is only ever replaced by a rename, so named keeps a
         // whole file, and the next start reconciles.
@@ -130,22 +136,22 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
     })
 }
 
-/// Resolves on SIGTERM or Ctrl-C (SIGINT).
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// A future that resolves on SIGTERM or SIGINT (Ctrl-C). The handlers are
+/// installed now, when this is called: a signal that comes before the
+/// future is first polled (right after READY, say) is kept for it instead
+/// of killing the process the default way.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
-    }
-    tracing::info!("stopping");
-    crate::systemd::notify("STOPPING=1");
+        tracing::info!("stopping");
+        crate::systemd::notify("STOPPING=1");
+    })
 }
 
 /// A running dev mode: its private named.
