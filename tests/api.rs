@@ -158,6 +158,23 @@ impl Server {
         (child, base, lines)
     }
 
+    /// Waits for a log line that `matches`; the line.
+    pub(crate) fn wait_for_log(&self, within: Duration, matches: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if matches(&line) => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => panic!(
+                    "no such log line within {within:?}; the log:\n{}",
+                    seen.join("\n")
+                ),
+            }
+        }
+    }
+
     /// The server's log since the last call, once it is stopped (so that
     /// every line is in).
     pub(crate) fn stop_and_read_log(&mut self) -> String {

@@ -527,7 +527,7 @@ fn sigkill_in_a_burst_loses_no_acknowledged_write() {
     let acknowledged = writer.join().expect("the writer thread");
     eprintln!("SIGKILL after {} acknowledged writes", acknowledged.len());
     assert!(
-        acknowledged.len() > 10 && acknowledged.len() < 5000,
+        !acknowledged.is_empty() && acknowledged.len() < 5000,
         "the kill came in the middle of the burst: {} writes answered",
         acknowledged.len()
     );
@@ -639,7 +639,7 @@ fn hand_edited_source_files_are_imported_and_served_and_broken_ones_are_not() {
     };
     // A file that is there at start is imported (its name gives the zone).
     std::fs::write(&file, zone("192.0.2.1", "")).expect("write the source");
-    let mut stack = Stack::start_with(|d| d.source_dir = Some(sources.path().to_path_buf()));
+    let stack = Stack::start_with(|d| d.source_dir = Some(sources.path().to_path_buf()));
     let served = |stack: &Stack, www: &str| {
         let www = www.to_string();
         let _ = stack.wait_for(&format!("www at {www}"), || {
@@ -661,18 +661,16 @@ fn hand_edited_source_files_are_imported_and_served_and_broken_ones_are_not() {
     let good = stack.serial("src.example.").expect("served");
     // A broken edit: nothing changes in named, the error is logged.
     std::fs::write(&file, zone("192.0.2.6", "bad A 300.1.2.3\n")).expect("write");
-    std::thread::sleep(Duration::from_secs(2));
+    let position = format!("{}:6:", file.display());
+    let line = stack
+        .server
+        .wait_for_log(SERVE_WAIT, |l| l.contains("source not imported"));
+    assert!(line.contains(&position), "no error at {position}: {line}");
     assert_eq!(
         stack.dig("www.src.example.", "A"),
         Ok(vec!["192.0.2.5".to_string()])
     );
     assert_eq!(stack.serial("src.example."), Some(good));
-    let log = stack.server.stop_and_read_log();
-    let position = format!("{}:6:", file.display());
-    assert!(
-        log.contains("source not imported") && log.contains(&position),
-        "no error with {position} in the log:\n{log}"
-    );
 }
 
 #[test]
