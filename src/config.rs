@@ -29,9 +29,18 @@
 //! serve_timeout = 10
 //! command_timeout = 30
 //! reconcile_interval = 30
+//! catalog_zone = "catalog.bindbridge.invalid."
+//! secondary_lag_warning = 60
+//! # primary_address = "192.0.2.1:53"   # where secondaries reach named
+//! # key_file = "/etc/bindbridge/transfer.key"
+//!
+//! [[deploy.secondaries]]
+//! address = "192.0.2.2"
+//! port = 53
+//! # key = "bindbridge-transfer"          # a key of key_file
 //! ```
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -86,6 +95,48 @@ pub struct DeployConfig {
     pub reconcile_interval: u64,
     /// A directory of hand-edited zone files (`*.zone`) to import on change.
     pub source_dir: Option<PathBuf>,
+    /// The catalog zone (RFC 9432, version 2) that lists every zone for
+    /// the secondaries; a name no zone of the store may take.
+    pub catalog_zone: String,
+    /// Where secondaries reach the primary named, for `secondary-config`
+    /// (default: `named_dns`).
+    pub primary_address: Option<SocketAddr>,
+    /// The TSIG `key` statements (as tsig-keygen writes them) that
+    /// secondaries name; bindbridge's include file includes it, so
+    /// named.conf must not include it again.
+    pub key_file: Option<PathBuf>,
+    /// Seconds a secondary may lag behind a deploy before it is warned of.
+    pub secondary_lag_warning: u64,
+    /// The nameservers that transfer every zone from named: notified of
+    /// each change, allowed to transfer, and asked what they serve.
+    pub secondaries: Vec<Secondary>,
+}
+
+/// `[[deploy.secondaries]]`: one secondary nameserver.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secondary {
+    /// Its address: NOTIFY goes there, transfers are allowed from there
+    /// (unless keyed), and its serials are asked there.
+    pub address: IpAddr,
+    /// Its DNS port.
+    #[serde(default = "dns_port")]
+    pub port: u16,
+    /// The TSIG key (defined in `key_file`) that transfers and NOTIFY to
+    /// it are signed with; with a key, any address holding it may transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+fn dns_port() -> u16 {
+    53
+}
+
+impl Secondary {
+    /// Where it answers DNS.
+    pub fn dns(&self) -> SocketAddr {
+        SocketAddr::new(self.address, self.port)
+    }
 }
 
 impl Default for DeployConfig {
@@ -104,6 +155,11 @@ impl Default for DeployConfig {
             command_timeout: 30,
             reconcile_interval: 30,
             source_dir: None,
+            catalog_zone: "catalog.bindbridge.invalid.".to_string(),
+            primary_address: None,
+            key_file: None,
+            secondary_lag_warning: 60,
+            secondaries: Vec::new(),
         }
     }
 }
@@ -118,6 +174,7 @@ impl DeployConfig {
             ("serve_timeout", self.serve_timeout),
             ("command_timeout", self.command_timeout),
             ("reconcile_interval", self.reconcile_interval),
+            ("secondary_lag_warning", self.secondary_lag_warning),
         ] {
             if value == 0 || value > 86_400 {
                 return Err(format!(
@@ -136,7 +193,53 @@ impl DeployConfig {
                 ));
             }
         }
+        self.catalog_origin()?;
+        let keys = match &self.key_file {
+            Some(path) if !path.is_absolute() => {
+                return Err(format!(
+                    "deploy.key_file: '{}' must be an absolute path",
+                    path.display()
+                ));
+            }
+            Some(path) => std::fs::read_to_string(path)
+                .map(|text| crate::deploy::files::key_names(&text))
+                .map_err(|e| format!("deploy.key_file: cannot read {}: {e}", path.display()))?,
+            None => Vec::new(),
+        };
+        for (i, secondary) in self.secondaries.iter().enumerate() {
+            if let Some(key) = &secondary.key
+                && !keys.contains(key)
+            {
+                return Err(format!(
+                    "deploy.secondaries[{i}].key: no key \"{key}\" in deploy.key_file{}",
+                    self.key_file
+                        .as_ref()
+                        .map_or(" (not set)".to_string(), |p| format!(" ({})", p.display()))
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The catalog zone's name: absolute, in lower case.
+    pub fn catalog_origin(&self) -> Result<Name, String> {
+        let text = match self.catalog_zone.ends_with('.') {
+            true => self.catalog_zone.to_ascii_lowercase(),
+            false => format!("{}.", self.catalog_zone.to_ascii_lowercase()),
+        };
+        match Name::from_ascii(&text) {
+            Ok(name) if text != "." => Ok(name),
+            Ok(_) => Err("deploy.catalog_zone: the root cannot be the catalog".to_string()),
+            Err(e) => Err(format!(
+                "deploy.catalog_zone: '{}' is not a domain name: {e}",
+                self.catalog_zone
+            )),
+        }
+    }
+
+    /// Where secondaries reach the primary named.
+    pub fn primary(&self) -> SocketAddr {
+        self.primary_address.unwrap_or(self.named_dns)
     }
 }
 

@@ -105,8 +105,11 @@ impl Layout {
         }
         let include = self.dir.join("zones.conf");
         if !include.exists() {
-            crate::atomic::replace(&include, crate::deploy::files::include_text(&[]).as_bytes())
-                .map_err(|e| io(&include, e))?;
+            crate::atomic::replace(
+                &include,
+                crate::deploy::files::include_text(&[], None, &Default::default()).as_bytes(),
+            )
+            .map_err(|e| io(&include, e))?;
         }
         let work = self.dir.join("named");
         let text = format!(

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::Secondary;
+
 /// The zone file of `domain` in `zone_dir`: the domain in lower case with
 /// `.zone` (`root.zone` for the root); bytes other than letters, digits,
 /// `-`, `_` and inner dots are written `%XX`, so that no name can reach
@@ -37,25 +39,96 @@ fn conf_string(text: &str) -> String {
     out
 }
 
-/// The zones include file: one `zone` statement per line for each
-/// `(domain, file)`, primary, in class IN.
-pub fn include_text(zones: &[(String, PathBuf)]) -> String {
+/// How the primary's zones reach the secondaries: what every zone
+/// statement of the include file says besides its name and file.
+#[derive(Debug, Clone, Default)]
+pub struct Replication<'a> {
+    /// The secondaries to notify and let transfer.
+    pub secondaries: &'a [Secondary],
+    /// The file of their TSIG keys, included before the zones.
+    pub key_file: Option<&'a Path>,
+}
+
+impl Replication<'_> {
+    /// The options of every zone statement: NOTIFY to the secondaries only
+    /// (`notify explicit`: the zone's NS may name hosts that are no
+    /// secondary of ours), transfers to them only, and IXFR computed from
+    /// each new file. Without secondaries, named's own defaults.
+    fn zone_options(&self) -> String {
+        if self.secondaries.is_empty() {
+            return String::new();
+        }
+        let mut notify = String::new();
+        let mut transfer = String::new();
+        for s in self.secondaries {
+            notify.push_str(&format!("{} port {}", s.address, s.port));
+            match &s.key {
+                Some(key) => {
+                    notify.push_str(&format!(" key {}", conf_string(key)));
+                    transfer.push_str(&format!("key {}; ", conf_string(key)));
+                }
+                None => transfer.push_str(&format!("{}; ", s.address)),
+            }
+            notify.push_str("; ");
+        }
+        format!(
+            " notify explicit; also-notify {{ {notify}}}; allow-transfer {{ {transfer}}}; ixfr-from-differences yes;"
+        )
+    }
+}
+
+/// A zone name as named.conf writes it: absolute, quoted.
+fn conf_zone(domain: &str) -> String {
+    conf_string(&match domain {
+        "." => ".".to_string(),
+        d => format!("{}.", d.trim_end_matches('.')),
+    })
+}
+
+/// The zones include file: the key file's `include`, then one `zone`
+/// statement per line, primary, in class IN: the catalog zone's first if
+/// given, then one for each `(domain, file)`.
+pub fn include_text(
+    zones: &[(String, PathBuf)],
+    catalog: Option<(&str, &Path)>,
+    replication: &Replication,
+) -> String {
     let mut text = String::from(
         "# Written by bindbridge, which rewrites it whole: edits here are lost.\n\
          # named.conf includes it; one zone statement per zone bindbridge serves.\n",
     );
-    for (domain, file) in zones {
-        let name = match domain.as_str() {
-            "." => ".".to_string(),
-            d => format!("{d}."),
-        };
+    if let Some(keys) = replication.key_file {
         text.push_str(&format!(
-            "zone {} IN {{ type primary; file {}; }};\n",
-            conf_string(&name),
+            "include {};\n",
+            conf_string(&keys.to_string_lossy())
+        ));
+    }
+    let options = replication.zone_options();
+    let catalog = catalog.map(|(name, file)| (name.to_string(), file.to_path_buf()));
+    for (domain, file) in catalog.iter().chain(zones) {
+        text.push_str(&format!(
+            "zone {} IN {{ type primary; file {};{options} }};\n",
+            conf_zone(domain),
             conf_string(&file.to_string_lossy())
         ));
     }
     text
+}
+
+/// The names of the `key` statements of a key file (as tsig-keygen
+/// writes them: `key "NAME" {`).
+pub fn key_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.trim_start().strip_prefix("key "))
+        .filter_map(|rest| {
+            let rest = rest.trim_start();
+            let name = match rest.strip_prefix('"') {
+                Some(quoted) => quoted.split('"').next()?,
+                None => rest.split(|c: char| c.is_whitespace() || c == '{').next()?,
+            };
+            (!name.is_empty()).then(|| name.to_string())
+        })
+        .collect()
 }
 
 /// The zone names of an include file written by [`include_text`], as
@@ -117,7 +190,7 @@ mod tests {
             (".".to_string(), PathBuf::from("/z/root.zone")),
             ("we\\\"ird.example".to_string(), PathBuf::from("/z/x.zone")),
         ];
-        let text = include_text(&zones);
+        let text = include_text(&zones, None, &Replication::default());
         assert!(text.contains(
             "zone \"example.com.\" IN { type primary; file \"/z/example.com.zone\"; };\n"
         ));
@@ -125,5 +198,51 @@ mod tests {
             included_domains(&text),
             ["example.com", ".", "we\\\"ird.example"]
         );
+    }
+
+    #[test]
+    fn zones_are_notified_to_and_transferred_by_the_secondaries() {
+        let secondaries = [
+            Secondary {
+                address: "192.0.2.2".parse().unwrap(),
+                port: 53,
+                key: None,
+            },
+            Secondary {
+                address: "2001:db8::3".parse().unwrap(),
+                port: 5300,
+                key: Some("xfr".to_string()),
+            },
+        ];
+        let replication = Replication {
+            secondaries: &secondaries,
+            key_file: Some(Path::new("/k/transfer.key")),
+        };
+        let zones = [("example.com".to_string(), PathBuf::from("/z/e.zone"))];
+        let text = include_text(
+            &zones,
+            Some(("catalog.invalid.", Path::new("/z/catalog.zone"))),
+            &replication,
+        );
+        let lines: Vec<&str> = text.lines().skip(2).collect();
+        assert_eq!(
+            lines,
+            [
+                "include \"/k/transfer.key\";",
+                "zone \"catalog.invalid.\" IN { type primary; file \"/z/catalog.zone\"; notify explicit; \
+                 also-notify { 192.0.2.2 port 53; 2001:db8::3 port 5300 key \"xfr\"; }; \
+                 allow-transfer { 192.0.2.2; key \"xfr\"; }; ixfr-from-differences yes; };",
+                "zone \"example.com.\" IN { type primary; file \"/z/e.zone\"; notify explicit; \
+                 also-notify { 192.0.2.2 port 53; 2001:db8::3 port 5300 key \"xfr\"; }; \
+                 allow-transfer { 192.0.2.2; key \"xfr\"; }; ixfr-from-differences yes; };",
+            ]
+        );
+        assert_eq!(included_domains(&text), ["catalog.invalid", "example.com"]);
+    }
+
+    #[test]
+    fn key_files_name_their_keys() {
+        let text = "key \"bindbridge-transfer\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0\";\n};\nkey other { };\n";
+        assert_eq!(key_names(text), ["bindbridge-transfer", "other"]);
     }
 }

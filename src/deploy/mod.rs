@@ -1,5 +1,6 @@
 //! The deploy worker: zones from the store to named, proved served.
 
+mod catalog;
 pub mod files;
 pub mod named;
 mod sources;

@@ -6,7 +6,8 @@
 //! that arrive during it are picked up by the next, which deploys the
 //! latest version once (a burst of writes becomes a few deploys). New and
 //! deleted zones change the include file, rewritten once per pass, and
-//! cost one `rndc reconfig` per pass.
+//! cost one `rndc reconfig` per pass, and one deploy of the catalog zone,
+//! which follows the zone set so that secondaries follow it too.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -17,13 +18,15 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::files;
+use super::catalog::{catalog_zone, member_label};
+use super::files::{self, Replication};
 use super::named::{Named, Unreachable};
 use crate::atomic::{self, Staged};
-use crate::config::DeployConfig;
+use crate::config::{DeployConfig, Secondary};
 use crate::metrics::Metrics;
 use crate::render::{Template, render_to_vec};
 use crate::store::{DeployTarget, Store, StoreError, now_unix};
+use crate::zone::Name;
 use crate::zone::serial::{Policy, next_serial, serial_gt};
 
 /// How often named is asked for the new serial while a load is young, and
@@ -57,11 +60,44 @@ pub struct Deployer {
     drifted: HashSet<i64>,
     drift_checked: bool,
     metrics: Arc<Metrics>,
+    catalog: Catalog,
+    /// The secondaries every zone statement notifies and lets transfer.
+    secondaries: Vec<Secondary>,
+    /// Their TSIG keys, which the include file includes.
+    key_file: Option<PathBuf>,
+    /// Bumped after each pass that deployed something, for the check of
+    /// the secondaries.
+    deployed: watch::Sender<u64>,
+}
+
+/// The catalog zone, as named has it.
+struct Catalog {
+    origin: Name,
+    /// Its domain as the include file writes it (lower case, no final dot).
+    domain: String,
+    path: PathBuf,
+    /// True if the include file has it.
+    included: bool,
+    /// The serial and members named serves, once known.
+    deployed: Option<(u32, Members)>,
+    /// Members whose catalog was refused: not tried again until they change.
+    refused: Option<Members>,
+}
+
+/// A catalog's members: member label → zone domain.
+type Members = BTreeMap<String, String>;
+
+/// What a deploy puts in named.
+enum Subject {
+    /// A zone of the store.
+    Zone(DeployTarget),
+    /// The catalog zone with these members.
+    Catalog(Members),
 }
 
 /// A zone written to disk in this pass, waiting to be proved served.
 struct Installed {
-    target: DeployTarget,
+    subject: Subject,
     /// The version that was rendered.
     version: i64,
     serial: u32,
@@ -107,8 +143,25 @@ impl Deployer {
                 ));
             }
         };
+        let origin = config.catalog_origin()?;
+        let catalog_domain = origin.to_string().trim_end_matches('.').to_string();
+        let mut catalog = Catalog {
+            path: files::zone_file(&config.zone_dir, &catalog_domain),
+            origin,
+            domain: catalog_domain,
+            included: false,
+            deployed: None,
+            refused: None,
+        };
         let included: BTreeMap<String, PathBuf> = included
             .into_iter()
+            .filter(|d| match d.eq_ignore_ascii_case(&catalog.domain) {
+                true => {
+                    catalog.included = true;
+                    false
+                }
+                false => true,
+            })
             .map(|d| {
                 let path = files::zone_file(&config.zone_dir, &d);
                 (d, path)
@@ -119,7 +172,8 @@ impl Deployer {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             }
-            atomic::replace(&config.include_file, files::include_text(&[]).as_bytes())
+            let empty = files::include_text(&[], None, &Replication::default());
+            atomic::replace(&config.include_file, empty.as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", config.include_file.display()))?;
         }
         Ok(Deployer {
@@ -141,7 +195,16 @@ impl Deployer {
             drifted: HashSet::new(),
             drift_checked: false,
             metrics,
+            catalog,
+            secondaries: config.secondaries.clone(),
+            key_file: config.key_file.clone(),
+            deployed: watch::Sender::new(0),
         })
+    }
+
+    /// Changes after each pass that deployed something.
+    pub fn deployed(&self) -> watch::Receiver<u64> {
+        self.deployed.subscribe()
     }
 
     /// Deploys until the task is dropped: a pass at start (the reconcile
@@ -191,6 +254,14 @@ impl Deployer {
             if self.refused.get(&target.id) == Some(&target.version) {
                 continue;
             }
+            if target.domain.eq_ignore_ascii_case(&self.catalog.domain) {
+                let reason = format!(
+                    "{} is the name of the catalog zone (deploy.catalog_zone)",
+                    self.catalog.origin
+                );
+                self.fail(target, reason).await?;
+                continue;
+            }
             // One span per deploy: from reading the zone to named serving
             // it (version and serial are filled in once read and chosen).
             let span = info_span!(
@@ -217,13 +288,16 @@ impl Deployer {
             .filter(|d| !stored.contains(d.as_str()))
             .cloned()
             .collect();
-        let added = installed
-            .iter()
-            .any(|z| !self.included.contains_key(&z.target.domain));
+        let added = installed.iter().any(|z| match &z.subject {
+            Subject::Zone(target) => !self.included.contains_key(&target.domain),
+            Subject::Catalog(_) => false,
+        });
         if added || !gone.is_empty() {
             for zone in &installed {
-                self.included
-                    .insert(zone.target.domain.clone(), zone.path.clone());
+                if let Subject::Zone(target) = &zone.subject {
+                    self.included
+                        .insert(target.domain.clone(), zone.path.clone());
+                }
             }
             for domain in &gone {
                 self.included.remove(domain);
@@ -232,7 +306,7 @@ impl Deployer {
             self.named.rndc(&["reconfig"]).await?;
             for domain in &gone {
                 let path = files::zone_file(&self.zone_dir, domain);
-                for file in [last_good_path(&path), path] {
+                for file in [last_good_path(&path), journal_path(&path), path] {
                     match std::fs::remove_file(&file) {
                         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                             warn!("cannot remove {}: {e}", file.display());
@@ -243,11 +317,102 @@ impl Deployer {
                 info!(zone = %domain, "zone removed from named");
             }
         }
+        let deployed_any = !installed.is_empty() || !gone.is_empty();
         for zone in installed {
             let span = zone.span.clone();
             self.prove(zone).instrument(span).await?;
         }
+        self.deploy_catalog(&targets).await?;
+        if deployed_any {
+            self.deployed.send_modify(|n| *n += 1);
+        }
         Ok(())
+    }
+
+    /// Deploys the catalog zone if the zones named serves are not the
+    /// members it lists (or named does not serve it): after the zones are
+    /// proved served, so that a secondary told of a zone can transfer it.
+    async fn deploy_catalog(&mut self, targets: &[DeployTarget]) -> PassResult {
+        let members: Members = targets
+            .iter()
+            .filter(|t| self.included.contains_key(&t.domain))
+            .map(|t| (member_label(&t.uuid), t.domain.clone()))
+            .collect();
+        let catalog = &self.catalog;
+        if catalog.included
+            && catalog
+                .deployed
+                .as_ref()
+                .is_some_and(|(_, m)| *m == members)
+            || catalog.refused.as_ref() == Some(&members)
+        {
+            return Ok(());
+        }
+        let origin = catalog.origin.to_string();
+        let path = catalog.path.clone();
+        let included = catalog.included;
+        let span = info_span!(
+            "deploy",
+            zone = %origin,
+            members = members.len(),
+            serial = tracing::field::Empty
+        );
+        let started = Instant::now();
+        let served = match included {
+            true => self.named.served_serial(&origin).await?,
+            false => None,
+        };
+        let on_disk = read_zone_file(&path)?;
+        // After a restart: what named serves may be these very members.
+        if let (None, Some(serial), Some(disk)) = (&self.catalog.deployed, served, &on_disk)
+            && self.render_catalog(serial, &members)? == *disk
+        {
+            self.catalog.deployed = Some((serial, members));
+            return Ok(());
+        }
+        let floors: Vec<u32> = [served, self.catalog.deployed.as_ref().map(|(s, _)| *s)]
+            .into_iter()
+            .flatten()
+            .collect();
+        let last = floors.iter().copied().max().unwrap_or(0);
+        let serial = next_serial(self.policy, last, &floors, now_unix())
+            .map_err(|e| Unreachable(format!("no serial for {origin}: {e}")))?;
+        span.record("serial", serial);
+        let bytes = self.render_catalog(serial, &members)?;
+        let swapped = self
+            .swap_in(&origin, &path, &bytes, included, on_disk.is_some())
+            .instrument(span.clone())
+            .await?;
+        let last_good = match swapped {
+            Ok(last_good) => last_good,
+            Err(output) => {
+                span.in_scope(|| warn!("named-checkzone refused the catalog zone: {output}"));
+                self.catalog.refused = Some(members);
+                self.metrics.deploy_failed();
+                return Ok(());
+            }
+        };
+        if !included {
+            self.catalog.included = true;
+            self.write_include()?;
+            self.named.rndc(&["reconfig"]).await?;
+        }
+        let zone = Installed {
+            subject: Subject::Catalog(members),
+            version: 0,
+            serial,
+            origin,
+            path,
+            last_good,
+            started,
+            span: span.clone(),
+        };
+        self.prove(zone).instrument(span).await
+    }
+
+    fn render_catalog(&self, serial: u32, members: &Members) -> Result<Vec<u8>, Unreachable> {
+        let zone = catalog_zone(&self.catalog.origin, serial, members).map_err(Unreachable)?;
+        self.render(&zone)
     }
 
     /// Renders, checks and installs the zone file of `target`; reloads it
@@ -299,38 +464,19 @@ impl Deployer {
                 .map_err(store_down)?;
             return Ok(None);
         }
-        let staged = Staged::write(&self.zone_dir, &bytes)
-            .map_err(|e| io_error("write in", &self.zone_dir, e))?;
-        let verdict = self.named.checkzone(&origin, staged.path()).await?;
-        if !verdict.ok {
-            let output = verdict.output.replace(
-                &staged.path().display().to_string(),
-                &path.display().to_string(),
-            );
-            self.fail(
-                &target,
-                format!("named-checkzone refused the zone: {output}"),
-            )
-            .await?;
-            return Ok(None);
-        }
-        let last_good = match (&on_disk, included) {
-            (Some(_), true) => {
-                let backup = last_good_path(&path);
-                let _ = std::fs::remove_file(&backup);
-                std::fs::hard_link(&path, &backup).map_err(|e| io_error("keep", &path, e))?;
-                Some(backup)
+        let last_good = match self
+            .swap_in(&origin, &path, &bytes, included, on_disk.is_some())
+            .await?
+        {
+            Ok(last_good) => last_good,
+            Err(output) => {
+                let reason = format!("named-checkzone refused the zone: {output}");
+                self.fail(&target, reason).await?;
+                return Ok(None);
             }
-            _ => None,
         };
-        staged
-            .install(&path)
-            .map_err(|e| io_error("install", &path, e))?;
-        if included {
-            self.reload(&origin, &path).await?;
-        }
         Ok(Some(Installed {
-            target,
+            subject: Subject::Zone(target),
             version: info.version,
             serial,
             origin,
@@ -339,6 +485,45 @@ impl Deployer {
             started,
             span: tracing::Span::current(),
         }))
+    }
+
+    /// The one way a file reaches named: `bytes` are written beside
+    /// `path`, proved by named-checkzone, and renamed over `path` (the file
+    /// they replace kept as the last good one), then reloaded if named has
+    /// the zone. `Err`: named-checkzone's refusal, and nothing changed.
+    async fn swap_in(
+        &self,
+        origin: &str,
+        path: &Path,
+        bytes: &[u8],
+        included: bool,
+        on_disk: bool,
+    ) -> Result<Result<Option<PathBuf>, String>, Unreachable> {
+        let staged = Staged::write(&self.zone_dir, bytes)
+            .map_err(|e| io_error("write in", &self.zone_dir, e))?;
+        let verdict = self.named.checkzone(origin, staged.path()).await?;
+        if !verdict.ok {
+            return Ok(Err(verdict.output.replace(
+                &staged.path().display().to_string(),
+                &path.display().to_string(),
+            )));
+        }
+        let last_good = match on_disk && included {
+            true => {
+                let backup = last_good_path(path);
+                let _ = std::fs::remove_file(&backup);
+                std::fs::hard_link(path, &backup).map_err(|e| io_error("keep", path, e))?;
+                Some(backup)
+            }
+            false => None,
+        };
+        staged
+            .install(path)
+            .map_err(|e| io_error("install", path, e))?;
+        if included {
+            self.reload(origin, path).await?;
+        }
+        Ok(Ok(last_good))
     }
 
     /// True if `zone` with `serial` renders to exactly `on_disk`.
@@ -425,14 +610,22 @@ impl Deployer {
             let young = asked.elapsed() < POLL_FAST_FOR;
             tokio::time::sleep(if young { POLL_FAST } else { POLL_SLOW }).await;
         }
-        self.store
-            .mark_deployed(zone.target.id, zone.version, zone.serial)
-            .await
-            .map_err(store_down)?;
+        match zone.subject {
+            Subject::Zone(target) => {
+                self.store
+                    .mark_deployed(target.id, zone.version, zone.serial)
+                    .await
+                    .map_err(store_down)?;
+                self.refused.remove(&target.id);
+            }
+            Subject::Catalog(members) => {
+                self.catalog.deployed = Some((zone.serial, members));
+                self.catalog.refused = None;
+            }
+        }
         if let Some(backup) = &zone.last_good {
             let _ = std::fs::remove_file(backup);
         }
-        self.refused.remove(&zone.target.id);
         let took = zone.started.elapsed();
         self.metrics.deploy_ok(took);
         info!(elapsed_ms = took.as_millis() as u64, "deployed");
@@ -459,13 +652,26 @@ impl Deployer {
             }
             None => {
                 // A new zone named would not load: out of its configuration.
-                self.included.remove(&zone.target.domain);
+                match &zone.subject {
+                    Subject::Zone(target) => {
+                        self.included.remove(&target.domain);
+                    }
+                    Subject::Catalog(_) => self.catalog.included = false,
+                }
                 self.write_include()?;
                 self.named.rndc(&["reconfig"]).await?;
                 let _ = std::fs::remove_file(&zone.path);
             }
         }
-        self.fail(&zone.target, reason).await
+        match zone.subject {
+            Subject::Zone(target) => self.fail(&target, reason).await,
+            Subject::Catalog(members) => {
+                warn!(zone = %zone.origin, "deploy of the catalog zone failed: {reason}");
+                self.catalog.refused = Some(members);
+                self.metrics.deploy_failed();
+                Ok(())
+            }
+        }
     }
 
     async fn fail(&mut self, target: &DeployTarget, reason: String) -> PassResult {
@@ -485,7 +691,16 @@ impl Deployer {
             .iter()
             .map(|(d, p)| (d.clone(), p.clone()))
             .collect();
-        atomic::replace(&self.include_file, files::include_text(&zones).as_bytes())
+        let catalog = self
+            .catalog
+            .included
+            .then(|| (self.catalog.domain.as_str(), self.catalog.path.as_path()));
+        let replication = Replication {
+            secondaries: &self.secondaries,
+            key_file: self.key_file.as_deref(),
+        };
+        let text = files::include_text(&zones, catalog, &replication);
+        atomic::replace(&self.include_file, text.as_bytes())
             .map_err(|e| io_error("write", &self.include_file, e))
     }
 }
@@ -505,6 +720,15 @@ fn rndc_zone(origin: &str) -> String {
         "." => ".".to_string(),
         o => o.trim_end_matches('.').to_string(),
     }
+}
+
+/// named's journal of a zone file (`ixfr-from-differences`): removed with
+/// the zone, so that a zone created again under the name does not start
+/// from the old one's history.
+fn journal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".jnl");
+    PathBuf::from(name)
 }
 
 /// Where the file a deploy replaces is kept until the new one is served.
