@@ -694,7 +694,7 @@ impl Deployer {
         let catalog = self
             .catalog
             .included
-            .then(|| (self.catalog.domain.as_str(), self.catalog.path.as_path()));
+            .then_some((self.catalog.domain.as_str(), self.catalog.path.as_path()));
         let replication = Replication {
             secondaries: &self.secondaries,
             key_file: self.key_file.as_deref(),
