@@ -40,7 +40,29 @@ pub enum Command {
     Token(TokenCommand),
     /// Serve the REST API.
     Serve(ServeArgs),
+    /// Print the named.conf text that makes a BIND server a secondary of bindbridge's named.
+    #[command(after_help = SECONDARY_CONFIG_HELP)]
+    SecondaryConfig(SecondaryConfigArgs),
 }
+
+/// Arguments of `secondary-config`.
+#[derive(Debug, clap::Args)]
+pub struct SecondaryConfigArgs {
+    /// Configuration file [default: /etc/bindbridge/config.toml if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The secondary it is for, as `[[deploy.secondaries]]` lists it (its
+    /// key is used) [default: the only one configured].
+    #[arg(long, value_name = "ADDRESS[:PORT]")]
+    pub secondary: Option<String>,
+}
+
+const SECONDARY_CONFIG_HELP: &str = "\
+The secondary learns every zone from bindbridge's catalog zone (RFC 9432) and
+transfers it from the primary (deploy.primary_address, else deploy.named_dns):
+zones created or deleted through bindbridge need no change on the secondary.
+List the secondary under [[deploy.secondaries]] too, so that the primary
+notifies it and lets it transfer.";
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -63,6 +85,12 @@ pub struct ServeArgs {
     /// Dev mode: address and port named answers DNS on [default: 127.0.0.1:8054].
     #[arg(long, value_name = "ADDR", requires = "dev")]
     pub dns_listen: Option<std::net::SocketAddr>,
+    /// Dev mode: a second private named, a secondary that follows the first through the catalog zone.
+    #[arg(long, requires = "dev")]
+    pub dev_secondary: bool,
+    /// Dev mode: address and port the secondary answers DNS on (an address of this machine) [default: 127.0.0.2 at the primary's port].
+    #[arg(long, value_name = "ADDR", requires = "dev_secondary")]
+    pub secondary_dns: Option<std::net::SocketAddr>,
 }
 
 /// `token` subcommands.

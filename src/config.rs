@@ -241,6 +241,44 @@ impl DeployConfig {
     pub fn primary(&self) -> SocketAddr {
         self.primary_address.unwrap_or(self.named_dns)
     }
+
+    /// The named.conf text of a secondary that follows this primary: for
+    /// `secondary` (its key), else for the only secondary configured, else
+    /// without a key.
+    pub fn secondary_conf(
+        &self,
+        secondary: Option<&Secondary>,
+    ) -> Result<crate::deploy::files::SecondaryConf, String> {
+        let secondary = match (secondary, self.secondaries.as_slice()) {
+            (Some(s), _) => Some(s),
+            (None, [only]) => Some(only),
+            (None, []) => None,
+            (None, _) => {
+                return Err(format!(
+                    "{} secondaries are configured: say which one (--secondary ADDRESS[:PORT])",
+                    self.secondaries.len()
+                ));
+            }
+        };
+        let key = match secondary.and_then(|s| s.key.as_deref()) {
+            None => None,
+            Some(name) => {
+                let path = self.key_file.as_ref().ok_or_else(|| {
+                    format!("the key \"{name}\" needs deploy.key_file, the file that defines it")
+                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let statement = crate::deploy::files::key_statement(&text, name)
+                    .ok_or_else(|| format!("no key \"{name}\" in {}", path.display()))?;
+                Some((name.to_string(), statement))
+            }
+        };
+        Ok(crate::deploy::files::secondary_conf(
+            &self.catalog_origin()?.to_string(),
+            self.primary(),
+            key.as_ref().map(|(n, s)| (n.as_str(), s.as_str())),
+        ))
+    }
 }
 
 /// `[zone_defaults]`: every key optional.

@@ -5,13 +5,18 @@
 //! Everything lives in one data directory: `named.conf`, the rndc key, the
 //! zones include file, the zone files and named's own working files. named
 //! listens on 127.0.0.1 only, at a high port, without recursion.
+//!
+//! A second private named can follow the first as a secondary, configured
+//! with nothing but what `bindbridge secondary-config` prints: it learns
+//! the zones from the catalog zone and transfers them.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::config::DeployConfig;
+use crate::config::{DeployConfig, Secondary};
+use crate::deploy::files::SecondaryConf;
 
 /// How long named may take to start answering rndc.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -25,7 +30,12 @@ pub struct Layout {
     pub dns: SocketAddr,
     /// Where named takes rndc commands.
     pub control: SocketAddr,
+    /// For a secondary: what makes it follow the primary.
+    pub secondary: Option<SecondaryConf>,
 }
+
+/// The TSIG key a dev secondary transfers with.
+pub const TRANSFER_KEY: &str = "bindbridge-transfer";
 
 impl Layout {
     /// The layout in `dir` with these addresses.
@@ -34,6 +44,21 @@ impl Layout {
             dir: dir.to_path_buf(),
             dns,
             control,
+            secondary: None,
+        }
+    }
+
+    /// The layout of a secondary in `dir` with these addresses, following
+    /// a primary through `conf`.
+    pub fn secondary(
+        dir: &Path,
+        dns: SocketAddr,
+        control: SocketAddr,
+        conf: SecondaryConf,
+    ) -> Layout {
+        Layout {
+            secondary: Some(conf),
+            ..Layout::new(dir, dns, control)
         }
     }
 
@@ -45,6 +70,21 @@ impl Layout {
     /// The rndc key (a `key` statement).
     pub fn key_file(&self) -> PathBuf {
         self.dir.join("rndc.key")
+    }
+
+    /// A primary's transfer key ([`TRANSFER_KEY`]), for its secondaries.
+    pub fn transfer_key_file(&self) -> PathBuf {
+        self.dir.join("transfer.key")
+    }
+
+    /// This named as a secondary of the deploy config's primary: answering
+    /// on its DNS address, transferring with the primary's transfer key.
+    pub fn as_secondary(&self) -> Secondary {
+        Secondary {
+            address: self.dns.ip(),
+            port: self.dns.port(),
+            key: Some(TRANSFER_KEY.to_string()),
+        }
     }
 
     /// named's log (its standard error).
@@ -60,8 +100,12 @@ impl Layout {
     }
 
     /// Points `config` at this named: its zone directory, include file,
-    /// rndc and DNS address (the other settings stay).
+    /// rndc and DNS address, and its transfer key unless the config has a
+    /// key file (the other settings stay).
     pub fn point(&self, config: &mut DeployConfig) {
+        if config.key_file.is_none() {
+            config.key_file = Some(self.transfer_key_file());
+        }
         config.enabled = true;
         config.zone_dir = self.dir.join("zones");
         config.include_file = self.dir.join("zones.conf");
@@ -77,8 +121,9 @@ impl Layout {
         config.named_dns = self.dns;
     }
 
-    /// Writes named.conf, a new rndc key (kept if there is one) and an
-    /// empty zones include file (kept if there is one).
+    /// Writes named.conf, a new rndc key and, for a primary, a new
+    /// transfer key and an empty zones include file (each kept if there is
+    /// one).
     pub fn write(&self) -> Result<(), String> {
         let io = |what: &Path, e: std::io::Error| format!("cannot write {}: {e}", what.display());
         for dir in [
@@ -88,30 +133,44 @@ impl Layout {
         ] {
             std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
         }
-        if !self.key_file().exists() {
-            let out = Command::new("tsig-keygen")
-                .args(["-a", "hmac-sha256", "bindbridge-rndc"])
-                .output()
-                .map_err(|e| {
-                    format!("cannot run tsig-keygen: {e} (Debian: apt-get install bind9)")
-                })?;
-            if !out.status.success() {
-                return Err(format!(
-                    "tsig-keygen failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
-            write_private(&self.key_file(), &out.stdout).map_err(|e| io(&self.key_file(), e))?;
-        }
-        let include = self.dir.join("zones.conf");
-        if !include.exists() {
-            crate::atomic::replace(
-                &include,
-                crate::deploy::files::include_text(&[], None, &Default::default()).as_bytes(),
-            )
-            .map_err(|e| io(&include, e))?;
-        }
+        new_key(&self.key_file(), "bindbridge-rndc")?;
         let work = self.dir.join("named");
+        // Both sides: SOA queries, NOTIFY and transfers at the pace of a
+        // machine that creates a thousand zones at once, not BIND's
+        // defaults (20 a second, 2 transfers at a time from one primary).
+        let mut options = "\tnotify-rate 1000;\n\
+                           \tstartup-notify-rate 1000;\n\
+                           \tserial-query-rate 1000;\n\
+                           \ttransfers-in 100;\n\
+                           \ttransfers-per-ns 100;\n\
+                           \ttransfers-out 100;\n"
+            .to_string();
+        // Its own traffic (NOTIFY, SOA queries, transfers) from its own
+        // address, as from another host: to another loopback address the
+        // kernel would pick that one as the source, and a secondary takes
+        // NOTIFY only from its primary's address.
+        let ip = self.dns.ip();
+        options.push_str(&format!(
+            "\tnotify-source {ip};\n\ttransfer-source {ip};\n\tquery-source address {ip};\n"
+        ));
+        let tail = match &self.secondary {
+            None => {
+                new_key(&self.transfer_key_file(), TRANSFER_KEY)?;
+                let include = self.dir.join("zones.conf");
+                if !include.exists() {
+                    let empty = crate::deploy::files::include_text(&[], None, &Default::default());
+                    crate::atomic::replace(&include, empty.as_bytes())
+                        .map_err(|e| io(&include, e))?;
+                }
+                format!("include \"{}\";\n", include.display())
+            }
+            Some(conf) => {
+                for line in conf.options.lines() {
+                    options.push_str(&format!("\t{line}\n"));
+                }
+                conf.statements.clone()
+            }
+        };
         let text = format!(
             "# Written by bindbridge serve --dev: a private named on loopback.\n\
              include \"{key}\";\n\
@@ -126,18 +185,18 @@ impl Layout {
              \tallow-transfer {{ none; }};\n\
              \tnotify no;\n\
              \tdnssec-validation no;\n\
+             {options}\
              }};\n\
              controls {{\n\
              \tinet {cip} port {cport} allow {{ {cip}; }} keys {{ \"bindbridge-rndc\"; }};\n\
              }};\n\
-             include \"{include}\";\n",
+             {tail}",
             key = self.key_file().display(),
             work = work.display(),
             port = self.dns.port(),
             ip = self.dns.ip(),
             cip = self.control.ip(),
             cport = self.control.port(),
-            include = include.display(),
         );
         crate::atomic::replace(&self.named_conf(), text.as_bytes())
             .map_err(|e| io(&self.named_conf(), e))
@@ -213,6 +272,40 @@ impl PrivateNamed {
         }
     }
 
+    /// Waits until named answers DNS on its address: it listens only on
+    /// the addresses of the machine's interfaces, and a loopback address
+    /// like 127.0.0.2 is one only once added.
+    pub fn wait_listening(&self) -> Result<(), String> {
+        let dns = self.layout.dns;
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut query = hickory_proto::op::Message::query();
+        query.add_query(hickory_proto::op::Query::query(
+            hickory_proto::rr::Name::root(),
+            hickory_proto::rr::RecordType::SOA,
+        ));
+        let wire = query.to_vec().map_err(|e| e.to_string())?;
+        let mut last_error = String::new();
+        while Instant::now() < deadline {
+            let asked = UdpSocket::bind((dns.ip(), 0)).and_then(|socket| {
+                socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+                socket.connect(dns)?;
+                socket.send(&wire)?;
+                socket.recv(&mut [0u8; 512])
+            });
+            match asked {
+                Ok(_) => return Ok(()),
+                Err(e) => last_error = e.to_string(),
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!(
+            "named does not answer DNS on {dns} ({last_error}): named listens only on \
+             addresses of this machine's interfaces; add {ip} to one, as root: \
+             ip addr add {ip}/32 dev lo",
+            ip = dns.ip()
+        ))
+    }
+
     /// Stops named and waits for it to exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -245,6 +338,25 @@ pub fn free_port(ip: std::net::IpAddr) -> std::io::Result<u16> {
             return Ok(port);
         }
     }
+}
+
+/// Writes a new TSIG key `name` to `path` with tsig-keygen, unless there
+/// is one.
+fn new_key(path: &Path, name: &str) -> Result<(), String> {
+    if path.exists() {
+        return Ok(());
+    }
+    let out = Command::new("tsig-keygen")
+        .args(["-a", "hmac-sha256", name])
+        .output()
+        .map_err(|e| format!("cannot run tsig-keygen: {e} (Debian: apt-get install bind9)"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "tsig-keygen failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    write_private(path, &out.stdout).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Writes a file only its owner can read.

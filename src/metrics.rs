@@ -31,6 +31,8 @@ pub struct ZoneGauges {
     pub by_state: BTreeMap<String, i64>,
     /// Zones with changes named does not serve yet.
     pub queue: i64,
+    /// By secondary: its zones in sync, behind and unreachable, its lag.
+    pub secondaries: BTreeMap<String, crate::store::SecondaryGauge>,
 }
 
 impl Metrics {
@@ -125,6 +127,35 @@ impl Metrics {
         writeln!(out, "bindbridge_deploy_queue {}", zones.queue)?;
         writeln!(
             out,
+            "# HELP bindbridge_secondary_zones Deployed zones by what a secondary serves: the deployed serial (in_sync), another or none (behind), or no answer (unreachable)."
+        )?;
+        writeln!(out, "# TYPE bindbridge_secondary_zones gauge")?;
+        for (secondary, gauge) in &zones.secondaries {
+            for (state, count) in [
+                ("in_sync", gauge.in_sync),
+                ("behind", gauge.behind),
+                ("unreachable", gauge.unreachable),
+            ] {
+                writeln!(
+                    out,
+                    "bindbridge_secondary_zones{{secondary=\"{secondary}\",state=\"{state}\"}} {count}"
+                )?;
+            }
+        }
+        writeln!(
+            out,
+            "# HELP bindbridge_secondary_lag_seconds Seconds since the oldest deploy a secondary does not serve yet (0: in sync)."
+        )?;
+        writeln!(out, "# TYPE bindbridge_secondary_lag_seconds gauge")?;
+        for (secondary, gauge) in &zones.secondaries {
+            writeln!(
+                out,
+                "bindbridge_secondary_lag_seconds{{secondary=\"{secondary}\"}} {}",
+                gauge.lag_seconds
+            )?;
+        }
+        writeln!(
+            out,
             "# HELP bindbridge_api_requests_total API requests answered, by route, method and status."
         )?;
         writeln!(out, "# TYPE bindbridge_api_requests_total counter")?;
@@ -151,13 +182,23 @@ mod tests {
         metrics.deploy_failed();
         metrics.request("/api/v1/dns-zones", "GET", 200);
         metrics.request("/api/v1/dns-zones", "GET", 200);
+        let lagging = crate::store::SecondaryGauge {
+            in_sync: 3,
+            behind: 1,
+            unreachable: 0,
+            lag_seconds: 7,
+        };
         let zones = ZoneGauges {
             by_state: BTreeMap::from([("deployed".to_string(), 4)]),
             queue: 1,
+            secondaries: BTreeMap::from([("192.0.2.2:53".to_string(), lagging)]),
         };
         let text = metrics.render(&zones);
         for line in [
             "bindbridge_deploys_total{result=\"ok\"} 2",
+            "bindbridge_secondary_zones{secondary=\"192.0.2.2:53\",state=\"in_sync\"} 3",
+            "bindbridge_secondary_zones{secondary=\"192.0.2.2:53\",state=\"behind\"} 1",
+            "bindbridge_secondary_lag_seconds{secondary=\"192.0.2.2:53\"} 7",
             "bindbridge_deploys_total{result=\"failed\"} 1",
             "bindbridge_deploy_duration_seconds_bucket{le=\"0.005\"} 1",
             "bindbridge_deploy_duration_seconds_bucket{le=\"0.05\"} 2",

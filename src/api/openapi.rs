@@ -69,7 +69,13 @@ fn schemas() -> Value {
                     "state": {"type": "string", "enum": ["pending", "deployed", "failed"]},
                     "serial": {"type": ["integer", "null"]},
                     "deployed_at": {"type": ["string", "null"], "format": "date-time"},
-                    "error": {"type": ["string", "null"]}}},
+                    "error": {"type": ["string", "null"]},
+                    "secondaries": {"type": "array", "items": {"type": "object", "properties": {
+                        "address": {"type": "string", "example": "192.0.2.2:53"},
+                        "serial": {"type": ["integer", "null"]},
+                        "in_sync": {"type": "boolean"},
+                        "since": {"type": "string", "format": "date-time"},
+                        "error": {"type": ["string", "null"]}}}}}},
             },
         },
         "ZoneCreate": {

@@ -92,6 +92,7 @@ async fn detail_response(
             "serial": zone.deployed_serial,
             "deployed_at": zone.deployed_at,
             "error": zone.deploy_error,
+            "secondaries": state.store.zone_secondaries(zone.id).await?,
         }),
     };
     // The object without its final brace, then `"records":[...]}`.

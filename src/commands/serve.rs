@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use super::could_not_run;
 use crate::api::{self, AppState};
-use crate::cli::ServeArgs;
-use crate::config::Config;
-use crate::deploy::{Deployer, watch_database, watch_sources};
+use crate::cli::{SecondaryConfigArgs, ServeArgs};
+use crate::config::{Config, DeployConfig};
+use crate::deploy::{Deployer, SecondaryWatch, watch_database, watch_sources};
 use crate::dev::{Layout, PrivateNamed, free_port};
 use crate::store::{Store, StoreError};
 
@@ -48,15 +48,12 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
     };
     // Dev mode: a private named, and the deploy settings that drive it.
     let dev = match args.dev {
-        true => match start_dev(&args) {
+        true => match start_dev(&args, &mut config.deploy) {
             Ok(dev) => Some(dev),
             Err(e) => return fail(e),
         },
         false => None,
     };
-    if let Some(dev) = &dev {
-        dev.named.layout().point(&mut config.deploy);
-    }
     let db = db
         .or(dev
             .as_ref()
@@ -79,12 +76,18 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         };
         store.spawn_checkpointer();
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+        let mut checking = None;
         let deploying = match config.deploy.enabled {
             true => match Deployer::new(store.clone(), &config.deploy, metrics.clone()) {
                 Ok(deployer) => {
                     let (wake, wake_rx) = tokio::sync::watch::channel(0u64);
                     let watcher = match watch_database(&db, wake) {
                         Ok(w) => w,
+                        Err(e) => return fail(e),
+                    };
+                    checking = match SecondaryWatch::new(store.clone(), &config.deploy) {
+                        Ok(Some(watch)) => Some(tokio::spawn(watch.run(deployer.deployed()))),
+                        Ok(None) => None,
                         Err(e) => return fail(e),
                     };
                     Some(tokio::spawn(async move {
@@ -124,7 +127,7 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         // The deploy worker is stopped between two steps of a deploy; a
         // zone file is only ever replaced by a rename, so named keeps a
         // whole file, and the next start reconciles.
-        for task in [watching, deploying].into_iter().flatten() {
+        for task in [watching, checking, deploying].into_iter().flatten() {
             task.abort();
             let _ = task.await;
         }
@@ -154,13 +157,16 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + 
     })
 }
 
-/// A running dev mode: its private named.
+/// A running dev mode: its private named, and its secondary if asked for.
 struct Dev {
     named: PrivateNamed,
+    secondary: Option<PrivateNamed>,
 }
 
-/// Writes the dev data directory and starts its named.
-fn start_dev(args: &ServeArgs) -> Result<Dev, String> {
+/// Writes the dev data directory, starts its named and points `deploy` at
+/// it; with `--dev-secondary`, starts the secondary (in `DIR/secondary`)
+/// and adds it to `deploy`'s secondaries.
+fn start_dev(args: &ServeArgs, deploy: &mut DeployConfig) -> Result<Dev, String> {
     let dir = args
         .data_dir
         .clone()
@@ -176,7 +182,85 @@ fn start_dev(args: &ServeArgs) -> Result<Dev, String> {
     let layout = Layout::new(&dir, dns, SocketAddr::new(dns.ip(), control_port));
     layout.write()?;
     let named = layout.start()?;
-    Ok(Dev { named })
+    layout.point(deploy);
+    if !args.dev_secondary {
+        return Ok(Dev {
+            named,
+            secondary: None,
+        });
+    }
+    let dns = args
+        .secondary_dns
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 2], layout.dns.port())));
+    let control = SocketAddr::new(
+        layout.control.ip(),
+        free_port(layout.control.ip()).map_err(|e| format!("no free port for rndc: {e}"))?,
+    );
+    let secondary = Layout::new(&dir.join("secondary"), dns, control).as_secondary();
+    deploy.secondaries.retain(|s| s.dns() != dns);
+    deploy.secondaries.push(secondary.clone());
+    let conf = deploy.secondary_conf(Some(&secondary))?;
+    let secondary_layout = Layout::secondary(&dir.join("secondary"), dns, control, conf);
+    secondary_layout.write()?;
+    let started = secondary_layout.start()?;
+    started.wait_listening()?;
+    Ok(Dev {
+        named,
+        secondary: Some(started),
+    })
+}
+
+/// `bindbridge secondary-config`: what a secondary's named.conf needs.
+pub fn secondary_config(args: SecondaryConfigArgs) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("bindbridge: {message}");
+        ExitCode::from(2)
+    };
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(c) => c.deploy,
+        Err(e) => return fail(e.to_string()),
+    };
+    let secondary = match &args.secondary {
+        None => None,
+        Some(text) => {
+            let found = config.secondaries.iter().find(|s| {
+                text.parse::<SocketAddr>().map_or_else(
+                    |_| {
+                        text.parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip == s.address)
+                    },
+                    |addr| addr == s.dns(),
+                )
+            });
+            match found {
+                Some(s) => Some(s),
+                None => return fail(format!("no secondary {text} in [[deploy.secondaries]]")),
+            }
+        }
+    };
+    let conf = match config.secondary_conf(secondary) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if config.secondaries.is_empty() {
+        eprintln!(
+            "bindbridge: no [[deploy.secondaries]] is configured: list the secondary there too, \
+             so that the primary notifies it and lets it transfer"
+        );
+    }
+    let primary = config.primary();
+    print!(
+        "# A secondary of bindbridge's named at {} port {}: it follows the catalog zone\n\
+         # {} and transfers every zone it lists.\n\n\
+         # 1. Inside the options {{ }} block of named.conf:\n\n{}\n\
+         # 2. At the top level of named.conf:\n\n{}",
+        primary.ip(),
+        primary.port(),
+        config.catalog_zone,
+        conf.options,
+        conf.statements
+    );
+    ExitCode::SUCCESS
 }
 
 /// The DNS port of the dev named unless `--dns-listen` says otherwise.
@@ -206,6 +290,17 @@ async fn dev_welcome(store: &Store, dev: &Dev, api: SocketAddr) -> Result<String
         ),
     };
     let shown_token = token.as_deref().unwrap_or("TOKEN");
+    let secondary_line = match &dev.secondary {
+        Some(secondary) => {
+            let dns = secondary.layout().dns;
+            format!(
+                "  dig @{} -p {} www.example.com A +norecurse   # the secondary, from the catalog zone\n",
+                dns.ip(),
+                dns.port()
+            )
+        }
+        None => String::new(),
+    };
     Ok(format!(
         "\nbindbridge dev mode: named serves the zones on {dns} (UDP and TCP), its files in {dir}.\n\n\
          {token_line}\n\
@@ -216,7 +311,8 @@ async fn dev_welcome(store: &Store, dev: &Dev, api: SocketAddr) -> Result<String
          ZONE=<the uuid it printed>\n  \
          curl -s -X POST http://{api}/api/v1/dns-zones/$ZONE/records/ -H \"Authorization: Bearer $TOKEN\" \\\n       \
          -H 'Content-Type: application/json' -d '{{\"name\": \"www\", \"record_type\": \"A\", \"value\": \"192.0.2.1\"}}'\n  \
-         dig @{ip} -p {port} www.example.com A +norecurse\n",
+         dig @{ip} -p {port} www.example.com A +norecurse\n\
+         {secondary_line}",
         dns = layout.dns,
         dir = layout.dir.display(),
         ip = layout.dns.ip(),

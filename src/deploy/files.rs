@@ -1,6 +1,7 @@
 //! The files named reads: zone files and the zones include file, each
 //! replaced whole through [`crate::atomic`].
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::config::Secondary;
@@ -131,6 +132,90 @@ pub fn key_names(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `key` statement named `name` of a key file, whole (its secret
+/// included); `None` if the file has none.
+pub fn key_statement(text: &str, name: &str) -> Option<String> {
+    let mut lines = text.lines();
+    let first = lines.find(|line| {
+        let line = line.trim_start();
+        line.strip_prefix("key ")
+            .map(str::trim_start)
+            .is_some_and(|rest| {
+                rest.strip_prefix('"')
+                    .map_or(rest, |q| q.split('"').next().unwrap_or(""))
+                    .split(|c: char| c.is_whitespace() || c == '{')
+                    .next()
+                    == Some(name)
+            })
+    })?;
+    let mut statement = format!("{first}\n");
+    if first.trim_end().ends_with("};") {
+        return Some(statement);
+    }
+    for line in lines {
+        statement.push_str(line);
+        statement.push('\n');
+        if line.trim() == "};" {
+            return Some(statement);
+        }
+    }
+    None
+}
+
+/// What a secondary's named.conf needs to follow the primary through its
+/// catalog zone: no zone of the primary is ever named in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondaryConf {
+    /// For the `options { }` block: the `catalog-zones` statement.
+    pub options: String,
+    /// For the top level: the transfer key, if any, and the catalog zone.
+    pub statements: String,
+}
+
+/// The configuration of a secondary that transfers from the primary at
+/// `primary` and follows `catalog` (absolute name), signing with `key`
+/// (its name and its whole `key` statement) if given.
+pub fn secondary_conf(
+    catalog: &str,
+    primary: SocketAddr,
+    key: Option<(&str, &str)>,
+) -> SecondaryConf {
+    let mut source = format!("{} port {}", primary.ip(), primary.port());
+    if let Some((name, _)) = key {
+        source.push_str(&format!(" key {}", conf_string(name)));
+    }
+    let options = format!(
+        "# Every zone of the catalog, transferred from the primary; the member\n\
+         # zones take the options of this block (`notify no;` keeps the\n\
+         # secondary from notifying the hosts of their NS records).\n\
+         catalog-zones {{\n\
+         \tzone {zone} default-primaries {{ {source}; }} min-update-interval 1;\n\
+         }};\n",
+        zone = conf_string(catalog),
+    );
+    let mut statements = String::new();
+    if let Some((_, statement)) = key {
+        statements.push_str("# The transfer key: the same secret as on the primary.\n");
+        statements.push_str(statement.trim_end());
+        statements.push('\n');
+    }
+    let file = format!("{}.db", catalog.trim_end_matches('.'));
+    statements.push_str(&format!(
+        "# The catalog zone: the list of the primary's zones.\n\
+         zone {zone} IN {{\n\
+         \ttype secondary;\n\
+         \tprimaries {{ {source}; }};\n\
+         \tfile {file};\n\
+         }};\n",
+        zone = conf_string(catalog),
+        file = conf_string(&file),
+    ));
+    SecondaryConf {
+        options,
+        statements,
+    }
+}
+
 /// The zone names of an include file written by [`include_text`], as
 /// domains (without the final dot; `.` for the root).
 pub fn included_domains(text: &str) -> Vec<String> {
@@ -244,5 +329,53 @@ mod tests {
     fn key_files_name_their_keys() {
         let text = "key \"bindbridge-transfer\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0\";\n};\nkey other { };\n";
         assert_eq!(key_names(text), ["bindbridge-transfer", "other"]);
+        assert_eq!(
+            key_statement(text, "bindbridge-transfer").as_deref(),
+            Some(
+                "key \"bindbridge-transfer\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0\";\n};\n"
+            )
+        );
+        assert_eq!(
+            key_statement(text, "other").as_deref(),
+            Some("key other { };\n")
+        );
+        assert_eq!(key_statement(text, "bindbridge"), None);
+    }
+
+    #[test]
+    fn a_secondary_follows_the_catalog_from_the_primary() {
+        let conf = secondary_conf(
+            "catalog.bindbridge.invalid.",
+            "192.0.2.1:5353".parse().unwrap(),
+            Some((
+                "xfr",
+                "key \"xfr\" { algorithm hmac-sha256; secret \"c2VjcmV0\"; };\n",
+            )),
+        );
+        assert!(
+            conf.options.contains(
+                "zone \"catalog.bindbridge.invalid.\" default-primaries { 192.0.2.1 port 5353 key \"xfr\"; }"
+            ),
+            "{}",
+            conf.options
+        );
+        assert!(
+            conf.statements.contains("secret \"c2VjcmV0\""),
+            "{}",
+            conf.statements
+        );
+        assert!(
+            conf.statements
+                .contains("primaries { 192.0.2.1 port 5353 key \"xfr\"; };"),
+            "{}",
+            conf.statements
+        );
+        let plain = secondary_conf("c.invalid.", "[2001:db8::1]:53".parse().unwrap(), None);
+        assert!(
+            plain
+                .options
+                .contains("default-primaries { 2001:db8::1 port 53; }")
+        );
+        assert!(!plain.statements.contains("key"));
     }
 }

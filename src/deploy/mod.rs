@@ -3,10 +3,12 @@
 mod catalog;
 pub mod files;
 pub mod named;
+mod secondaries;
 mod sources;
 mod watch;
 mod worker;
 
+pub use secondaries::SecondaryWatch;
 pub use sources::watch_sources;
 pub use watch::watch_database;
 pub use worker::Deployer;

@@ -90,78 +90,85 @@ impl Named {
     /// The serial named serves for `zone` (absolute, presentation form):
     /// `None` when named answers but does not serve the zone.
     pub async fn served_serial(&self, zone: &str) -> Result<Option<u32>, Unreachable> {
-        let name = DnsName::from_ascii(zone)
-            .map_err(|e| Unreachable(format!("'{zone}' is not a name to query: {e}")))?;
-        let mut query = Message::query();
-        query.add_query(Query::query(name.clone(), RecordType::SOA));
-        let wire = query
-            .to_vec()
-            .map_err(|e| Unreachable(format!("cannot encode a query: {e}")))?;
-        let mut answer = self.ask_udp(&wire, query.metadata.id).await?;
-        if answer.metadata.truncation {
-            answer = self.ask_tcp(&wire, query.metadata.id).await?;
-        }
-        if answer.metadata.response_code != ResponseCode::NoError || !answer.metadata.authoritative
+        soa_serial(self.dns, zone).await
+    }
+}
+
+/// The serial the nameserver at `dns` serves for `zone` (absolute,
+/// presentation form): `None` when it answers but is not authoritative for
+/// the zone (REFUSED, or a referral). UDP, then TCP if the answer was
+/// truncated.
+pub async fn soa_serial(dns: SocketAddr, zone: &str) -> Result<Option<u32>, Unreachable> {
+    let name = DnsName::from_ascii(zone)
+        .map_err(|e| Unreachable(format!("'{zone}' is not a name to query: {e}")))?;
+    let mut query = Message::query();
+    query.add_query(Query::query(name.clone(), RecordType::SOA));
+    let wire = query
+        .to_vec()
+        .map_err(|e| Unreachable(format!("cannot encode a query: {e}")))?;
+    let mut answer = ask_udp(dns, &wire, query.metadata.id).await?;
+    if answer.metadata.truncation {
+        answer = ask_tcp(dns, &wire, query.metadata.id).await?;
+    }
+    if answer.metadata.response_code != ResponseCode::NoError || !answer.metadata.authoritative {
+        return Ok(None);
+    }
+    Ok(answer.answers.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) if r.name == name => Some(soa.serial),
+        _ => None,
+    }))
+}
+
+async fn ask_udp(dns: SocketAddr, wire: &[u8], id: u16) -> Result<Message, Unreachable> {
+    let local: SocketAddr = match dns {
+        SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let unreachable = |e: std::io::Error| Unreachable(format!("{dns}: {e}"));
+    let socket = tokio::net::UdpSocket::bind(local)
+        .await
+        .map_err(unreachable)?;
+    socket.connect(dns).await.map_err(unreachable)?;
+    socket.send(wire).await.map_err(unreachable)?;
+    let mut buf = vec![0u8; 65535];
+    let deadline = tokio::time::Instant::now() + QUERY_TIMEOUT;
+    loop {
+        let len = tokio::time::timeout_at(deadline, socket.recv(&mut buf))
+            .await
+            .map_err(|_| Unreachable(format!("{dns} did not answer")))?
+            .map_err(unreachable)?;
+        // Anything but the answer to this query (a late answer to an
+        // earlier one) is skipped.
+        if let Ok(message) = Message::from_vec(&buf[..len])
+            && message.metadata.id == id
         {
-            return Ok(None);
-        }
-        Ok(answer.answers.iter().find_map(|r| match &r.data {
-            RData::SOA(soa) if r.name == name => Some(soa.serial),
-            _ => None,
-        }))
-    }
-
-    async fn ask_udp(&self, wire: &[u8], id: u16) -> Result<Message, Unreachable> {
-        let local: SocketAddr = match self.dns {
-            SocketAddr::V4(_) => ([127, 0, 0, 1], 0).into(),
-            SocketAddr::V6(_) => (std::net::Ipv6Addr::LOCALHOST, 0).into(),
-        };
-        let unreachable = |e: std::io::Error| Unreachable(format!("named at {}: {e}", self.dns));
-        let socket = tokio::net::UdpSocket::bind(local)
-            .await
-            .map_err(unreachable)?;
-        socket.connect(self.dns).await.map_err(unreachable)?;
-        socket.send(wire).await.map_err(unreachable)?;
-        let mut buf = vec![0u8; 65535];
-        let deadline = tokio::time::Instant::now() + QUERY_TIMEOUT;
-        loop {
-            let len = tokio::time::timeout_at(deadline, socket.recv(&mut buf))
-                .await
-                .map_err(|_| Unreachable(format!("named at {} did not answer", self.dns)))?
-                .map_err(unreachable)?;
-            // Anything but the answer to this query (a late answer to an
-            // earlier one) is skipped.
-            if let Ok(message) = Message::from_vec(&buf[..len])
-                && message.metadata.id == id
-            {
-                return Ok(message);
-            }
+            return Ok(message);
         }
     }
+}
 
-    async fn ask_tcp(&self, wire: &[u8], id: u16) -> Result<Message, Unreachable> {
-        let unreachable = |e: std::io::Error| Unreachable(format!("named at {}: {e}", self.dns));
-        let exchange = async {
-            let mut stream = tokio::net::TcpStream::connect(self.dns).await?;
-            let mut framed = (wire.len() as u16).to_be_bytes().to_vec();
-            framed.extend_from_slice(wire);
-            stream.write_all(&framed).await?;
-            let len = stream.read_u16().await?;
-            let mut buf = vec![0u8; usize::from(len)];
-            stream.read_exact(&mut buf).await?;
-            Ok::<_, std::io::Error>(buf)
-        };
-        let buf = tokio::time::timeout(QUERY_TIMEOUT, exchange)
-            .await
-            .map_err(|_| Unreachable(format!("named at {} did not answer over TCP", self.dns)))?
-            .map_err(unreachable)?;
-        match Message::from_vec(&buf) {
-            Ok(message) if message.metadata.id == id => Ok(message),
-            _ => Err(Unreachable(format!(
-                "named at {} sent an answer that does not match the query",
-                self.dns
-            ))),
-        }
+async fn ask_tcp(dns: SocketAddr, wire: &[u8], id: u16) -> Result<Message, Unreachable> {
+    let unreachable = |e: std::io::Error| Unreachable(format!("{dns}: {e}"));
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(dns).await?;
+        let mut framed = (wire.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(wire);
+        stream.write_all(&framed).await?;
+        let len = stream.read_u16().await?;
+        let mut buf = vec![0u8; usize::from(len)];
+        stream.read_exact(&mut buf).await?;
+        Ok::<_, std::io::Error>(buf)
+    };
+    let buf = tokio::time::timeout(QUERY_TIMEOUT, exchange)
+        .await
+        .map_err(|_| Unreachable(format!("{dns} did not answer over TCP")))?
+        .map_err(unreachable)?;
+    match Message::from_vec(&buf) {
+        Ok(message) if message.metadata.id == id => Ok(message),
+        _ => Err(Unreachable(format!(
+            "{} sent an answer that does not match the query",
+            dns
+        ))),
     }
 }
 

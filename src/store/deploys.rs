@@ -41,6 +41,7 @@ impl Store {
         Ok(crate::metrics::ZoneGauges {
             by_state: by_state.into_iter().collect(),
             queue,
+            secondaries: self.secondary_gauges().await?,
         })
     }
 

@@ -15,6 +15,7 @@
 mod changes;
 mod deploys;
 mod records;
+mod secondaries;
 pub mod shape;
 mod tokens;
 mod users;
@@ -32,6 +33,7 @@ use sqlx::{Connection, Sqlite, Transaction};
 
 pub use deploys::DeployTarget;
 pub use records::{Page, RecordFilter, RecordPage, RecordStream, RecordView, StoredRow};
+pub use secondaries::{SecondaryCheck, SecondaryGauge, SecondaryState, Seen};
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
 pub use tokens::{Caller, PERMISSIONS, TokenInfo};
 pub use users::User;

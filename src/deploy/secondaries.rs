@@ -1,0 +1,196 @@
+//! The check of the secondaries: after deploys, each configured secondary
+//! is asked for the SOA of every zone it does not serve at the deployed
+//! serial yet, until it does. What it answers is recorded per zone (the
+//! zone detail's `deploy.secondaries`, `/metrics`).
+//!
+//! A secondary that lags is a warning, never a failed deploy: named serves
+//! the zone, and the secondary transfers it from there when it can (after
+//! a NOTIFY, or at its next refresh).
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tracing::warn;
+
+use super::named::{Unreachable, soa_serial};
+use crate::config::DeployConfig;
+use crate::store::{SecondaryCheck, Seen, Store, now_unix};
+
+/// How many SOA queries are in flight to one secondary at once.
+const IN_FLIGHT: usize = 32;
+/// The first and the longest wait between two checks of a secondary that
+/// is behind.
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// Follows what the configured secondaries serve.
+pub struct SecondaryWatch {
+    store: Store,
+    /// By name (`address:port` as configured): where it answers DNS.
+    secondaries: Vec<(String, SocketAddr)>,
+    /// The catalog zone, asked first: a secondary that does not answer for
+    /// it is marked unreachable for every zone without asking each.
+    catalog: String,
+    lag_warning: Duration,
+    /// Every zone is asked again this often, in sync or not, so that a
+    /// secondary that lost zones (rebuilt, say) is seen.
+    full_check: Duration,
+    /// `(zone, secondary, serial)` already warned of.
+    warned: HashSet<(i64, String, u32)>,
+}
+
+impl SecondaryWatch {
+    /// A watch of the secondaries of `config`; `None` if it lists none.
+    pub fn new(store: Store, config: &DeployConfig) -> Result<Option<SecondaryWatch>, String> {
+        if config.secondaries.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(SecondaryWatch {
+            store,
+            secondaries: config
+                .secondaries
+                .iter()
+                .map(|s| (s.dns().to_string(), s.dns()))
+                .collect(),
+            catalog: config.catalog_origin()?.to_string(),
+            lag_warning: Duration::from_secs(config.secondary_lag_warning),
+            full_check: Duration::from_secs(config.reconcile_interval),
+            warned: HashSet::new(),
+        }))
+    }
+
+    /// Checks until the task is dropped: at start, after each change of
+    /// `deployed`, again and again while a secondary is behind, and every
+    /// full-check interval.
+    pub async fn run(mut self, mut deployed: watch::Receiver<u64>) {
+        let names: Vec<String> = self.secondaries.iter().map(|(n, _)| n.clone()).collect();
+        if let Err(e) = self.store.keep_secondaries(&names).await {
+            warn!("cannot forget the secondaries no longer configured: {e}");
+        }
+        let mut last_full: Option<Instant> = None;
+        let mut retry = RETRY_FIRST;
+        loop {
+            let full = last_full.is_none_or(|t| t.elapsed() >= self.full_check);
+            if full {
+                last_full = Some(Instant::now());
+            }
+            let behind = match self.round(full).await {
+                Ok(behind) => behind,
+                Err(e) => {
+                    warn!("cannot check the secondaries: {e}");
+                    1
+                }
+            };
+            let wait = match behind {
+                0 => {
+                    retry = RETRY_FIRST;
+                    self.full_check
+                }
+                _ => {
+                    let wait = retry;
+                    retry = (retry * 2).min(RETRY_MAX);
+                    wait
+                }
+            };
+            tokio::select! {
+                _ = deployed.changed() => retry = RETRY_FIRST,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            deployed.mark_unchanged();
+        }
+    }
+
+    /// Asks each secondary about the zones it is not known to serve at the
+    /// deployed serial (every zone if `full`), records what changed, warns
+    /// of long lags. Returns how many (zone, secondary) pairs are behind.
+    async fn round(&mut self, full: bool) -> Result<usize, crate::store::StoreError> {
+        let checks = self.store.secondary_checks().await?;
+        let mut answers: Vec<(i64, &str, Seen)> = Vec::new();
+        let mut behind = 0;
+        for (name, dns) in &self.secondaries {
+            let due: Vec<&SecondaryCheck> = checks
+                .iter()
+                .filter(|c| full || !in_sync(c, name))
+                .collect();
+            if due.is_empty() {
+                continue;
+            }
+            let seen = match soa_serial(*dns, &self.catalog).await {
+                Err(Unreachable(reason)) => vec![
+                    Seen {
+                        serial: None,
+                        error: Some(reason),
+                    };
+                    due.len()
+                ],
+                Ok(_) => ask_each(*dns, due.iter().map(|c| zone_name(&c.domain)).collect()).await,
+            };
+            let now = now_unix();
+            for (check, seen) in due.into_iter().zip(seen) {
+                if seen.serial != Some(check.deployed_serial) || seen.error.is_some() {
+                    behind += 1;
+                    let lag = now - check.deployed_at;
+                    let key = (check.zone_id, name.clone(), check.deployed_serial);
+                    if lag >= self.lag_warning.as_secs() as i64 && self.warned.insert(key) {
+                        warn!(
+                            zone = %check.domain,
+                            secondary = %name,
+                            serial = check.deployed_serial,
+                            serves = ?seen.serial,
+                            error = seen.error.as_deref().unwrap_or(""),
+                            "the secondary has not served the deployed serial for {lag} s"
+                        );
+                    }
+                }
+                if check.seen.get(name) != Some(&seen) {
+                    answers.push((check.zone_id, name.as_str(), seen));
+                }
+            }
+        }
+        self.store.record_secondaries(&answers).await?;
+        // Warnings of zones caught up (or deleted) need not be kept.
+        if behind == 0 {
+            self.warned.clear();
+        }
+        Ok(behind)
+    }
+}
+
+/// True if the secondary `name` was last seen serving the deployed serial.
+fn in_sync(check: &SecondaryCheck, name: &str) -> bool {
+    check
+        .seen
+        .get(name)
+        .is_some_and(|s| s.error.is_none() && s.serial == Some(check.deployed_serial))
+}
+
+/// A domain as a name to query: absolute.
+fn zone_name(domain: &str) -> String {
+    match domain {
+        "." => ".".to_string(),
+        d => format!("{d}."),
+    }
+}
+
+/// The SOA serial of each of `zones` at `dns`, in their order.
+async fn ask_each(dns: SocketAddr, zones: Vec<String>) -> Vec<Seen> {
+    futures_util::stream::iter(zones.into_iter().map(|zone| async move {
+        match soa_serial(dns, &zone).await {
+            Ok(serial) => Seen {
+                serial,
+                error: None,
+            },
+            Err(Unreachable(reason)) => Seen {
+                serial: None,
+                error: Some(reason),
+            },
+        }
+    }))
+    .buffered(IN_FLIGHT)
+    .collect()
+    .await
+}
