@@ -142,7 +142,8 @@ impl Store {
 
     /// What each secondary serves of one zone, by address.
     pub async fn zone_secondaries(&self, zone_id: i64) -> Result<Vec<SecondaryState>, StoreError> {
-        let rows: Vec<(String, Option<i64>, Option<String>, i64, Option<i64>)> = sqlx::query_as(
+        type Row = (String, Option<i64>, Option<String>, i64, Option<i64>);
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT s.secondary, s.serial, s.error, s.since, z.deployed_serial \
              FROM secondary_serials s JOIN zones z ON z.id = s.zone_id \
              WHERE s.zone_id = ?1 ORDER BY s.secondary",
