@@ -1,5 +1,6 @@
 //! Deploys to a real named: `bindbridge serve` against a private named on
-//! 127.0.0.1 at a high port, checked with `dig` at that named.
+//! 127.0.0.1 at a high port, checked with `dig` at that named (and, for
+//! the secondaries' tests, a second named on 127.0.0.2 that follows it).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Command;
@@ -12,11 +13,13 @@ use bindbridge::config::DeployConfig;
 use bindbridge::dev::{Layout, PrivateNamed, free_port};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// Where the secondary of the secondaries' tests answers.
+const SECOND_LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 /// How long a change may take to be served.
-const SERVE_WAIT: Duration = Duration::from_secs(20);
+pub(crate) const SERVE_WAIT: Duration = Duration::from_secs(20);
 
 /// `dig` at `dns`: no recursion, one try, 2 s (options given later win).
-fn dig_at(dns: SocketAddr) -> Command {
+pub(crate) fn dig_at(dns: SocketAddr) -> Command {
     let mut dig = Command::new("dig");
     dig.arg(format!("@{}", dns.ip()))
         .args(["-p", &dns.port().to_string()])
@@ -24,10 +27,12 @@ fn dig_at(dns: SocketAddr) -> Command {
     dig
 }
 
-/// A private named and a `bindbridge serve` that deploys to it.
-struct Stack {
-    named: PrivateNamed,
-    server: Server,
+/// A private named and a `bindbridge serve` that deploys to it; for the
+/// secondaries' tests, a second named that follows the first.
+pub(crate) struct Stack {
+    pub(crate) named: PrivateNamed,
+    pub(crate) secondary: Option<PrivateNamed>,
+    pub(crate) server: Server,
     _dir: tempfile::TempDir,
 }
 
@@ -38,58 +43,70 @@ impl Stack {
 
     /// With the `[deploy]` settings `adjust` makes of the defaults for
     /// this named.
-    fn start_with(adjust: impl FnOnce(&mut DeployConfig)) -> Stack {
+    pub(crate) fn start_with(adjust: impl FnOnce(&mut DeployConfig)) -> Stack {
+        Stack::start_full(false, adjust)
+    }
+
+    /// With a secondary on 127.0.0.2, configured only with what
+    /// `secondary-config` prints (the catalog zone and the transfer key),
+    /// and listed in `[[deploy.secondaries]]`.
+    pub(crate) fn with_secondary(adjust: impl FnOnce(&mut DeployConfig)) -> Stack {
+        Stack::start_full(true, adjust)
+    }
+
+    fn start_full(secondary: bool, adjust: impl FnOnce(&mut DeployConfig)) -> Stack {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let port =
-            |what| free_port(LOOPBACK).unwrap_or_else(|e| panic!("no free {what} port: {e}"));
+        let port = |ip, what| free_port(ip).unwrap_or_else(|e| panic!("no free {what} port: {e}"));
         let layout = Layout::new(
             &dir.path().join("named"),
-            SocketAddr::new(LOOPBACK, port("DNS")),
-            SocketAddr::new(LOOPBACK, port("rndc")),
+            SocketAddr::new(LOOPBACK, port(LOOPBACK, "DNS")),
+            SocketAddr::new(LOOPBACK, port(LOOPBACK, "rndc")),
         );
         layout.write().expect("the private named's files");
         let named = layout
             .start()
             .unwrap_or_else(|e| panic!("named does not start: {e}"));
         let mut deploy = layout.deploy_config();
+        let secondary = secondary.then(|| {
+            let dns = SocketAddr::new(SECOND_LOOPBACK, port(SECOND_LOOPBACK, "DNS"));
+            let control = SocketAddr::new(LOOPBACK, port(LOOPBACK, "rndc"));
+            let path = dir.path().join("secondary");
+            let listed = Layout::new(&path, dns, control).as_secondary();
+            deploy.secondaries.push(listed.clone());
+            let conf = deploy
+                .secondary_conf(Some(&listed))
+                .expect("the secondary's configuration");
+            let layout = Layout::secondary(&path, dns, control, conf);
+            layout.write().expect("the secondary's files");
+            let started = layout
+                .start()
+                .unwrap_or_else(|e| panic!("the secondary named does not start: {e}"));
+            started
+                .wait_listening()
+                .unwrap_or_else(|e| panic!("the secondary named: {e}"));
+            started
+        });
         adjust(&mut deploy);
-        let config = format!(
-            "[deploy]\n{}",
-            toml::to_string(&deploy).expect("the settings as TOML")
-        );
+        let mut file = toml::Table::new();
+        let section = toml::Value::try_from(&deploy).expect("the settings as TOML");
+        file.insert("deploy".to_string(), section);
+        let config = toml::to_string(&file).expect("the settings as TOML");
         let server = Server::start_with(&config, "info");
         Stack {
             named,
+            secondary,
             server,
             _dir: dir,
         }
     }
 
-    /// `dig +short TYPE NAME` at the private named (no recursion, no
-    /// retries): the answer lines, or the status when it is not NOERROR.
-    fn dig(&self, name: &str, rtype: &str) -> Result<Vec<String>, String> {
-        let out = dig_at(self.named.layout().dns)
-            .args(["+noall", "+answer", "+comments", name, rtype])
-            .output()
-            .expect("dig runs (Debian: apt-get install bind9-dnsutils)");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let status = text
-            .lines()
-            .find_map(|l| l.split("status: ").nth(1))
-            .map(|s| s.split(',').next().unwrap_or("").to_string())
-            .unwrap_or_else(|| format!("no answer: {text}"));
-        if status != "NOERROR" {
-            return Err(status);
-        }
-        Ok(text
-            .lines()
-            .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
-            .map(|l| l.split_whitespace().skip(4).collect::<Vec<_>>().join(" "))
-            .collect())
+    /// `dig` at the private named: see [`dig_answer`].
+    pub(crate) fn dig(&self, name: &str, rtype: &str) -> Result<Vec<String>, String> {
+        dig_answer(self.named.layout().dns, name, rtype)
     }
 
     /// Waits until named serves `zone`; the serial it serves.
-    fn wait_served(&self, zone: &str) -> u32 {
+    pub(crate) fn wait_served(&self, zone: &str) -> u32 {
         self.wait_for(&format!("{zone} served"), || {
             let serial = self.serial(zone);
             (serial.is_some(), serial)
@@ -98,7 +115,7 @@ impl Stack {
     }
 
     /// Waits until the detail of `zone` shows the deploy `state`; the detail.
-    fn wait_deploy(&self, api: &Client, zone: &str, state: &str) -> Value {
+    pub(crate) fn wait_deploy(&self, api: &Client, zone: &str, state: &str) -> Value {
         self.wait_for(&format!("deploy state {state}"), || {
             let detail = api.get(&zone_path(zone)).body;
             (deploy_state(&detail).0 == state, detail)
@@ -111,13 +128,16 @@ impl Stack {
     }
 
     /// The serial named serves for `zone`, if it serves it.
-    fn serial(&self, zone: &str) -> Option<u32> {
-        let soa = self.dig(zone, "SOA").ok()?;
-        soa.first()?.split_whitespace().nth(2)?.parse().ok()
+    pub(crate) fn serial(&self, zone: &str) -> Option<u32> {
+        serial_at(self.named.layout().dns, zone)
     }
 
     /// Waits until `check` holds, or fails with what was seen last.
-    fn wait_for<T: std::fmt::Debug>(&self, what: &str, mut check: impl FnMut() -> (bool, T)) -> T {
+    pub(crate) fn wait_for<T: std::fmt::Debug>(
+        &self,
+        what: &str,
+        mut check: impl FnMut() -> (bool, T),
+    ) -> T {
         let deadline = Instant::now() + SERVE_WAIT;
         loop {
             let (done, seen) = check();
@@ -132,7 +152,37 @@ impl Stack {
     }
 }
 
-fn deploy_state(detail: &Value) -> (String, Option<u64>) {
+/// `dig TYPE NAME` at `dns` (no recursion, no retries): the answer lines
+/// without owner, TTL, class and type, or the status when it is not
+/// NOERROR.
+pub(crate) fn dig_answer(dns: SocketAddr, name: &str, rtype: &str) -> Result<Vec<String>, String> {
+    let out = dig_at(dns)
+        .args(["+noall", "+answer", "+comments", name, rtype])
+        .output()
+        .expect("dig runs (Debian: apt-get install bind9-dnsutils)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let status = text
+        .lines()
+        .find_map(|l| l.split("status: ").nth(1))
+        .map(|s| s.split(',').next().unwrap_or("").to_string())
+        .unwrap_or_else(|| format!("no answer: {text}"));
+    if status != "NOERROR" {
+        return Err(status);
+    }
+    Ok(text
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().skip(4).collect::<Vec<_>>().join(" "))
+        .collect())
+}
+
+/// The serial the nameserver at `dns` serves for `zone`, if it serves it.
+pub(crate) fn serial_at(dns: SocketAddr, zone: &str) -> Option<u32> {
+    let soa = dig_answer(dns, zone, "SOA").ok()?;
+    soa.first()?.split_whitespace().nth(2)?.parse().ok()
+}
+
+pub(crate) fn deploy_state(detail: &Value) -> (String, Option<u64>) {
     (
         detail["deploy"]["state"].as_str().unwrap_or("").to_string(),
         detail["deploy"]["serial"].as_u64(),

@@ -26,3 +26,7 @@ mod api;
 
 /// Deploys to a real named on loopback: served records, serials, deletes.
 mod deploy;
+
+/// Secondaries on 127.0.0.2 that follow the catalog zone: zones created,
+/// changed and deleted, a stopped secondary catching up.
+mod secondaries;
