@@ -277,7 +277,8 @@ impl PrivateNamed {
     /// like 127.0.0.2 is one only once added.
     pub fn wait_listening(&self) -> Result<(), String> {
         let dns = self.layout.dns;
-        let deadline = Instant::now() + START_TIMEOUT;
+        // named binds its addresses before it answers rndc: a short wait.
+        let deadline = Instant::now() + Duration::from_secs(5);
         let mut query = hickory_proto::op::Message::query();
         query.add_query(hickory_proto::op::Query::query(
             hickory_proto::rr::Name::root(),
