@@ -119,12 +119,16 @@ def wait_served(dns, zone, above):
 class DevServer:
     """`bindbridge serve --dev` in `workdir`; its API URL and named."""
 
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, secondary=False):
+        """With `secondary`, also its secondary named (`--dev-secondary`)
+        on 127.0.0.2 at the primary's port."""
         self.data = os.path.join(workdir, "dev")
         self.dns = ("127.0.0.1", free_port())
+        self.secondary_dns = ("127.0.0.2", self.dns[1]) if secondary else None
         self.proc = subprocess.Popen(
             [binary, "serve", "--dev", "--data-dir", self.data,
-             "--api-listen", "127.0.0.1:0", "--dns-listen", f"127.0.0.1:{self.dns[1]}"],
+             "--api-listen", "127.0.0.1:0", "--dns-listen", f"127.0.0.1:{self.dns[1]}"]
+            + (["--dev-secondary"] if secondary else []),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True,
             env=dict(os.environ, BINDBRIDGE_LOG="warn"),

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{Instrument, info, info_span, warn};
@@ -94,6 +95,30 @@ enum Subject {
     /// The catalog zone with these members.
     Catalog(Members),
 }
+
+/// A zone rendered and written beside its file, waiting for
+/// named-checkzone.
+struct StagedZone {
+    subject: Subject,
+    /// The version that was rendered.
+    version: i64,
+    serial: u32,
+    origin: String,
+    /// Its file.
+    path: PathBuf,
+    /// True if named is configured to load it.
+    included: bool,
+    /// True if its file exists.
+    on_disk: bool,
+    staged: Staged,
+    /// When its deploy began.
+    started: Instant,
+    /// The deploy's span.
+    span: tracing::Span,
+}
+
+/// How many zones are staged, then checked concurrently, at a time.
+const CHECK_BATCH: usize = 64;
 
 /// A zone written to disk in this pass, waiting to be proved served.
 struct Installed {
@@ -250,34 +275,17 @@ impl Deployer {
         let due = targets
             .iter()
             .filter(|t| t.is_pending() || drifted.contains(&t.id));
-        for target in due {
-            if self.refused.get(&target.id) == Some(&target.version) {
-                continue;
-            }
-            if target.domain.eq_ignore_ascii_case(&self.catalog.domain) {
-                let reason = format!(
-                    "{} is the name of the catalog zone (deploy.catalog_zone)",
-                    self.catalog.origin
-                );
-                self.fail(target, reason).await?;
-                continue;
-            }
-            // One span per deploy: from reading the zone to named serving
-            // it (version and serial are filled in once read and chosen).
-            let span = info_span!(
-                "deploy",
-                zone = %target.domain,
-                version = tracing::field::Empty,
-                serial = tracing::field::Empty
-            );
-            match self.install(target).instrument(span.clone()).await {
-                Ok(Some(done)) => installed.push(done),
-                Ok(None) => {}
-                Err(e) => {
-                    // Not deployed yet: still to do after the backoff.
-                    self.drifted.extend(drifted);
-                    return Err(e);
-                }
+        let due: Vec<&DeployTarget> = due
+            .filter(|t| self.refused.get(&t.id) != Some(&t.version))
+            .collect();
+        // In batches: each zone of a batch is rendered and written beside
+        // its file, then named-checkzone proves them all at once (one run
+        // per core), then they are swapped in.
+        for batch in due.chunks(CHECK_BATCH) {
+            if let Err(e) = self.install_batch(batch, &mut installed).await {
+                // Not deployed yet: still to do after the backoff.
+                self.drifted.extend(drifted);
+                return Err(e);
             }
         }
         // Zones named should stop serving: deleted from the store.
@@ -379,34 +387,37 @@ impl Deployer {
             .map_err(|e| Unreachable(format!("no serial for {origin}: {e}")))?;
         span.record("serial", serial);
         let bytes = self.render_catalog(serial, &members)?;
-        let swapped = self
-            .swap_in(&origin, &path, &bytes, included, on_disk.is_some())
-            .instrument(span.clone())
-            .await?;
-        let last_good = match swapped {
-            Ok(last_good) => last_good,
-            Err(output) => {
-                span.in_scope(|| warn!("named-checkzone refused the catalog zone: {output}"));
-                self.catalog.refused = Some(members);
-                self.metrics.deploy_failed();
-                return Ok(());
-            }
-        };
-        if !included {
-            self.catalog.included = true;
-            self.write_include()?;
-            self.named.rndc(&["reconfig"]).await?;
-        }
-        let zone = Installed {
+        let staged = Staged::write(&self.zone_dir, &bytes)
+            .map_err(|e| io_error("write in", &self.zone_dir, e))?;
+        let zone = StagedZone {
             subject: Subject::Catalog(members),
             version: 0,
             serial,
             origin,
             path,
-            last_good,
+            included,
+            on_disk: on_disk.is_some(),
+            staged,
             started,
             span: span.clone(),
         };
+        let verdict = check(&self.named, &zone.origin, &zone.staged, &zone.path)
+            .instrument(span.clone())
+            .await?;
+        if let Err(output) = verdict {
+            span.in_scope(|| warn!("named-checkzone refused the catalog zone: {output}"));
+            if let Subject::Catalog(members) = zone.subject {
+                self.catalog.refused = Some(members);
+            }
+            self.metrics.deploy_failed();
+            return Ok(());
+        }
+        let zone = self.swap(zone).instrument(span.clone()).await?;
+        if !included {
+            self.catalog.included = true;
+            self.write_include()?;
+            self.named.rndc(&["reconfig"]).await?;
+        }
         self.prove(zone).instrument(span).await
     }
 
@@ -415,10 +426,76 @@ impl Deployer {
         self.render(&zone)
     }
 
-    /// Renders, checks and installs the zone file of `target`; reloads it
-    /// in named if named has it already. `None`: nothing to prove (the
-    /// content was unchanged, or the zone was refused or deleted).
-    async fn install(&mut self, target: &DeployTarget) -> Result<Option<Installed>, Unreachable> {
+    /// Stages every zone of `batch`, proves the staged files with
+    /// named-checkzone concurrently, and swaps in those it accepts (the
+    /// others are failed); the swapped ones join `installed`.
+    async fn install_batch(
+        &mut self,
+        batch: &[&DeployTarget],
+        installed: &mut Vec<Installed>,
+    ) -> PassResult {
+        let mut staged = Vec::new();
+        for target in batch {
+            if target.domain.eq_ignore_ascii_case(&self.catalog.domain) {
+                let reason = format!(
+                    "{} is the name of the catalog zone (deploy.catalog_zone)",
+                    self.catalog.origin
+                );
+                self.fail(target, reason).await?;
+                continue;
+            }
+            // One span per deploy: from reading the zone to named serving
+            // it (version and serial are filled in once read and chosen).
+            let span = info_span!(
+                "deploy",
+                zone = %target.domain,
+                version = tracing::field::Empty,
+                serial = tracing::field::Empty
+            );
+            if let Some(zone) = self.stage(target, span.clone()).instrument(span).await? {
+                staged.push(zone);
+            }
+        }
+        let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Boxed with the batch's lifetime spelled out: the compiler cannot
+        // prove an unboxed stream of borrowing futures Send for spawn.
+        type Check<'a> = std::pin::Pin<
+            Box<dyn Future<Output = Result<Result<(), String>, Unreachable>> + Send + 'a>,
+        >;
+        let checks: Vec<Check<'_>> = staged
+            .iter()
+            .map(|zone| {
+                let check = check(&self.named, &zone.origin, &zone.staged, &zone.path);
+                Box::pin(check.instrument(zone.span.clone())) as Check<'_>
+            })
+            .collect();
+        let verdicts: Vec<_> = futures_util::stream::iter(checks)
+            .buffered(parallel)
+            .collect()
+            .await;
+        for (zone, verdict) in staged.into_iter().zip(verdicts) {
+            let span = zone.span.clone();
+            match verdict? {
+                Ok(()) => installed.push(self.swap(zone).instrument(span).await?),
+                Err(output) => {
+                    let reason = format!("named-checkzone refused the zone: {output}");
+                    if let Subject::Zone(target) = &zone.subject {
+                        self.fail(target, reason).instrument(span).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders the zone of `target` and writes it beside its file.
+    /// `None`: nothing to deploy (the content was unchanged, or the zone
+    /// was deleted).
+    async fn stage(
+        &mut self,
+        target: &DeployTarget,
+        span: tracing::Span,
+    ) -> Result<Option<StagedZone>, Unreachable> {
         let started = Instant::now();
         let (info, mut zone) = match self.store.load_zone(&target.uuid).await {
             Ok(loaded) => loaded,
@@ -464,51 +541,28 @@ impl Deployer {
                 .map_err(store_down)?;
             return Ok(None);
         }
-        let last_good = match self
-            .swap_in(&origin, &path, &bytes, included, on_disk.is_some())
-            .await?
-        {
-            Ok(last_good) => last_good,
-            Err(output) => {
-                let reason = format!("named-checkzone refused the zone: {output}");
-                self.fail(&target, reason).await?;
-                return Ok(None);
-            }
-        };
-        Ok(Some(Installed {
+        let staged = Staged::write(&self.zone_dir, &bytes)
+            .map_err(|e| io_error("write in", &self.zone_dir, e))?;
+        Ok(Some(StagedZone {
             subject: Subject::Zone(target),
             version: info.version,
             serial,
             origin,
             path,
-            last_good,
+            included,
+            on_disk: on_disk.is_some(),
+            staged,
             started,
-            span: tracing::Span::current(),
+            span,
         }))
     }
 
-    /// The one way a file reaches named: `bytes` are written beside
-    /// `path`, proved by named-checkzone, and renamed over `path` (the file
-    /// they replace kept as the last good one), then reloaded if named has
-    /// the zone. `Err`: named-checkzone's refusal, and nothing changed.
-    async fn swap_in(
-        &self,
-        origin: &str,
-        path: &Path,
-        bytes: &[u8],
-        included: bool,
-        on_disk: bool,
-    ) -> Result<Result<Option<PathBuf>, String>, Unreachable> {
-        let staged = Staged::write(&self.zone_dir, bytes)
-            .map_err(|e| io_error("write in", &self.zone_dir, e))?;
-        let verdict = self.named.checkzone(origin, staged.path()).await?;
-        if !verdict.ok {
-            return Ok(Err(verdict.output.replace(
-                &staged.path().display().to_string(),
-                &path.display().to_string(),
-            )));
-        }
-        let last_good = match on_disk && included {
+    /// Renames a proved staged file over the zone's file, keeping the file
+    /// it replaces as the last good one, and reloads the zone if named has
+    /// it.
+    async fn swap(&self, zone: StagedZone) -> Result<Installed, Unreachable> {
+        let path = &zone.path;
+        let last_good = match zone.on_disk && zone.included {
             true => {
                 let backup = last_good_path(path);
                 let _ = std::fs::remove_file(&backup);
@@ -517,13 +571,22 @@ impl Deployer {
             }
             false => None,
         };
-        staged
+        zone.staged
             .install(path)
             .map_err(|e| io_error("install", path, e))?;
-        if included {
-            self.reload(origin, path).await?;
+        if zone.included {
+            self.reload(&zone.origin, path).await?;
         }
-        Ok(Ok(last_good))
+        Ok(Installed {
+            subject: zone.subject,
+            version: zone.version,
+            serial: zone.serial,
+            origin: zone.origin,
+            path: zone.path,
+            last_good,
+            started: zone.started,
+            span: zone.span,
+        })
     }
 
     /// True if `zone` with `serial` renders to exactly `on_disk`.
@@ -703,6 +766,24 @@ impl Deployer {
         atomic::replace(&self.include_file, text.as_bytes())
             .map_err(|e| io_error("write", &self.include_file, e))
     }
+}
+
+/// named-checkzone on a staged file: `Err` with what it said (naming the
+/// zone's file, not the temporary one) if it refuses it.
+async fn check(
+    named: &Named,
+    origin: &str,
+    staged: &Staged,
+    path: &Path,
+) -> Result<Result<(), String>, Unreachable> {
+    let verdict = named.checkzone(origin, staged.path()).await?;
+    Ok(match verdict.ok {
+        true => Ok(()),
+        false => Err(verdict.output.replace(
+            &staged.path().display().to_string(),
+            &path.display().to_string(),
+        )),
+    })
 }
 
 /// The bytes of a zone file; `None` if there is none.
