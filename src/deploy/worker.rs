@@ -4,10 +4,13 @@
 //! One pass at a time, so each zone has one deploy at a time. A pass starts
 //! as soon as a change is committed (no waiting to gather more); writes
 //! that arrive during it are picked up by the next, which deploys the
-//! latest version once (a burst of writes becomes a few deploys). New and
-//! deleted zones change the include file, rewritten once per pass, and
-//! cost one `rndc reconfig` per pass, and one deploy of the catalog zone,
-//! which follows the zone set so that secondaries follow it too.
+//! latest version once (a burst of writes becomes a few deploys).
+//!
+//! A pass works in batches of up to 64 zones, proved by named-checkzone
+//! concurrently. New and deleted zones change the include file, rewritten
+//! at most every 2 s of a pass and at its end, each time with one `rndc
+//! reconfig` and one deploy of the catalog zone, which follows the zone
+//! set so that secondaries follow it too.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -119,6 +122,9 @@ struct StagedZone {
 
 /// How many zones are staged, then checked concurrently, at a time.
 const CHECK_BATCH: usize = 64;
+/// How long zones swapped in during a long pass may wait to be added to
+/// named's configuration, served and listed in the catalog.
+const FLUSH_AFTER: Duration = Duration::from_secs(2);
 
 /// A zone written to disk in this pass, waiting to be proved served.
 struct Installed {
@@ -270,69 +276,111 @@ impl Deployer {
             self.find_drift(&targets).await?;
             self.drift_checked = true;
         }
-        let mut installed = Vec::new();
         let drifted = std::mem::take(&mut self.drifted);
-        let due = targets
+        let due: Vec<&DeployTarget> = targets
             .iter()
-            .filter(|t| t.is_pending() || drifted.contains(&t.id));
-        let due: Vec<&DeployTarget> = due
+            .filter(|t| t.is_pending() || drifted.contains(&t.id))
             .filter(|t| self.refused.get(&t.id) != Some(&t.version))
             .collect();
-        // In batches: each zone of a batch is rendered and written beside
-        // its file, then named-checkzone proves them all at once (one run
-        // per core), then they are swapped in.
-        for batch in due.chunks(CHECK_BATCH) {
-            if let Err(e) = self.install_batch(batch, &mut installed).await {
-                // Not deployed yet: still to do after the backoff.
-                self.drifted.extend(drifted);
-                return Err(e);
-            }
-        }
         // Zones named should stop serving: deleted from the store.
         let stored: HashSet<&str> = targets.iter().map(|t| t.domain.as_str()).collect();
-        let gone: Vec<String> = self
+        let mut gone: Vec<String> = self
             .included
             .keys()
             .filter(|d| !stored.contains(d.as_str()))
             .cloned()
             .collect();
-        let added = installed.iter().any(|z| match &z.subject {
-            Subject::Zone(target) => !self.included.contains_key(&target.domain),
-            Subject::Catalog(_) => false,
-        });
-        if added || !gone.is_empty() {
-            for zone in &installed {
-                if let Subject::Zone(target) = &zone.subject {
-                    self.included
-                        .insert(target.domain.clone(), zone.path.clone());
-                }
+        // In batches: the zones of a batch are rendered and written beside
+        // their files, proved by named-checkzone at once (one run per
+        // core), and swapped in. Every FLUSH_AFTER, and at the end, the
+        // zones swapped in so far are added to named's configuration (one
+        // reconfig), proved served and listed in the catalog: a zone
+        // created during a bulk import waits for one flush, not for the
+        // whole import, and so do the secondaries.
+        let batches: Vec<&[&DeployTarget]> = match due.is_empty() {
+            true => vec![&[]],
+            false => due.chunks(CHECK_BATCH).collect(),
+        };
+        let last = batches.len() - 1;
+        let mut installed = Vec::new();
+        let mut since = Instant::now();
+        for (i, batch) in batches.into_iter().enumerate() {
+            if let Err(e) = self.install_batch(batch, &mut installed).await {
+                // Not deployed yet: still to do after the backoff.
+                self.drifted.extend(drifted);
+                return Err(e);
             }
-            for domain in &gone {
-                self.included.remove(domain);
-            }
-            self.write_include()?;
-            self.named.rndc(&["reconfig"]).await?;
-            for domain in &gone {
-                let path = files::zone_file(&self.zone_dir, domain);
-                for file in [last_good_path(&path), journal_path(&path), path] {
-                    match std::fs::remove_file(&file) {
-                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                            warn!("cannot remove {}: {e}", file.display());
-                        }
-                        _ => {}
-                    }
-                }
-                info!(zone = %domain, "zone removed from named");
+            if i == last || since.elapsed() >= FLUSH_AFTER {
+                self.flush(
+                    std::mem::take(&mut installed),
+                    std::mem::take(&mut gone),
+                    &targets,
+                )
+                .await?;
+                since = Instant::now();
             }
         }
-        let deployed_any = !installed.is_empty() || !gone.is_empty();
+        Ok(())
+    }
+
+    /// Makes named serve the zones `installed` and drop the `gone` ones,
+    /// proves each served, and deploys the catalog to match.
+    async fn flush(
+        &mut self,
+        installed: Vec<Installed>,
+        gone: Vec<String>,
+        targets: &[DeployTarget],
+    ) -> PassResult {
+        let changed = !installed.is_empty() || !gone.is_empty();
+        self.reconfigure(&installed, &gone).await?;
         for zone in installed {
             let span = zone.span.clone();
             self.prove(zone).instrument(span).await?;
         }
-        self.deploy_catalog(&targets).await?;
-        if deployed_any {
+        self.deploy_catalog(targets).await?;
+        if changed {
             self.deployed.send_modify(|n| *n += 1);
+        }
+        Ok(())
+    }
+
+    /// Adds the zones of `installed` that named does not have yet to its
+    /// configuration and takes the `gone` zones out (their files removed):
+    /// one rewrite of the include file and one `rndc reconfig`, if either
+    /// changes anything.
+    async fn reconfigure(&mut self, installed: &[Installed], gone: &[String]) -> PassResult {
+        let added: Vec<&Installed> = installed
+            .iter()
+            .filter(|z| match &z.subject {
+                Subject::Zone(target) => !self.included.contains_key(&target.domain),
+                Subject::Catalog(_) => false,
+            })
+            .collect();
+        if added.is_empty() && gone.is_empty() {
+            return Ok(());
+        }
+        for zone in added {
+            if let Subject::Zone(target) = &zone.subject {
+                self.included
+                    .insert(target.domain.clone(), zone.path.clone());
+            }
+        }
+        for domain in gone {
+            self.included.remove(domain);
+        }
+        self.write_include()?;
+        self.named.rndc(&["reconfig"]).await?;
+        for domain in gone {
+            let path = files::zone_file(&self.zone_dir, domain);
+            for file in [last_good_path(&path), journal_path(&path), path] {
+                match std::fs::remove_file(&file) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        warn!("cannot remove {}: {e}", file.display());
+                    }
+                    _ => {}
+                }
+            }
+            info!(zone = %domain, "zone removed from named");
         }
         Ok(())
     }
