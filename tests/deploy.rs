@@ -266,12 +266,16 @@ fn api_changes_are_served_by_named_with_rising_serials() {
 }
 
 #[test]
-fn dev_mode_runs_its_own_named_and_stops_it_on_sigterm() {
+fn dev_mode_runs_its_own_named_and_secondary_and_stops_them_on_sigterm() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     let dir = tempfile::tempdir().expect("temporary directory");
     let data = dir.path().join("dev");
     let dns = SocketAddr::new(LOOPBACK, free_port(LOOPBACK).expect("a free port"));
+    let secondary = SocketAddr::new(
+        SECOND_LOOPBACK,
+        free_port(SECOND_LOOPBACK).expect("a free port"),
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_bindbridge"))
         .args([
             "serve",
@@ -283,6 +287,8 @@ fn dev_mode_runs_its_own_named_and_stops_it_on_sigterm() {
         .arg(&data)
         .arg("--dns-listen")
         .arg(dns.to_string())
+        .args(["--dev-secondary", "--secondary-dns"])
+        .arg(secondary.to_string())
         .env("BINDBRIDGE_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -330,19 +336,21 @@ fn dev_mode_runs_its_own_named_and_stops_it_on_sigterm() {
         &format!("/api/v1/dns-zones/{uuid}/records/"),
         json!({"name": "www", "record_type": "A", "value": "192.0.2.80"}),
     );
-    let deadline = Instant::now() + SERVE_WAIT;
-    let answer = loop {
-        let out = dig_at(dns)
-            .args(["+short", "www.dev.example", "A"])
-            .output()
-            .expect("dig runs");
-        let answer = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if answer == "192.0.2.80" || Instant::now() > deadline {
-            break answer;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(answer, "192.0.2.80", "the dev named serves the record");
+    for (server, what) in [(dns, "the dev named"), (secondary, "its secondary")] {
+        let deadline = Instant::now() + SERVE_WAIT;
+        let answer = loop {
+            let answer = dig_answer(server, "www.dev.example.", "A");
+            if answer == Ok(vec!["192.0.2.80".to_string()]) || Instant::now() > deadline {
+                break answer;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(
+            answer,
+            Ok(vec!["192.0.2.80".to_string()]),
+            "{what} serves the record"
+        );
+    }
     assert!(
         data.join("bindbridge.db").exists(),
         "the database is in the data dir"
@@ -358,12 +366,20 @@ fn dev_mode_runs_its_own_named_and_stops_it_on_sigterm() {
     );
     let status = child.wait().expect("serve exits");
     assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
-    let pid_file = data.join("named").join("named.pid");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while pid_file.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+    for pid_file in [
+        data.join("named").join("named.pid"),
+        data.join("secondary").join("named").join("named.pid"),
+    ] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pid_file.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            !pid_file.exists(),
+            "{} stopped with serve",
+            pid_file.display()
+        );
     }
-    assert!(!pid_file.exists(), "the private named stopped with serve");
 }
 
 #[test]

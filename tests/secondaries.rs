@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::api::{Client, a_record, create_record, create_zone, zone_path};
 use crate::deploy::{Stack, dig_answer, serial_at};
@@ -65,6 +65,14 @@ fn the_secondary_follows_creation_changes_and_deletion_through_the_catalog_zone(
     let token = stack.server.user_with_token("alice", "dns:*");
     let api = stack.server.client(&token);
     let secondary = stack.secondary_dns();
+
+    // The catalog's name is not a zone's to take.
+    let reserved = api.post(
+        "/api/v1/dns-zones/",
+        &json!({"domain": "Catalog.Bindbridge.Invalid"}),
+    );
+    assert_eq!(reserved.status, 400, "{}", reserved.text);
+    assert!(reserved.text.contains("catalog zone"), "{}", reserved.text);
 
     // Created through the API: the secondary serves it, though its
     // configuration never names it.

@@ -45,6 +45,9 @@ pub struct AppState {
     pub zone_defaults: ZoneDefaults,
     /// What `/metrics` shows.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// The catalog zone's name (without the final dot), which no zone of
+    /// the API may take.
+    pub catalog_zone: Option<String>,
 }
 
 /// The zone-level data a new zone gets.

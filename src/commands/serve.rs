@@ -118,10 +118,19 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         }
         crate::systemd::notify("READY=1");
         crate::systemd::spawn_watchdog();
+        let catalog_zone = match config.deploy.enabled {
+            true => config
+                .deploy
+                .catalog_origin()
+                .ok()
+                .map(|n| n.to_string().trim_end_matches('.').to_string()),
+            false => None,
+        };
         let state = AppState {
             store: store.clone(),
             zone_defaults,
             metrics,
+            catalog_zone,
         };
         let served = api::serve(listener, state, shutdown).await;
         // The deploy worker is stopped between two steps of a deploy; a

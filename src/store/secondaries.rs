@@ -191,3 +191,84 @@ impl Store {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::zones::tests::alices_zone;
+    use sqlx::SqlitePool;
+
+    fn answered(serial: u32) -> Seen {
+        Seen {
+            serial: Some(serial),
+            error: None,
+        }
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn what_secondaries_serve_is_kept_per_zone_and_counted_per_secondary(pool: SqlitePool) {
+        let (store, _, zone) = alices_zone(pool).await;
+        assert!(
+            store.secondary_checks().await.unwrap().is_empty(),
+            "not deployed yet"
+        );
+        store
+            .mark_deployed(zone.id, zone.version, 2026112701)
+            .await
+            .unwrap();
+        let checks = store.secondary_checks().await.unwrap();
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].deployed_serial, 2026112701);
+        assert!(checks[0].seen.is_empty());
+
+        let down = Seen {
+            serial: None,
+            error: Some("192.0.2.3:53 did not answer".to_string()),
+        };
+        store
+            .record_secondaries(&[
+                (zone.id, "192.0.2.2:53", answered(2026112701)),
+                (zone.id, "192.0.2.3:53", down.clone()),
+            ])
+            .await
+            .unwrap();
+        let states = store.zone_secondaries(zone.id).await.unwrap();
+        assert_eq!(states.len(), 2);
+        assert!(states[0].in_sync && states[0].serial == Some(2026112701));
+        assert!(!states[1].in_sync && states[1].error == down.error);
+        let checks = store.secondary_checks().await.unwrap();
+        assert_eq!(checks[0].seen.get("192.0.2.3:53"), Some(&down));
+
+        // A new deploy: the secondary that served the old serial is behind.
+        store
+            .mark_deployed(zone.id, zone.version, 2026112702)
+            .await
+            .unwrap();
+        let gauges = store.secondary_gauges().await.unwrap();
+        let behind = &gauges["192.0.2.2:53"];
+        assert_eq!(
+            (behind.in_sync, behind.behind, behind.unreachable),
+            (0, 1, 0)
+        );
+        assert_eq!(gauges["192.0.2.3:53"].unreachable, 1);
+        assert!(!store.zone_secondaries(zone.id).await.unwrap()[0].in_sync);
+
+        // A secondary taken out of the configuration is forgotten.
+        store
+            .keep_secondaries(&["192.0.2.2:53".to_string()])
+            .await
+            .unwrap();
+        let states = store.zone_secondaries(zone.id).await.unwrap();
+        assert_eq!(states.len(), 1);
+        assert_eq!(states[0].address, "192.0.2.2:53");
+
+        // A deleted zone takes its rows along, and an answer about it that
+        // comes late is not kept.
+        store.delete_zone(&zone, "test").await.unwrap();
+        store
+            .record_secondaries(&[(zone.id, "192.0.2.2:53", answered(2026112702))])
+            .await
+            .unwrap();
+        assert!(store.secondary_gauges().await.unwrap().is_empty());
+    }
+}

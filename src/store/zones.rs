@@ -665,7 +665,7 @@ async fn replace(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::render::{Template, render_to_vec};
     use crate::store::{RecordFilter, StoredRow};
@@ -699,7 +699,7 @@ mod tests {
     }
 
     /// alice's store with `ZONE` saved as example.com.
-    async fn alices_zone(pool: SqlitePool) -> (Store, User, ZoneInfo) {
+    pub(in crate::store) async fn alices_zone(pool: SqlitePool) -> (Store, User, ZoneInfo) {
         let store = Store::from_pool(pool);
         let owner = store.add_user("alice").await.unwrap();
         save(&store, &owner, ZONE, SaveMode::Create, None)
