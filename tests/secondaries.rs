@@ -154,6 +154,9 @@ fn a_stopped_secondary_is_reported_and_catches_up_when_it_is_back() {
             &a_record(&format!("h{i}"), &format!("192.0.2.{}", 100 + i)),
         );
     }
+    // And a zone created meanwhile: in a catalog it has not seen.
+    create_zone(&api, "meanwhile.example");
+    stack.wait_served("meanwhile.example.");
     let _ = stack.wait_for("the primary serves the tenth change", || {
         let answer = stack.dig("h9.catchup.example.", "A");
         (answer == Ok(vec!["192.0.2.109".to_string()]), answer)
@@ -181,9 +184,13 @@ fn a_stopped_secondary_is_reported_and_catches_up_when_it_is_back() {
         "bindbridge_secondary_zones{{secondary=\"{}\",state=\"unreachable\"}}",
         layout.dns
     );
-    assert_eq!(metric(&api, &unreachable), Some(format!("{unreachable} 1")));
+    let _ = stack.wait_for("both zones unreachable in /metrics", || {
+        let line = metric(&api, &unreachable);
+        (line == Some(format!("{unreachable} 2")), line)
+    });
 
-    // Back: it catches up with all ten changes.
+    // Back: it catches up with all ten changes, and learns of the zone
+    // created meanwhile.
     let restarted = layout
         .start()
         .unwrap_or_else(|e| panic!("the secondary starts again: {e}"));
@@ -198,6 +205,7 @@ fn a_stopped_secondary_is_reported_and_catches_up_when_it_is_back() {
     }
     let entry = stack.wait_detail_in_sync(&api, &zone, caught_up);
     assert_eq!(entry["error"], Value::Null);
+    stack.wait_secondary_in_step("meanwhile.example.");
 }
 
 #[test]

@@ -53,7 +53,9 @@ pub struct Replication<'a> {
 impl Replication<'_> {
     /// The options of every zone statement: NOTIFY to the secondaries only
     /// (`notify explicit`: the zone's NS may name hosts that are no
-    /// secondary of ours), transfers to them only, and IXFR computed from
+    /// secondary of ours) and at once (named's default holds back a NOTIFY
+    /// that comes within 5 s of the last, and bindbridge's deploys are
+    /// batched already), transfers to them only, and IXFR computed from
     /// each new file. Without secondaries, named's own defaults.
     fn zone_options(&self) -> String {
         if self.secondaries.is_empty() {
@@ -73,7 +75,7 @@ impl Replication<'_> {
             notify.push_str("; ");
         }
         format!(
-            " notify explicit; also-notify {{ {notify}}}; allow-transfer {{ {transfer}}}; ixfr-from-differences yes;"
+            " notify explicit; notify-delay 0; also-notify {{ {notify}}}; allow-transfer {{ {transfer}}}; ixfr-from-differences yes;"
         )
     }
 }
@@ -314,10 +316,10 @@ mod tests {
             lines,
             [
                 "include \"/k/transfer.key\";",
-                "zone \"catalog.invalid.\" IN { type primary; file \"/z/catalog.zone\"; notify explicit; \
+                "zone \"catalog.invalid.\" IN { type primary; file \"/z/catalog.zone\"; notify explicit; notify-delay 0; \
                  also-notify { 192.0.2.2 port 53; 2001:db8::3 port 5300 key \"xfr\"; }; \
                  allow-transfer { 192.0.2.2; key \"xfr\"; }; ixfr-from-differences yes; };",
-                "zone \"example.com.\" IN { type primary; file \"/z/e.zone\"; notify explicit; \
+                "zone \"example.com.\" IN { type primary; file \"/z/e.zone\"; notify explicit; notify-delay 0; \
                  also-notify { 192.0.2.2 port 53; 2001:db8::3 port 5300 key \"xfr\"; }; \
                  allow-transfer { 192.0.2.2; key \"xfr\"; }; ixfr-from-differences yes; };",
             ]

@@ -39,6 +39,16 @@ pub struct Ran {
 }
 
 impl Named {
+    /// named as `config` says to reach it.
+    pub fn new(config: &crate::config::DeployConfig) -> Named {
+        Named {
+            checkzone: config.checkzone.clone(),
+            rndc: config.rndc.clone(),
+            dns: config.named_dns,
+            command_timeout: Duration::from_secs(config.command_timeout),
+        }
+    }
+
     /// Runs `command[0] command[1..] args`, killed after the timeout.
     async fn run(&self, command: &[String], args: &[&str]) -> Result<Ran, Unreachable> {
         let (program, options) = command

@@ -4,19 +4,22 @@
 //! zone detail's `deploy.secondaries`, `/metrics`).
 //!
 //! A secondary that lags is a warning, never a failed deploy: named serves
-//! the zone, and the secondary transfers it from there when it can (after
-//! a NOTIFY, or at its next refresh).
+//! the zone, and the secondary transfers it from there when it can. A
+//! secondary that answers but still serves an old serial a few seconds
+//! after a deploy missed the NOTIFY (it was down, say): named is asked to
+//! send it again (`rndc notify`), rather than leaving the secondary to its
+//! next refresh, hours away with common SOA timers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tracing::warn;
+use tracing::{info, warn};
 
-use super::named::{Unreachable, soa_serial};
+use super::named::{Named, Unreachable, soa_serial};
 use crate::config::DeployConfig;
 use crate::store::{SecondaryCheck, Seen, Store, now_unix};
 
@@ -26,6 +29,11 @@ const IN_FLIGHT: usize = 32;
 /// is behind.
 const RETRY_FIRST: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(2);
+/// How long after a deploy a secondary that answers with another serial
+/// is taken to have missed the NOTIFY, and how often at most a zone's
+/// NOTIFY is sent again.
+const RENOTIFY_AFTER: i64 = 3;
+const RENOTIFY_EVERY: Duration = Duration::from_secs(30);
 
 /// Follows what the configured secondaries serve.
 pub struct SecondaryWatch {
@@ -41,6 +49,12 @@ pub struct SecondaryWatch {
     full_check: Duration,
     /// `(zone, secondary, serial)` already warned of.
     warned: HashSet<(i64, String, u32)>,
+    /// The primary, to send NOTIFY again.
+    named: Named,
+    /// When each zone's NOTIFY was last sent again, by absolute name.
+    renotified: HashMap<String, Instant>,
+    /// Since when each secondary's catalog has been behind the primary's.
+    catalog_behind: HashMap<String, Instant>,
 }
 
 impl SecondaryWatch {
@@ -60,6 +74,9 @@ impl SecondaryWatch {
             lag_warning: Duration::from_secs(config.secondary_lag_warning),
             full_check: Duration::from_secs(config.reconcile_interval),
             warned: HashSet::new(),
+            named: Named::new(config),
+            renotified: HashMap::new(),
+            catalog_behind: HashMap::new(),
         }))
     }
 
@@ -111,6 +128,9 @@ impl SecondaryWatch {
         let checks = self.store.secondary_checks().await?;
         let mut answers: Vec<(i64, &str, Seen)> = Vec::new();
         let mut behind = 0;
+        // Zones (absolute names) whose NOTIFY a secondary seems to have
+        // missed.
+        let mut missed_notify: Vec<String> = Vec::new();
         for (name, dns) in &self.secondaries {
             let due: Vec<&SecondaryCheck> = checks
                 .iter()
@@ -127,13 +147,37 @@ impl SecondaryWatch {
                     };
                     due.len()
                 ],
-                Ok(_) => ask_each(*dns, due.iter().map(|c| zone_name(&c.domain)).collect()).await,
+                Ok(catalog) => {
+                    // Its catalog behind the primary's for a while: it
+                    // missed a NOTIFY of the catalog, and with it zones.
+                    let primary = self.named.served_serial(&self.catalog).await;
+                    match primary {
+                        Ok(Some(primary)) if catalog != Some(primary) => {
+                            let since = self
+                                .catalog_behind
+                                .entry(name.clone())
+                                .or_insert_with(Instant::now);
+                            if since.elapsed() >= Duration::from_secs(RENOTIFY_AFTER as u64) {
+                                missed_notify.push(self.catalog.clone());
+                            }
+                        }
+                        _ => {
+                            self.catalog_behind.remove(name);
+                        }
+                    }
+                    ask_each(*dns, due.iter().map(|c| zone_name(&c.domain)).collect()).await
+                }
             };
             let now = now_unix();
             for (check, seen) in due.into_iter().zip(seen) {
                 if seen.serial != Some(check.deployed_serial) || seen.error.is_some() {
                     behind += 1;
                     let lag = now - check.deployed_at;
+                    // It has the zone, at an older serial: a missed NOTIFY.
+                    // (A zone it lacks comes with the catalog.)
+                    if seen.error.is_none() && seen.serial.is_some() && lag >= RENOTIFY_AFTER {
+                        missed_notify.push(zone_name(&check.domain));
+                    }
                     let key = (check.zone_id, name.clone(), check.deployed_serial);
                     if lag >= self.lag_warning.as_secs() as i64 && self.warned.insert(key) {
                         warn!(
@@ -152,11 +196,37 @@ impl SecondaryWatch {
             }
         }
         self.store.record_secondaries(&answers).await?;
+        self.notify_again(missed_notify).await;
         // Warnings of zones caught up (or deleted) need not be kept.
         if behind == 0 {
             self.warned.clear();
         }
         Ok(behind)
+    }
+}
+
+impl SecondaryWatch {
+    /// Has named send the NOTIFY of each of `zones` (absolute names)
+    /// again: once per zone, and not twice within [`RENOTIFY_EVERY`].
+    async fn notify_again(&mut self, zones: Vec<String>) {
+        self.renotified
+            .retain(|_, at| at.elapsed() < RENOTIFY_EVERY);
+        for zone in zones {
+            if self.renotified.contains_key(&zone) {
+                continue;
+            }
+            self.renotified.insert(zone.clone(), Instant::now());
+            let name = match zone.as_str() {
+                "." => ".",
+                z => z.trim_end_matches('.'),
+            };
+            match self.named.rndc(&["notify", name]).await {
+                Ok(_) => info!(zone = %zone, "a secondary missed the NOTIFY: sent again"),
+                Err(Unreachable(reason)) => {
+                    warn!(zone = %zone, "cannot send the NOTIFY again: {reason}");
+                }
+            }
+        }
     }
 }
 

@@ -209,12 +209,7 @@ impl Deployer {
         }
         Ok(Deployer {
             store,
-            named: Named {
-                checkzone: config.checkzone.clone(),
-                rndc: config.rndc.clone(),
-                dns: config.named_dns,
-                command_timeout: Duration::from_secs(config.command_timeout),
-            },
+            named: Named::new(config),
             zone_dir: config.zone_dir.clone(),
             include_file: config.include_file.clone(),
             policy: config.serial_policy,
