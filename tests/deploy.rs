@@ -19,9 +19,13 @@ const SECOND_LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 pub(crate) const SERVE_WAIT: Duration = Duration::from_secs(20);
 
 /// `dig` at `dns`: no recursion, one try, 2 s (options given later win).
+/// It asks from 127.0.0.1: a port of 127.0.0.2 may have been a stopped
+/// secondary's, and its primary's NOTIFY would reach a dig listening
+/// there.
 pub(crate) fn dig_at(dns: SocketAddr) -> Command {
     let mut dig = Command::new("dig");
-    dig.arg(format!("@{}", dns.ip()))
+    dig.args(["-b", "127.0.0.1"])
+        .arg(format!("@{}", dns.ip()))
         .args(["-p", &dns.port().to_string()])
         .args(["+norecurse", "+tries=1", "+time=2"]);
     dig

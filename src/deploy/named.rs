@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use hickory_proto::op::{Message, Query, ResponseCode};
+use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name as DnsName, RData, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
@@ -148,9 +148,11 @@ async fn ask_udp(dns: SocketAddr, wire: &[u8], id: u16) -> Result<Message, Unrea
             .map_err(|_| Unreachable(format!("{dns} did not answer")))?
             .map_err(unreachable)?;
         // Anything but the answer to this query (a late answer to an
-        // earlier one) is skipped.
+        // earlier one, a NOTIFY meant for a secondary that had this port)
+        // is skipped.
         if let Ok(message) = Message::from_vec(&buf[..len])
             && message.metadata.id == id
+            && message.metadata.message_type == MessageType::Response
         {
             return Ok(message);
         }

@@ -99,9 +99,8 @@ enum Subject {
     Catalog(Members),
 }
 
-/// A zone rendered and written beside its file, waiting for
-/// named-checkzone.
-struct StagedZone {
+/// One deploy of a file to named: what it is, and where it goes.
+struct Deploy {
     subject: Subject,
     /// The version that was rendered.
     version: i64,
@@ -113,11 +112,28 @@ struct StagedZone {
     included: bool,
     /// True if its file exists.
     on_disk: bool,
-    staged: Staged,
-    /// When its deploy began.
+    /// When it began.
     started: Instant,
-    /// The deploy's span.
+    /// Its span.
     span: tracing::Span,
+}
+
+impl Deploy {
+    /// `bytes`, the file's new content, written beside it in `dir`.
+    fn stage(self, dir: &Path, bytes: &[u8]) -> Result<StagedZone, Unreachable> {
+        let staged = Staged::write(dir, bytes).map_err(|e| io_error("write in", dir, e))?;
+        Ok(StagedZone {
+            deploy: self,
+            staged,
+        })
+    }
+}
+
+/// A zone rendered and written beside its file, waiting for
+/// named-checkzone.
+struct StagedZone {
+    deploy: Deploy,
+    staged: Staged,
 }
 
 /// How many zones are staged, then checked concurrently, at a time.
@@ -128,18 +144,9 @@ const FLUSH_AFTER: Duration = Duration::from_secs(2);
 
 /// A zone written to disk in this pass, waiting to be proved served.
 struct Installed {
-    subject: Subject,
-    /// The version that was rendered.
-    version: i64,
-    serial: u32,
-    origin: String,
-    path: PathBuf,
+    deploy: Deploy,
     /// The file it replaced, kept until named serves the new one.
     last_good: Option<PathBuf>,
-    /// When its deploy began.
-    started: Instant,
-    /// The deploy's span.
-    span: tracing::Span,
 }
 
 /// Why a pass stopped early: named, rndc or the store cannot be reached;
@@ -329,7 +336,7 @@ impl Deployer {
         let changed = !installed.is_empty() || !gone.is_empty();
         self.reconfigure(&installed, &gone).await?;
         for zone in installed {
-            let span = zone.span.clone();
+            let span = zone.deploy.span.clone();
             self.prove(zone).instrument(span).await?;
         }
         self.deploy_catalog(targets).await?;
@@ -346,7 +353,7 @@ impl Deployer {
     async fn reconfigure(&mut self, installed: &[Installed], gone: &[String]) -> PassResult {
         let added: Vec<&Installed> = installed
             .iter()
-            .filter(|z| match &z.subject {
+            .filter(|z| match &z.deploy.subject {
                 Subject::Zone(target) => !self.included.contains_key(&target.domain),
                 Subject::Catalog(_) => false,
             })
@@ -355,9 +362,9 @@ impl Deployer {
             return Ok(());
         }
         for zone in added {
-            if let Subject::Zone(target) = &zone.subject {
+            if let Subject::Zone(target) = &zone.deploy.subject {
                 self.included
-                    .insert(target.domain.clone(), zone.path.clone());
+                    .insert(target.domain.clone(), zone.deploy.path.clone());
             }
         }
         for domain in gone {
@@ -430,9 +437,7 @@ impl Deployer {
             .map_err(|e| Unreachable(format!("no serial for {origin}: {e}")))?;
         span.record("serial", serial);
         let bytes = self.render_catalog(serial, &members)?;
-        let staged = Staged::write(&self.zone_dir, &bytes)
-            .map_err(|e| io_error("write in", &self.zone_dir, e))?;
-        let zone = StagedZone {
+        let zone = Deploy {
             subject: Subject::Catalog(members),
             version: 0,
             serial,
@@ -440,16 +445,17 @@ impl Deployer {
             path,
             included,
             on_disk: on_disk.is_some(),
-            staged,
             started,
             span: span.clone(),
-        };
-        let verdict = check(&self.named, &zone.origin, &zone.staged, &zone.path)
+        }
+        .stage(&self.zone_dir, &bytes)?;
+        let deploy = &zone.deploy;
+        let verdict = check(&self.named, &deploy.origin, &zone.staged, &deploy.path)
             .instrument(span.clone())
             .await?;
         if let Err(output) = verdict {
             span.in_scope(|| warn!("named-checkzone refused the catalog zone: {output}"));
-            if let Subject::Catalog(members) = zone.subject {
+            if let Subject::Catalog(members) = zone.deploy.subject {
                 self.catalog.refused = Some(members);
             }
             self.metrics.deploy_failed();
@@ -508,8 +514,13 @@ impl Deployer {
         let checks: Vec<Check<'_>> = staged
             .iter()
             .map(|zone| {
-                let check = check(&self.named, &zone.origin, &zone.staged, &zone.path);
-                Box::pin(check.instrument(zone.span.clone())) as Check<'_>
+                let check = check(
+                    &self.named,
+                    &zone.deploy.origin,
+                    &zone.staged,
+                    &zone.deploy.path,
+                );
+                Box::pin(check.instrument(zone.deploy.span.clone())) as Check<'_>
             })
             .collect();
         let verdicts: Vec<_> = futures_util::stream::iter(checks)
@@ -517,12 +528,12 @@ impl Deployer {
             .collect()
             .await;
         for (zone, verdict) in staged.into_iter().zip(verdicts) {
-            let span = zone.span.clone();
+            let span = zone.deploy.span.clone();
             match verdict? {
                 Ok(()) => installed.push(self.swap(zone).instrument(span).await?),
                 Err(output) => {
                     let reason = format!("named-checkzone refused the zone: {output}");
-                    if let Subject::Zone(target) = &zone.subject {
+                    if let Subject::Zone(target) = &zone.deploy.subject {
                         self.fail(target, reason).instrument(span).await?;
                     }
                 }
@@ -584,9 +595,7 @@ impl Deployer {
                 .map_err(store_down)?;
             return Ok(None);
         }
-        let staged = Staged::write(&self.zone_dir, &bytes)
-            .map_err(|e| io_error("write in", &self.zone_dir, e))?;
-        Ok(Some(StagedZone {
+        let deploy = Deploy {
             subject: Subject::Zone(target),
             version: info.version,
             serial,
@@ -594,18 +603,19 @@ impl Deployer {
             path,
             included,
             on_disk: on_disk.is_some(),
-            staged,
             started,
             span,
-        }))
+        };
+        deploy.stage(&self.zone_dir, &bytes).map(Some)
     }
 
     /// Renames a proved staged file over the zone's file, keeping the file
     /// it replaces as the last good one, and reloads the zone if named has
     /// it.
     async fn swap(&self, zone: StagedZone) -> Result<Installed, Unreachable> {
-        let path = &zone.path;
-        let last_good = match zone.on_disk && zone.included {
+        let StagedZone { deploy, staged } = zone;
+        let path = &deploy.path;
+        let last_good = match deploy.on_disk && deploy.included {
             true => {
                 let backup = last_good_path(path);
                 let _ = std::fs::remove_file(&backup);
@@ -614,22 +624,13 @@ impl Deployer {
             }
             false => None,
         };
-        zone.staged
+        staged
             .install(path)
             .map_err(|e| io_error("install", path, e))?;
-        if zone.included {
-            self.reload(&zone.origin, path).await?;
+        if deploy.included {
+            self.reload(&deploy.origin, path).await?;
         }
-        Ok(Installed {
-            subject: zone.subject,
-            version: zone.version,
-            serial: zone.serial,
-            origin: zone.origin,
-            path: zone.path,
-            last_good,
-            started: zone.started,
-            span: zone.span,
-        })
+        Ok(Installed { deploy, last_good })
     }
 
     /// True if `zone` with `serial` renders to exactly `on_disk`.
@@ -706,8 +707,8 @@ impl Deployer {
         let asked = Instant::now();
         let deadline = asked + self.serve_timeout;
         loop {
-            let served = self.named.served_serial(&zone.origin).await?;
-            if served == Some(zone.serial) {
+            let served = self.named.served_serial(&zone.deploy.origin).await?;
+            if served == Some(zone.deploy.serial) {
                 break;
             }
             if Instant::now() >= deadline {
@@ -716,49 +717,51 @@ impl Deployer {
             let young = asked.elapsed() < POLL_FAST_FOR;
             tokio::time::sleep(if young { POLL_FAST } else { POLL_SLOW }).await;
         }
-        match zone.subject {
+        match zone.deploy.subject {
             Subject::Zone(target) => {
                 self.store
-                    .mark_deployed(target.id, zone.version, zone.serial)
+                    .mark_deployed(target.id, zone.deploy.version, zone.deploy.serial)
                     .await
                     .map_err(store_down)?;
                 self.refused.remove(&target.id);
             }
             Subject::Catalog(members) => {
-                self.catalog.deployed = Some((zone.serial, members));
+                self.catalog.deployed = Some((zone.deploy.serial, members));
                 self.catalog.refused = None;
             }
         }
         if let Some(backup) = &zone.last_good {
             let _ = std::fs::remove_file(backup);
         }
-        let took = zone.started.elapsed();
+        let took = zone.deploy.started.elapsed();
         self.metrics.deploy_ok(took);
         info!(elapsed_ms = took.as_millis() as u64, "deployed");
         Ok(())
     }
 
     async fn roll_back(&mut self, zone: Installed, served: Option<u32>) -> PassResult {
-        let name = rndc_zone(&zone.origin);
+        let name = rndc_zone(&zone.deploy.origin);
         let status = match self.named.rndc(&["zonestatus", &name]).await {
             Ok(text) | Err(Unreachable(text)) => text,
         };
         let reason = format!(
             "named did not serve serial {} within {:?} (it serves {}); rndc zonestatus: {}",
-            zone.serial,
+            zone.deploy.serial,
             self.serve_timeout,
             served.map_or("nothing".to_string(), |s| s.to_string()),
             status.replace('\n', "; ")
         );
         match &zone.last_good {
             Some(backup) => {
-                std::fs::rename(backup, &zone.path).map_err(|e| io_error("restore", backup, e))?;
-                atomic::sync_dir(&zone.path).map_err(|e| io_error("sync", &zone.path, e))?;
-                self.reload(&zone.origin, &zone.path).await?;
+                std::fs::rename(backup, &zone.deploy.path)
+                    .map_err(|e| io_error("restore", backup, e))?;
+                atomic::sync_dir(&zone.deploy.path)
+                    .map_err(|e| io_error("sync", &zone.deploy.path, e))?;
+                self.reload(&zone.deploy.origin, &zone.deploy.path).await?;
             }
             None => {
                 // A new zone named would not load: out of its configuration.
-                match &zone.subject {
+                match &zone.deploy.subject {
                     Subject::Zone(target) => {
                         self.included.remove(&target.domain);
                     }
@@ -766,13 +769,13 @@ impl Deployer {
                 }
                 self.write_include()?;
                 self.named.rndc(&["reconfig"]).await?;
-                let _ = std::fs::remove_file(&zone.path);
+                let _ = std::fs::remove_file(&zone.deploy.path);
             }
         }
-        match zone.subject {
+        match zone.deploy.subject {
             Subject::Zone(target) => self.fail(&target, reason).await,
             Subject::Catalog(members) => {
-                warn!(zone = %zone.origin, "deploy of the catalog zone failed: {reason}");
+                warn!(zone = %zone.deploy.origin, "deploy of the catalog zone failed: {reason}");
                 self.catalog.refused = Some(members);
                 self.metrics.deploy_failed();
                 Ok(())
