@@ -258,6 +258,13 @@ pub fn secondary_config(args: SecondaryConfigArgs) -> ExitCode {
         );
     }
     let primary = config.primary();
+    if config.primary_address.is_none() && primary.ip().is_loopback() {
+        eprintln!(
+            "bindbridge: deploy.primary_address is not set, so the secondary is told to \
+             transfer from {primary} (deploy.named_dns), a loopback address: set \
+             primary_address to the address secondaries reach named at"
+        );
+    }
     print!(
         "# A secondary of bindbridge's named at {} port {}: it follows the catalog zone\n\
          # {} and transfers every zone it lists.\n\n\
