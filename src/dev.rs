@@ -198,8 +198,12 @@ impl Layout {
             cip = self.control.ip(),
             cport = self.control.port(),
         );
-        crate::atomic::replace(&self.named_conf(), text.as_bytes())
-            .map_err(|e| io(&self.named_conf(), e))
+        match self.secondary {
+            // It holds the transfer key's secret.
+            Some(_) => write_private(&self.named_conf(), text.as_bytes()),
+            None => crate::atomic::replace(&self.named_conf(), text.as_bytes()),
+        }
+        .map_err(|e| io(&self.named_conf(), e))
     }
 
     /// Starts named in the foreground (its log in [`Layout::log_file`])
@@ -365,10 +369,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
+    let mut file = options.open(path)?;
+    // Also a file that was there before, readable by others.
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
-    options.open(path)?.write_all(bytes)
+    file.write_all(bytes)
 }

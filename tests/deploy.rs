@@ -91,17 +91,23 @@ impl Stack {
             started
         });
         adjust(&mut deploy);
-        let mut file = toml::Table::new();
-        let section = toml::Value::try_from(&deploy).expect("the settings as TOML");
-        file.insert("deploy".to_string(), section);
-        let config = toml::to_string(&file).expect("the settings as TOML");
-        let server = Server::start_with(&config, "info");
+        let server = Stack::server_for(&deploy);
         Stack {
             named,
             secondary,
             server,
             _dir: dir,
         }
+    }
+
+    /// A `bindbridge serve` (on a new database) with these `[deploy]`
+    /// settings.
+    pub(crate) fn server_for(deploy: &DeployConfig) -> Server {
+        let mut file = toml::Table::new();
+        let section = toml::Value::try_from(deploy).expect("the settings as TOML");
+        file.insert("deploy".to_string(), section);
+        let config = toml::to_string(&file).expect("the settings as TOML");
+        Server::start_with(&config, "info")
     }
 
     /// `dig` at the private named: see [`dig_answer`].

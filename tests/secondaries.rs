@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::api::{Client, a_record, create_record, create_zone, zone_path};
 use crate::deploy::{Stack, dig_answer, serial_at};
+use bindbridge::config::Secondary;
 
 impl Stack {
     /// The secondary's DNS address.
@@ -206,6 +207,43 @@ fn a_stopped_secondary_is_reported_and_catches_up_when_it_is_back() {
     let entry = stack.wait_detail_in_sync(&api, &zone, caught_up);
     assert_eq!(entry["error"], Value::Null);
     stack.wait_secondary_in_step("meanwhile.example.");
+}
+
+#[test]
+fn zone_statements_follow_the_configured_secondaries_after_a_restart() {
+    let mut stack = Stack::start_with(|_| {});
+    let include = stack.named.layout().deploy_config().include_file;
+    stack.wait_served("catalog.bindbridge.invalid.");
+    let before = std::fs::read_to_string(&include).expect("the include file");
+    assert!(!before.contains("also-notify"), "{before}");
+
+    // Nothing to deploy after the restart, but a secondary more: a port
+    // of 127.0.0.3 that nothing answers on.
+    let mut deploy = stack.named.layout().deploy_config();
+    deploy.secondaries.push(Secondary {
+        address: "127.0.0.3".parse().unwrap(),
+        port: 5399,
+        key: None,
+    });
+    stack.server = Stack::server_for(&deploy);
+    let after = stack.wait_for("the include file names the secondary", || {
+        let text = std::fs::read_to_string(&include).unwrap_or_default();
+        (
+            text.contains("also-notify { 127.0.0.3 port 5399; }; allow-transfer { 127.0.0.3; };"),
+            text,
+        )
+    });
+    assert!(
+        after.contains("zone \"catalog.bindbridge.invalid.\""),
+        "{after}"
+    );
+    // named took it: it still serves the catalog, after the reconfig.
+    stack
+        .server
+        .wait_for_log(std::time::Duration::from_secs(20), |line| {
+            line.contains("zone statements changed with the configuration")
+        });
+    assert!(stack.serial("catalog.bindbridge.invalid.").is_some());
 }
 
 #[test]

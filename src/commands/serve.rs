@@ -87,7 +87,13 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
                     };
                     checking = match SecondaryWatch::new(store.clone(), &config.deploy) {
                         Ok(Some(watch)) => Some(tokio::spawn(watch.run(deployer.deployed()))),
-                        Ok(None) => None,
+                        Ok(None) => {
+                            // None configured: none to show any more.
+                            if let Err(e) = store.keep_secondaries(&[]).await {
+                                return could_not_run(&e);
+                            }
+                            None
+                        }
                         Err(e) => return fail(e),
                     };
                     Some(tokio::spawn(async move {

@@ -44,19 +44,30 @@ pub fn catalog_zone(
         };
         text.push_str(&format!("{label}.zones PTR {target}\n"));
     }
-    let options = Options {
-        origin: origin.clone(),
-        class: Class::IN,
-        file_name: format!("catalog zone {origin}"),
-        source_key: None,
-    };
-    let parsed = parse_zone(text.as_bytes(), &options, &mut NoIncludes);
+    let parsed = parse_zone(text.as_bytes(), &options(origin), &mut NoIncludes);
     if let Some(error) = parsed.diagnostics.iter().find(|d| d.is_error()) {
         return Err(format!("the catalog zone cannot be made: {error}"));
     }
     let mut zone = parsed.zone;
     order::sort(&mut zone);
     Ok(zone)
+}
+
+/// The SOA serial of a catalog file written by bindbridge, if it has one.
+pub fn file_serial(text: &[u8], origin: &Name) -> Option<u32> {
+    parse_zone(text, &options(origin), &mut NoIncludes)
+        .zone
+        .soa_serial()
+}
+
+/// How the catalog of `origin` is parsed.
+fn options(origin: &Name) -> Options {
+    Options {
+        origin: origin.clone(),
+        class: Class::IN,
+        file_name: format!("catalog zone {origin}"),
+        source_key: None,
+    }
 }
 
 #[cfg(test)]
@@ -74,7 +85,9 @@ mod tests {
             ("00aa".to_string(), ".".to_string()),
         ]);
         let zone = catalog_zone(&origin, 2026112701, &members).unwrap();
-        let text = String::from_utf8(render_to_vec(&zone, &Template::builtin()).unwrap()).unwrap();
+        let bytes = render_to_vec(&zone, &Template::builtin()).unwrap();
+        assert_eq!(file_serial(&bytes, &origin), Some(2026112701));
+        let text = String::from_utf8(bytes).unwrap();
         assert!(text.contains("2026112701"), "{text}");
         assert!(text.contains("\"2\""), "{text}");
         let ptrs: Vec<&str> = text.lines().filter(|l| l.contains("PTR")).collect();

@@ -30,10 +30,14 @@ const IN_FLIGHT: usize = 32;
 const RETRY_FIRST: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(2);
 /// How long after a deploy a secondary that answers with another serial
-/// is taken to have missed the NOTIFY, and how often at most a zone's
-/// NOTIFY is sent again.
+/// is taken to have missed the NOTIFY; how often at most, and how many
+/// times for one serial, a zone's NOTIFY is sent again (a secondary that
+/// cannot transfer, with a wrong key say, is then left to its refresh and
+/// to the warnings); how many are sent in one round at most.
 const RENOTIFY_AFTER: i64 = 3;
 const RENOTIFY_EVERY: Duration = Duration::from_secs(30);
+const RENOTIFY_TRIES: u32 = 3;
+const RENOTIFY_PER_ROUND: usize = 16;
 
 /// Follows what the configured secondaries serve.
 pub struct SecondaryWatch {
@@ -51,8 +55,8 @@ pub struct SecondaryWatch {
     warned: HashSet<(i64, String, u32)>,
     /// The primary, to send NOTIFY again.
     named: Named,
-    /// When each zone's NOTIFY was last sent again, by absolute name.
-    renotified: HashMap<String, Instant>,
+    /// Each zone's NOTIFY sent again, by absolute name.
+    renotified: HashMap<String, Renotified>,
     /// Since when each secondary's catalog has been behind the primary's.
     catalog_behind: HashMap<String, Instant>,
 }
@@ -129,9 +133,29 @@ impl SecondaryWatch {
         let mut answers: Vec<(i64, &str, Seen)> = Vec::new();
         let mut behind = 0;
         // Zones (absolute names) whose NOTIFY a secondary seems to have
-        // missed.
-        let mut missed_notify: Vec<String> = Vec::new();
+        // missed, with the serial it should serve.
+        let mut missed_notify: Vec<(String, u32)> = Vec::new();
+        let primary_catalog = self.named.served_serial(&self.catalog).await.ok().flatten();
         for (name, dns) in &self.secondaries {
+            // Its catalog first: no answer, and it is unreachable for every
+            // zone; behind the primary's for a while, and it missed the
+            // NOTIFY of the catalog, and with it zones added or deleted.
+            let catalog = soa_serial(*dns, &self.catalog).await;
+            match (&catalog, primary_catalog) {
+                (Ok(serial), Some(primary)) if *serial != Some(primary) => {
+                    behind += 1;
+                    let since = self
+                        .catalog_behind
+                        .entry(name.clone())
+                        .or_insert_with(Instant::now);
+                    if since.elapsed() >= Duration::from_secs(RENOTIFY_AFTER as u64) {
+                        missed_notify.push((self.catalog.clone(), primary));
+                    }
+                }
+                _ => {
+                    self.catalog_behind.remove(name);
+                }
+            }
             let due: Vec<&SecondaryCheck> = checks
                 .iter()
                 .filter(|c| full || !in_sync(c, name))
@@ -139,7 +163,7 @@ impl SecondaryWatch {
             if due.is_empty() {
                 continue;
             }
-            let seen = match soa_serial(*dns, &self.catalog).await {
+            let seen = match catalog {
                 Err(Unreachable(reason)) => vec![
                     Seen {
                         serial: None,
@@ -147,26 +171,7 @@ impl SecondaryWatch {
                     };
                     due.len()
                 ],
-                Ok(catalog) => {
-                    // Its catalog behind the primary's for a while: it
-                    // missed a NOTIFY of the catalog, and with it zones.
-                    let primary = self.named.served_serial(&self.catalog).await;
-                    match primary {
-                        Ok(Some(primary)) if catalog != Some(primary) => {
-                            let since = self
-                                .catalog_behind
-                                .entry(name.clone())
-                                .or_insert_with(Instant::now);
-                            if since.elapsed() >= Duration::from_secs(RENOTIFY_AFTER as u64) {
-                                missed_notify.push(self.catalog.clone());
-                            }
-                        }
-                        _ => {
-                            self.catalog_behind.remove(name);
-                        }
-                    }
-                    ask_each(*dns, due.iter().map(|c| zone_name(&c.domain)).collect()).await
-                }
+                Ok(_) => ask_each(*dns, due.iter().map(|c| zone_name(&c.domain)).collect()).await,
             };
             let now = now_unix();
             for (check, seen) in due.into_iter().zip(seen) {
@@ -176,7 +181,7 @@ impl SecondaryWatch {
                     // It has the zone, at an older serial: a missed NOTIFY.
                     // (A zone it lacks comes with the catalog.)
                     if seen.error.is_none() && seen.serial.is_some() && lag >= RENOTIFY_AFTER {
-                        missed_notify.push(zone_name(&check.domain));
+                        missed_notify.push((zone_name(&check.domain), check.deployed_serial));
                     }
                     let key = (check.zone_id, name.clone(), check.deployed_serial);
                     if lag >= self.lag_warning.as_secs() as i64 && self.warned.insert(key) {
@@ -206,16 +211,40 @@ impl SecondaryWatch {
 }
 
 impl SecondaryWatch {
-    /// Has named send the NOTIFY of each of `zones` (absolute names)
-    /// again: once per zone, and not twice within [`RENOTIFY_EVERY`].
-    async fn notify_again(&mut self, zones: Vec<String>) {
+    /// Has named send the NOTIFY of each of `zones` (absolute names, with
+    /// the serial a secondary should serve) again: once per zone, not
+    /// twice within [`RENOTIFY_EVERY`], at most [`RENOTIFY_TRIES`] times
+    /// for one serial, at most [`RENOTIFY_PER_ROUND`] zones.
+    async fn notify_again(&mut self, zones: Vec<(String, u32)>) {
+        // Forgotten after an hour: then tried again, a few times.
         self.renotified
-            .retain(|_, at| at.elapsed() < RENOTIFY_EVERY);
-        for zone in zones {
-            if self.renotified.contains_key(&zone) {
-                continue;
+            .retain(|_, r| r.at.elapsed() < Duration::from_secs(3600));
+        let mut sent = 0;
+        for (zone, serial) in zones {
+            let tries = match self.renotified.get(&zone) {
+                Some(r) if r.serial == serial => {
+                    if r.tries >= RENOTIFY_TRIES || r.at.elapsed() < RENOTIFY_EVERY {
+                        continue;
+                    }
+                    r.tries + 1
+                }
+                _ => 1,
+            };
+            if sent == RENOTIFY_PER_ROUND {
+                break;
             }
-            self.renotified.insert(zone.clone(), Instant::now());
+            sent += 1;
+            let at = Instant::now();
+            self.renotified
+                .insert(zone.clone(), Renotified { at, serial, tries });
+            if tries == RENOTIFY_TRIES {
+                warn!(
+                    zone = %zone,
+                    serial,
+                    "a secondary still does not serve the serial: its NOTIFY is sent a \
+                     last time (try {tries}); after that the secondary is left to its refresh"
+                );
+            }
             let name = match zone.as_str() {
                 "." => ".",
                 z => z.trim_end_matches('.'),
@@ -228,6 +257,13 @@ impl SecondaryWatch {
             }
         }
     }
+}
+
+/// A zone's NOTIFY sent again: when last, for which serial, how often.
+struct Renotified {
+    at: Instant,
+    serial: u32,
+    tries: u32,
 }
 
 /// True if the secondary `name` was last seen serving the deployed serial.

@@ -22,9 +22,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::catalog::{catalog_zone, member_label};
+use super::catalog::{catalog_zone, file_serial, member_label};
 use super::files::{self, Replication};
-use super::named::{Named, Unreachable};
+use super::named::{Named, Unreachable, soa_serial};
 use crate::atomic::{self, Staged};
 use crate::config::{DeployConfig, Secondary};
 use crate::metrics::Metrics;
@@ -275,6 +275,7 @@ impl Deployer {
     pub async fn pass(&mut self) -> PassResult {
         let targets = self.store.deploy_targets().await.map_err(store_down)?;
         if !self.drift_checked {
+            self.sync_include().await?;
             self.find_drift(&targets).await?;
             self.drift_checked = true;
         }
@@ -286,7 +287,7 @@ impl Deployer {
             .collect();
         // Zones named should stop serving: deleted from the store.
         let stored: HashSet<&str> = targets.iter().map(|t| t.domain.as_str()).collect();
-        let mut gone: Vec<String> = self
+        let gone: Vec<String> = self
             .included
             .keys()
             .filter(|d| !stored.contains(d.as_str()))
@@ -303,22 +304,31 @@ impl Deployer {
             true => vec![&[]],
             false => due.chunks(CHECK_BATCH).collect(),
         };
+        let done = self.deploy_batches(&batches, gone, &targets).await;
+        if done.is_err() {
+            // Not deployed yet: still to do after the backoff.
+            self.drifted.extend(drifted);
+        }
+        done
+    }
+
+    /// Stages, proves and swaps in each batch, flushing every
+    /// [`FLUSH_AFTER`] and after the last.
+    async fn deploy_batches(
+        &mut self,
+        batches: &[&[&DeployTarget]],
+        mut gone: Vec<String>,
+        targets: &[DeployTarget],
+    ) -> PassResult {
         let last = batches.len() - 1;
         let mut installed = Vec::new();
         let mut since = Instant::now();
-        for (i, batch) in batches.into_iter().enumerate() {
-            if let Err(e) = self.install_batch(batch, &mut installed).await {
-                // Not deployed yet: still to do after the backoff.
-                self.drifted.extend(drifted);
-                return Err(e);
-            }
+        for (i, batch) in batches.iter().enumerate() {
+            self.install_batch(batch, &mut installed).await?;
             if i == last || since.elapsed() >= FLUSH_AFTER {
-                self.flush(
-                    std::mem::take(&mut installed),
-                    std::mem::take(&mut gone),
-                    &targets,
-                )
-                .await?;
+                let gone = std::mem::take(&mut gone);
+                self.flush(std::mem::take(&mut installed), gone, targets)
+                    .await?;
                 since = Instant::now();
             }
         }
@@ -342,6 +352,19 @@ impl Deployer {
         self.deploy_catalog(targets).await?;
         if changed {
             self.deployed.send_modify(|n| *n += 1);
+        }
+        Ok(())
+    }
+
+    /// Rewrites the include file if it is not what the configuration makes
+    /// of its zones (secondaries or their keys changed since it was
+    /// written), and has named read it again.
+    async fn sync_include(&mut self) -> PassResult {
+        let on_disk = std::fs::read_to_string(&self.include_file).unwrap_or_default();
+        if on_disk != self.include_text() {
+            info!(file = %self.include_file.display(), "the zone statements changed with the configuration; rewriting them");
+            self.write_include()?;
+            self.named.rndc(&["reconfig"]).await?;
         }
         Ok(())
     }
@@ -428,10 +451,26 @@ impl Deployer {
             self.catalog.deployed = Some((serial, members));
             return Ok(());
         }
-        let floors: Vec<u32> = [served, self.catalog.deployed.as_ref().map(|(s, _)| *s)]
-            .into_iter()
-            .flatten()
-            .collect();
+        // Above every serial of it named or a secondary may have seen: what
+        // named serves, what was deployed, the file's; and when named does
+        // not serve it (just included, or rolled back), the secondaries'.
+        let mut floors: Vec<u32> = [
+            served,
+            self.catalog.deployed.as_ref().map(|(s, _)| *s),
+            on_disk
+                .as_deref()
+                .and_then(|disk| file_serial(disk, &self.catalog.origin)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if served.is_none() {
+            for secondary in &self.secondaries {
+                if let Ok(Some(seen)) = soa_serial(secondary.dns(), &origin).await {
+                    floors.push(seen);
+                }
+            }
+        }
         let last = floors.iter().copied().max().unwrap_or(0);
         let serial = next_serial(self.policy, last, &floors, now_unix())
             .map_err(|e| Unreachable(format!("no serial for {origin}: {e}")))?;
@@ -774,9 +813,9 @@ impl Deployer {
         }
         match zone.deploy.subject {
             Subject::Zone(target) => self.fail(&target, reason).await,
-            Subject::Catalog(members) => {
+            Subject::Catalog(_) => {
+                // named-checkzone took it: tried again at the next pass.
                 warn!(zone = %zone.deploy.origin, "deploy of the catalog zone failed: {reason}");
-                self.catalog.refused = Some(members);
                 self.metrics.deploy_failed();
                 Ok(())
             }
@@ -795,6 +834,12 @@ impl Deployer {
     }
 
     fn write_include(&self) -> PassResult {
+        atomic::replace(&self.include_file, self.include_text().as_bytes())
+            .map_err(|e| io_error("write", &self.include_file, e))
+    }
+
+    /// The include file for the zones named is to load.
+    fn include_text(&self) -> String {
         let zones: Vec<(String, PathBuf)> = self
             .included
             .iter()
@@ -808,9 +853,7 @@ impl Deployer {
             secondaries: &self.secondaries,
             key_file: self.key_file.as_deref(),
         };
-        let text = files::include_text(&zones, catalog, &replication);
-        atomic::replace(&self.include_file, text.as_bytes())
-            .map_err(|e| io_error("write", &self.include_file, e))
+        files::include_text(&zones, catalog, &replication)
     }
 }
 
@@ -850,8 +893,8 @@ fn rndc_zone(origin: &str) -> String {
 }
 
 /// named's journal of a zone file (`ixfr-from-differences`): removed with
-/// the zone, so that a zone created again under the name does not start
-/// from the old one's history.
+/// the zone, so that a zone created again under the name, once named has
+/// dropped the old one, does not start from the old one's history.
 fn journal_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".jnl");

@@ -71,7 +71,9 @@ impl Store {
     /// Records that named serves `version` of the zone with `serial`: the
     /// zone's serial becomes `serial` (the content of that version is
     /// unchanged, so its version is not bumped), and it is `deployed`
-    /// unless a newer version came in meanwhile.
+    /// unless a newer version came in meanwhile. `deployed_at` (since when
+    /// named serves the serial, which the secondaries' lag counts from)
+    /// moves only with the serial.
     pub async fn mark_deployed(
         &self,
         id: i64,
@@ -80,7 +82,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         sqlx::query(
-            "UPDATE zones SET deployed_version = ?1, deployed_serial = ?2, deployed_at = ?3, \
+            "UPDATE zones SET deployed_version = ?1, deployed_serial = ?2, \
+             deployed_at = CASE WHEN deployed_serial IS ?2 AND deployed_at IS NOT NULL \
+             THEN deployed_at ELSE ?3 END, \
              deploy_error = NULL, \
              deploy_state = CASE WHEN version = ?1 THEN 'deployed' ELSE 'pending' END, \
              serial = CASE WHEN version = ?1 THEN ?2 ELSE serial END \
