@@ -118,11 +118,7 @@ pub struct RecordQuery {
 
 /// The zone's apex name, from its stored domain.
 fn apex(domain: &str) -> Result<Name, ApiError> {
-    let text = match domain {
-        "." => ".".to_string(),
-        d => format!("{d}."),
-    };
-    Name::from_ascii(&text).map_err(|e| {
+    Name::from_ascii(&crate::store::shape::absolute_domain(domain)).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",

@@ -129,7 +129,7 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
                 .deploy
                 .catalog_origin()
                 .ok()
-                .map(|n| n.to_string().trim_end_matches('.').to_string()),
+                .map(|n| crate::store::shape::domain_text(n.wire())),
             false => None,
         };
         let state = AppState {

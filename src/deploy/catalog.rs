@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::parse::{NoIncludes, Options, parse_zone};
 use crate::render::order;
+use crate::store::shape::absolute_domain;
 use crate::zone::{Class, Name, Zone};
 
 /// The member label of a zone: its uuid's 32 hex digits. It is stable for
@@ -38,11 +39,7 @@ pub fn catalog_zone(
          version TXT \"2\"\n"
     );
     for (label, domain) in members {
-        let target = match domain.as_str() {
-            "." => ".".to_string(),
-            d => format!("{}.", d.trim_end_matches('.')),
-        };
-        text.push_str(&format!("{label}.zones PTR {target}\n"));
+        text.push_str(&format!("{label}.zones PTR {}\n", absolute_domain(domain)));
     }
     let parsed = parse_zone(text.as_bytes(), &options(origin), &mut NoIncludes);
     if let Some(error) = parsed.diagnostics.iter().find(|d| d.is_error()) {

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::config::Secondary;
+use crate::store::shape::{absolute_domain, stored_domain};
 
 /// The zone file of `domain` in `zone_dir`: the domain in lower case with
 /// `.zone` (`root.zone` for the root); bytes other than letters, digits,
@@ -82,15 +83,13 @@ impl Replication<'_> {
 
 /// A zone name as named.conf writes it: absolute, quoted.
 fn conf_zone(domain: &str) -> String {
-    conf_string(&match domain {
-        "." => ".".to_string(),
-        d => format!("{}.", d.trim_end_matches('.')),
-    })
+    conf_string(&absolute_domain(domain))
 }
 
 /// The zones include file: the key file's `include`, then one `zone`
 /// statement per line, primary, in class IN: the catalog zone's first if
-/// given, then one for each `(domain, file)`.
+/// given, then one for each `(domain, file)`. Domains as the store spells
+/// them (`example.com`, `.` for the root).
 pub fn include_text(
     zones: &[(String, PathBuf)],
     catalog: Option<(&str, &Path)>,
@@ -230,12 +229,7 @@ pub fn included_domains(text: &str) -> Vec<String> {
             while let Some(c) = chars.next() {
                 match c {
                     '\\' => name.push(chars.next()?),
-                    '"' => {
-                        return Some(match name.as_str() {
-                            "." => ".".to_string(),
-                            n => n.trim_end_matches('.').to_string(),
-                        });
-                    }
+                    '"' => return Some(stored_domain(&name)),
                     c => name.push(c),
                 }
             }
@@ -308,7 +302,7 @@ mod tests {
         let zones = [("example.com".to_string(), PathBuf::from("/z/e.zone"))];
         let text = include_text(
             &zones,
-            Some(("catalog.invalid.", Path::new("/z/catalog.zone"))),
+            Some(("catalog.invalid", Path::new("/z/catalog.zone"))),
             &replication,
         );
         let lines: Vec<&str> = text.lines().skip(2).collect();

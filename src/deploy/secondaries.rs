@@ -21,6 +21,7 @@ use tracing::{info, warn};
 
 use super::named::{Named, Unreachable, soa_serial};
 use crate::config::DeployConfig;
+use crate::store::shape::{absolute_domain, stored_domain};
 use crate::store::{SecondaryCheck, Seen, Store, now_unix};
 
 /// How many SOA queries are in flight to one secondary at once.
@@ -171,7 +172,13 @@ impl SecondaryWatch {
                     };
                     due.len()
                 ],
-                Ok(_) => ask_each(*dns, due.iter().map(|c| zone_name(&c.domain)).collect()).await,
+                Ok(_) => {
+                    ask_each(
+                        *dns,
+                        due.iter().map(|c| absolute_domain(&c.domain)).collect(),
+                    )
+                    .await
+                }
             };
             let now = now_unix();
             for (check, seen) in due.into_iter().zip(seen) {
@@ -181,7 +188,7 @@ impl SecondaryWatch {
                     // It has the zone, at an older serial: a missed NOTIFY.
                     // (A zone it lacks comes with the catalog.)
                     if seen.error.is_none() && seen.serial.is_some() && lag >= RENOTIFY_AFTER {
-                        missed_notify.push((zone_name(&check.domain), check.deployed_serial));
+                        missed_notify.push((absolute_domain(&check.domain), check.deployed_serial));
                     }
                     let key = (check.zone_id, name.clone(), check.deployed_serial);
                     if lag >= self.lag_warning.as_secs() as i64 && self.warned.insert(key) {
@@ -208,9 +215,6 @@ impl SecondaryWatch {
         }
         Ok(behind)
     }
-}
-
-impl SecondaryWatch {
     /// Has named send the NOTIFY of each of `zones` (absolute names, with
     /// the serial a secondary should serve) again: once per zone, not
     /// twice within [`RENOTIFY_EVERY`], at most [`RENOTIFY_TRIES`] times
@@ -245,11 +249,7 @@ impl SecondaryWatch {
                      last time (try {tries}); after that the secondary is left to its refresh"
                 );
             }
-            let name = match zone.as_str() {
-                "." => ".",
-                z => z.trim_end_matches('.'),
-            };
-            match self.named.rndc(&["notify", name]).await {
+            match self.named.rndc(&["notify", &stored_domain(&zone)]).await {
                 Ok(_) => info!(zone = %zone, "a secondary missed the NOTIFY: sent again"),
                 Err(Unreachable(reason)) => {
                     warn!(zone = %zone, "cannot send the NOTIFY again: {reason}");
@@ -272,14 +272,6 @@ fn in_sync(check: &SecondaryCheck, name: &str) -> bool {
         .seen
         .get(name)
         .is_some_and(|s| s.error.is_none() && s.serial == Some(check.deployed_serial))
-}
-
-/// A domain as a name to query: absolute.
-fn zone_name(domain: &str) -> String {
-    match domain {
-        "." => ".".to_string(),
-        d => format!("{d}."),
-    }
 }
 
 /// The SOA serial of each of `zones` at `dns`, in their order.

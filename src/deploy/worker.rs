@@ -12,7 +12,7 @@
 //! reconfig` and one deploy of the catalog zone, which follows the zone
 //! set so that secondaries follow it too.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +29,7 @@ use crate::atomic::{self, Staged};
 use crate::config::{DeployConfig, Secondary};
 use crate::metrics::Metrics;
 use crate::render::{Template, render_to_vec};
+use crate::store::shape::{domain_text, stored_domain};
 use crate::store::{DeployTarget, Store, StoreError, now_unix};
 use crate::zone::Name;
 use crate::zone::serial::{Policy, next_serial, serial_gt};
@@ -52,9 +53,9 @@ pub struct Deployer {
     serve_timeout: Duration,
     reconcile_interval: Duration,
     template: Template,
-    /// The zones of the include file (what named is configured to load),
-    /// by domain.
-    included: BTreeMap<String, PathBuf>,
+    /// The domains of the zones of the include file (what named is
+    /// configured to load); their files are [`files::zone_file`]'s.
+    included: BTreeSet<String>,
     /// Versions refused for reasons a retry would not fix (named-checkzone
     /// said no, or named would not load it), by zone id: retried only when
     /// the zone changes again.
@@ -171,9 +172,9 @@ impl Deployer {
     ) -> Result<Deployer, String> {
         std::fs::create_dir_all(&config.zone_dir)
             .map_err(|e| format!("cannot create {}: {e}", config.zone_dir.display()))?;
-        let included = match std::fs::read_to_string(&config.include_file) {
-            Ok(text) => files::included_domains(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        let mut included: BTreeSet<String> = match std::fs::read_to_string(&config.include_file) {
+            Ok(text) => files::included_domains(&text).into_iter().collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeSet::new(),
             Err(e) => {
                 return Err(format!(
                     "cannot read {}: {e}",
@@ -182,29 +183,18 @@ impl Deployer {
             }
         };
         let origin = config.catalog_origin()?;
-        let catalog_domain = origin.to_string().trim_end_matches('.').to_string();
-        let mut catalog = Catalog {
-            path: files::zone_file(&config.zone_dir, &catalog_domain),
+        let domain = domain_text(origin.wire());
+        // The catalog has a statement of its own, not one of a zone's.
+        let before = included.len();
+        included.retain(|d| !d.eq_ignore_ascii_case(&domain));
+        let catalog = Catalog {
+            path: files::zone_file(&config.zone_dir, &domain),
             origin,
-            domain: catalog_domain,
-            included: false,
+            domain,
+            included: included.len() < before,
             deployed: None,
             refused: None,
         };
-        let included: BTreeMap<String, PathBuf> = included
-            .into_iter()
-            .filter(|d| match d.eq_ignore_ascii_case(&catalog.domain) {
-                true => {
-                    catalog.included = true;
-                    false
-                }
-                false => true,
-            })
-            .map(|d| {
-                let path = files::zone_file(&config.zone_dir, &d);
-                (d, path)
-            })
-            .collect();
         if !config.include_file.exists() {
             if let Some(dir) = config.include_file.parent() {
                 std::fs::create_dir_all(dir)
@@ -289,7 +279,7 @@ impl Deployer {
         let stored: HashSet<&str> = targets.iter().map(|t| t.domain.as_str()).collect();
         let gone: Vec<String> = self
             .included
-            .keys()
+            .iter()
             .filter(|d| !stored.contains(d.as_str()))
             .cloned()
             .collect();
@@ -377,7 +367,7 @@ impl Deployer {
         let added: Vec<&Installed> = installed
             .iter()
             .filter(|z| match &z.deploy.subject {
-                Subject::Zone(target) => !self.included.contains_key(&target.domain),
+                Subject::Zone(target) => !self.included.contains(&target.domain),
                 Subject::Catalog(_) => false,
             })
             .collect();
@@ -386,8 +376,7 @@ impl Deployer {
         }
         for zone in added {
             if let Subject::Zone(target) = &zone.deploy.subject {
-                self.included
-                    .insert(target.domain.clone(), zone.deploy.path.clone());
+                self.included.insert(target.domain.clone());
             }
         }
         for domain in gone {
@@ -416,7 +405,7 @@ impl Deployer {
     async fn deploy_catalog(&mut self, targets: &[DeployTarget]) -> PassResult {
         let members: Members = targets
             .iter()
-            .filter(|t| self.included.contains_key(&t.domain))
+            .filter(|t| self.included.contains(&t.domain))
             .map(|t| (member_label(&t.uuid), t.domain.clone()))
             .collect();
         let catalog = &self.catalog;
@@ -488,19 +477,9 @@ impl Deployer {
             span: span.clone(),
         }
         .stage(&self.zone_dir, &bytes)?;
-        let deploy = &zone.deploy;
-        let verdict = check(&self.named, &deploy.origin, &zone.staged, &deploy.path)
-            .instrument(span.clone())
-            .await?;
-        if let Err(output) = verdict {
-            span.in_scope(|| warn!("named-checkzone refused the catalog zone: {output}"));
-            if let Subject::Catalog(members) = zone.deploy.subject {
-                self.catalog.refused = Some(members);
-            }
-            self.metrics.deploy_failed();
+        let Some(zone) = self.check_and_swap(vec![zone]).await?.pop() else {
             return Ok(());
-        }
-        let zone = self.swap(zone).instrument(span.clone()).await?;
+        };
         if !included {
             self.catalog.included = true;
             self.write_include()?;
@@ -544,6 +523,16 @@ impl Deployer {
                 staged.push(zone);
             }
         }
+        installed.extend(self.check_and_swap(staged).await?);
+        Ok(())
+    }
+
+    /// Proves `staged` with named-checkzone, one run per core at once, and
+    /// swaps in what it accepts; what it refuses is refused.
+    async fn check_and_swap(
+        &mut self,
+        staged: Vec<StagedZone>,
+    ) -> Result<Vec<Installed>, Unreachable> {
         let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
         // Boxed with the batch's lifetime spelled out: the compiler cannot
         // prove an unboxed stream of borrowing futures Send for spawn.
@@ -566,19 +555,32 @@ impl Deployer {
             .buffered(parallel)
             .collect()
             .await;
+        let mut installed = Vec::new();
         for (zone, verdict) in staged.into_iter().zip(verdicts) {
             let span = zone.deploy.span.clone();
             match verdict? {
                 Ok(()) => installed.push(self.swap(zone).instrument(span).await?),
-                Err(output) => {
-                    let reason = format!("named-checkzone refused the zone: {output}");
-                    if let Subject::Zone(target) = &zone.deploy.subject {
-                        self.fail(target, reason).instrument(span).await?;
-                    }
-                }
+                Err(output) => self.refuse(zone.deploy, output).instrument(span).await?,
             }
         }
-        Ok(())
+        Ok(installed)
+    }
+
+    /// named-checkzone refused a file: a zone is failed until it changes,
+    /// the catalog is not tried again until its members change.
+    async fn refuse(&mut self, deploy: Deploy, output: String) -> PassResult {
+        match deploy.subject {
+            Subject::Zone(target) => {
+                let reason = format!("named-checkzone refused the zone: {output}");
+                self.fail(&target, reason).await
+            }
+            Subject::Catalog(members) => {
+                warn!("named-checkzone refused the catalog zone: {output}");
+                self.catalog.refused = Some(members);
+                self.metrics.deploy_failed();
+                Ok(())
+            }
+        }
     }
 
     /// Renders the zone of `target` and writes it beside its file.
@@ -602,9 +604,13 @@ impl Deployer {
         tracing::Span::current().record("version", info.version);
         let origin = zone.origin.to_string();
         let path = files::zone_file(&self.zone_dir, &target.domain);
-        let included = self.included.contains_key(&target.domain);
-        let on_disk = read_zone_file(&path)?;
-        let served = self.named.served_serial(&origin).await?;
+        let included = self.included.contains(&target.domain);
+        let on_disk = file_len(&path)?;
+        // A zone named is not configured to load has no serial there.
+        let served = match included {
+            true => self.named.served_serial(&origin).await?,
+            false => None,
+        };
         // The serial: the stored one if it is above everything named or
         // its secondaries may have seen, else the policy's next one.
         let stored = info.fields.soa.serial;
@@ -622,11 +628,12 @@ impl Deployer {
         let bytes = self.render(&zone)?;
         // The same content as what named serves: nothing to deploy. Only a
         // file of the same length can be that (serials of equal width), so
-        // most changes are told apart without rendering a second time.
-        if let (true, Some(deployed), Some(disk)) = (included, target.deployed_serial, &on_disk)
+        // most changes are told apart without reading the file or
+        // rendering a second time.
+        if let (true, Some(deployed), Some(len)) = (included, target.deployed_serial, on_disk)
             && served == Some(deployed)
-            && disk.len() == bytes.len()
-            && self.same_as_disk(&mut zone, deployed, Some(disk))?
+            && len == bytes.len() as u64
+            && self.same_as_disk(&mut zone, deployed, read_zone_file(&path)?.as_deref())?
         {
             self.store
                 .mark_deployed(target.id, target.version, deployed)
@@ -692,7 +699,7 @@ impl Deployer {
     async fn find_drift(&mut self, targets: &[DeployTarget]) -> PassResult {
         let deployed = targets
             .iter()
-            .filter(|t| !t.is_pending() && self.included.contains_key(&t.domain));
+            .filter(|t| !t.is_pending() && self.included.contains(&t.domain));
         for target in deployed {
             let Some(serial) = target.deployed_serial else {
                 continue;
@@ -725,7 +732,7 @@ impl Deployer {
     /// last load ("up to date"): then the file's time is moved a second
     /// ahead and the reload asked again.
     async fn reload(&self, origin: &str, path: &Path) -> PassResult {
-        let zone = rndc_zone(origin);
+        let zone = stored_domain(origin);
         let said = self.named.rndc(&["reload", &zone]).await?;
         if said.contains("up to date") || said.contains("up-to-date") {
             let later = std::time::SystemTime::now() + Duration::from_secs(1);
@@ -779,7 +786,7 @@ impl Deployer {
     }
 
     async fn roll_back(&mut self, zone: Installed, served: Option<u32>) -> PassResult {
-        let name = rndc_zone(&zone.deploy.origin);
+        let name = stored_domain(&zone.deploy.origin);
         let status = match self.named.rndc(&["zonestatus", &name]).await {
             Ok(text) | Err(Unreachable(text)) => text,
         };
@@ -843,7 +850,7 @@ impl Deployer {
         let zones: Vec<(String, PathBuf)> = self
             .included
             .iter()
-            .map(|(d, p)| (d.clone(), p.clone()))
+            .map(|d| (d.clone(), files::zone_file(&self.zone_dir, d)))
             .collect();
         let catalog = self
             .catalog
@@ -875,20 +882,21 @@ async fn check(
     })
 }
 
+/// The length of a zone file; `None` if there is none.
+fn file_len(path: &Path) -> Result<Option<u64>, Unreachable> {
+    match std::fs::metadata(path) {
+        Ok(meta) => Ok(Some(meta.len())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error("read", path, e)),
+    }
+}
+
 /// The bytes of a zone file; `None` if there is none.
 fn read_zone_file(path: &Path) -> Result<Option<Vec<u8>>, Unreachable> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_error("read", path, e)),
-    }
-}
-
-/// The zone as rndc names it: without the final dot (`.` for the root).
-fn rndc_zone(origin: &str) -> String {
-    match origin {
-        "." => ".".to_string(),
-        o => o.trim_end_matches('.').to_string(),
     }
 }
 

@@ -165,10 +165,24 @@ pub fn zone_fields(zone: &Zone) -> Result<ZoneFields, ShapeError> {
 
 /// `example.com.` (in wire form) → `example.com`; the root stays `.`.
 pub fn domain_text(origin: &[u8]) -> String {
-    let text = name::to_text(origin);
-    match text.strip_suffix('.') {
-        Some(t) if !t.is_empty() => t.to_string(),
-        _ => text,
+    stored_domain(&name::to_text(origin))
+}
+
+/// `example.com.` (presentation form) → `example.com`, the store's
+/// spelling (and rndc's); the root stays `.`.
+pub fn stored_domain(name: &str) -> String {
+    match name.strip_suffix('.') {
+        Some(n) if !n.is_empty() => n.to_string(),
+        _ => name.to_string(),
+    }
+}
+
+/// A stored domain → its absolute name: `example.com` → `example.com.`;
+/// the root stays `.`.
+pub fn absolute_domain(domain: &str) -> String {
+    match domain {
+        "." => ".".to_string(),
+        d => format!("{d}."),
     }
 }
 
@@ -257,15 +271,14 @@ pub struct ZoneBuilder {
 impl ZoneBuilder {
     /// Starts a zone with its SOA and apex NS set; `rows` is a capacity hint.
     pub fn new(fields: &ZoneFields, rows: usize) -> Result<Self, ShapeError> {
-        let absolute = match fields.domain.as_str() {
-            "." => ".".to_string(),
-            d => format!("{d}."),
-        };
-        let origin = Name::parse(absolute.as_bytes(), None).map_err(|e| ShapeError::Bad {
-            what: "zone name".into(),
-            text: fields.domain.clone(),
-            reason: e.to_string(),
-        })?;
+        let origin =
+            Name::parse(absolute_domain(&fields.domain).as_bytes(), None).map_err(|e| {
+                ShapeError::Bad {
+                    what: "zone name".into(),
+                    text: fields.domain.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
         let mut zone = Zone::new(origin, Class::IN);
         zone.default_ttl = fields.default_ttl;
         zone.files.push(format!("zone {}", fields.domain));
