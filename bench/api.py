@@ -53,6 +53,7 @@ import concurrent.futures
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -182,6 +183,13 @@ def find_binary():
             f"{binary} has no working 'serve' command (a build older than the API?)"
         )
     return binary, source
+
+
+def require_tools(tools):
+    """CannotRun unless every program of `tools` is on PATH."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            raise CannotRun(f"{tool} not found (Debian: apt-get install bind9 bind9-utils)")
 
 
 def git_commit():

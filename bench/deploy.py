@@ -55,6 +55,8 @@ SMALL = common.SMALL
 SIZES = [100, 1_000] if SMALL else [1_000, 10_000]
 ROUNDS = 5 if SMALL else 20
 TARGET_RATIO = 1.3
+# What `serve --dev` and the bare steps run.
+BIND_TOOLS = ("named", "named-checkzone", "rndc", "tsig-keygen")
 SERVE_TIMEOUT = 30.0
 
 
@@ -237,14 +239,10 @@ def bench_size(server, token, records):
 def main():
     try:
         binary, source = common.find_binary()
+        common.require_tools(BIND_TOOLS)
     except common.CannotRun as e:
         print(f"bench/deploy.py: {e}", file=sys.stderr)
         return 2
-    for tool in ("named", "named-checkzone", "rndc", "tsig-keygen"):
-        if shutil.which(tool) is None:
-            print(f"bench/deploy.py: {tool} not found (Debian: apt-get install bind9 bind9-utils)",
-                  file=sys.stderr)
-            return 2
     work = tempfile.mkdtemp(prefix="bindbridge-deploy-bench-")
     server = None
     try:

@@ -138,14 +138,10 @@ def one_run(binary, secondary, tag):
 def main():
     try:
         binary, source = common.find_binary()
+        common.require_tools(deploy.BIND_TOOLS)
     except common.CannotRun as e:
         print(f"bench/secondaries.py: {e}", file=sys.stderr)
         return 2
-    for tool in ("named", "named-checkzone", "rndc", "tsig-keygen"):
-        if shutil.which(tool) is None:
-            print(f"bench/secondaries.py: {tool} not found "
-                  "(Debian: apt-get install bind9 bind9-utils)", file=sys.stderr)
-            return 2
     try:
         alone = one_run(binary, False, "alone")
         paired = one_run(binary, True, "paired")

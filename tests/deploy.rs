@@ -132,6 +132,24 @@ impl Stack {
         })
     }
 
+    /// Waits until the deploy of `zone` (apex `apex`) is `failed`, checks
+    /// that named still serves the last good serial `good`; the error.
+    pub(crate) fn wait_failed_serving(
+        &self,
+        api: &Client,
+        zone: &str,
+        apex: &str,
+        good: u32,
+    ) -> String {
+        let detail = self.wait_deploy(api, zone, "failed");
+        assert_eq!(
+            self.serial(apex),
+            Some(good),
+            "the last good serial is served"
+        );
+        detail["deploy"]["error"].as_str().unwrap_or("").to_string()
+    }
+
     /// The file named loads the zone `file_name` from.
     fn zone_file(&self, file_name: &str) -> std::path::PathBuf {
         self.named.layout().deploy_config().zone_dir.join(file_name)
@@ -416,16 +434,10 @@ fn a_zone_named_checkzone_refuses_keeps_serving_its_last_good_file() {
         &zone,
         &json!({"name": "@", "record_type": "MX", "value": "alias.strict.example", "priority": 10}),
     );
-    let detail = stack.wait_deploy(&api, &zone, "failed");
-    let error = detail["deploy"]["error"].as_str().unwrap_or("");
+    let error = stack.wait_failed_serving(&api, &zone, "strict.example.", good);
     assert!(
         error.contains("named-checkzone") && error.contains("CNAME"),
         "the error has named-checkzone's message: {error}"
-    );
-    assert_eq!(
-        stack.serial("strict.example."),
-        Some(good),
-        "the old zone is served"
     );
     assert_eq!(stack.dig("strict.example.", "MX"), Ok(vec![]));
     // The next change is tried again, and deploys.
@@ -772,16 +784,10 @@ fn a_zone_named_does_not_serve_in_time_is_rolled_back_to_its_last_good_file() {
     let file = stack.zone_file("roll.example.zone");
     let before = std::fs::read(&file).expect("the zone file");
     create_record(&api, &zone, &a_record("www", "192.0.2.1"));
-    let detail = stack.wait_deploy(&api, &zone, "failed");
-    let error = detail["deploy"]["error"].as_str().unwrap_or("");
+    let error = stack.wait_failed_serving(&api, &zone, "roll.example.", good);
     assert!(
         error.contains("named did not serve serial") && error.contains("rndc zonestatus"),
         "{error}"
-    );
-    assert_eq!(
-        stack.serial("roll.example."),
-        Some(good),
-        "the old serial is served"
     );
     assert_eq!(
         std::fs::read(&file).expect("the zone file"),
