@@ -37,6 +37,16 @@ pub struct Layout {
 /// The TSIG key a dev secondary transfers with.
 pub const TRANSFER_KEY: &str = "bindbridge-transfer";
 
+/// A private named answering on `dns` as a secondary of the deploy
+/// config's primary, transferring with the primary's transfer key.
+pub fn keyed_secondary(dns: SocketAddr) -> Secondary {
+    Secondary {
+        address: dns.ip(),
+        port: dns.port(),
+        key: Some(TRANSFER_KEY.to_string()),
+    }
+}
+
 impl Layout {
     /// The layout in `dir` with these addresses.
     pub fn new(dir: &Path, dns: SocketAddr, control: SocketAddr) -> Layout {
@@ -75,16 +85,6 @@ impl Layout {
     /// A primary's transfer key ([`TRANSFER_KEY`]), for its secondaries.
     pub fn transfer_key_file(&self) -> PathBuf {
         self.dir.join("transfer.key")
-    }
-
-    /// This named as a secondary of the deploy config's primary: answering
-    /// on its DNS address, transferring with the primary's transfer key.
-    pub fn as_secondary(&self) -> Secondary {
-        Secondary {
-            address: self.dns.ip(),
-            port: self.dns.port(),
-            key: Some(TRANSFER_KEY.to_string()),
-        }
     }
 
     /// named's log (its standard error).

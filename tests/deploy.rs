@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::api::{Client, Server, a_record, create_record, create_zone, record_path, zone_path};
 use bindbridge::config::DeployConfig;
-use bindbridge::dev::{Layout, PrivateNamed, free_port};
+use bindbridge::dev::{Layout, PrivateNamed, free_port, keyed_secondary};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Where the secondary of the secondaries' tests answers.
@@ -75,7 +75,7 @@ impl Stack {
             let dns = SocketAddr::new(SECOND_LOOPBACK, port(SECOND_LOOPBACK, "DNS"));
             let control = SocketAddr::new(LOOPBACK, port(LOOPBACK, "rndc"));
             let path = dir.path().join("secondary");
-            let listed = Layout::new(&path, dns, control).as_secondary();
+            let listed = keyed_secondary(dns);
             deploy.secondaries.push(listed.clone());
             let conf = deploy
                 .secondary_conf(Some(&listed))

@@ -4,6 +4,7 @@
 
 mod compile;
 mod import;
+mod secondary;
 mod serve;
 mod zone;
 
@@ -27,7 +28,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Zone(command) => block_on(zone::zone(db, command)),
         Command::User(command) => block_on(zone::user(db, command)),
         Command::Token(command) => block_on(zone::token(db, command)),
-        Command::SecondaryConfig(args) => serve::secondary_config(args),
+        Command::SecondaryConfig(args) => secondary::run(args),
         Command::Serve(_) => unreachable!("handled above"),
     }
 }
