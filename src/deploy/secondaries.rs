@@ -130,7 +130,10 @@ impl SecondaryWatch {
     /// deployed serial (every zone if `full`), records what changed, warns
     /// of long lags. Returns how many (zone, secondary) pairs are behind.
     async fn round(&mut self, full: bool) -> Result<usize, crate::store::StoreError> {
-        let checks = self.store.secondary_checks().await?;
+        let checks = self
+            .store
+            .secondary_checks(full, self.secondaries.len())
+            .await?;
         let mut answers: Vec<(i64, &str, Seen)> = Vec::new();
         let mut behind = 0;
         // Zones (absolute names) whose NOTIFY a secondary seems to have

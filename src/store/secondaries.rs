@@ -58,9 +58,14 @@ pub struct SecondaryGauge {
 }
 
 impl Store {
-    /// Every deployed zone with what the secondaries were last seen
-    /// serving of it.
-    pub async fn secondary_checks(&self) -> Result<Vec<SecondaryCheck>, StoreError> {
+    /// The deployed zones with what the secondaries were last seen serving
+    /// of them: all of them if `all`, else those that fewer than
+    /// `secondaries` (the number configured) serve at the deployed serial.
+    pub async fn secondary_checks(
+        &self,
+        all: bool,
+        secondaries: usize,
+    ) -> Result<Vec<SecondaryCheck>, StoreError> {
         type Row = (
             i64,
             String,
@@ -73,8 +78,13 @@ impl Store {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT z.id, z.domain, z.deployed_serial, z.deployed_at, s.secondary, s.serial, s.error \
              FROM zones z LEFT JOIN secondary_serials s ON s.zone_id = z.id \
-             WHERE z.deployed_serial IS NOT NULL ORDER BY z.id",
+             WHERE z.deployed_serial IS NOT NULL AND (?1 OR \
+             (SELECT count(*) FROM secondary_serials i WHERE i.zone_id = z.id \
+             AND i.error IS NULL AND i.serial = z.deployed_serial) < ?2) \
+             ORDER BY z.id",
         )
+        .bind(all)
+        .bind(i64::try_from(secondaries).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
         let mut checks: Vec<SecondaryCheck> = Vec::new();
@@ -209,14 +219,14 @@ mod tests {
     async fn what_secondaries_serve_is_kept_per_zone_and_counted_per_secondary(pool: SqlitePool) {
         let (store, _, zone) = alices_zone(pool).await;
         assert!(
-            store.secondary_checks().await.unwrap().is_empty(),
+            store.secondary_checks(true, 2).await.unwrap().is_empty(),
             "not deployed yet"
         );
         store
             .mark_deployed(zone.id, zone.version, 2026112701)
             .await
             .unwrap();
-        let checks = store.secondary_checks().await.unwrap();
+        let checks = store.secondary_checks(true, 2).await.unwrap();
         assert_eq!(checks.len(), 1);
         assert_eq!(checks[0].deployed_serial, 2026112701);
         assert!(checks[0].seen.is_empty());
@@ -236,7 +246,7 @@ mod tests {
         assert_eq!(states.len(), 2);
         assert!(states[0].in_sync && states[0].serial == Some(2026112701));
         assert!(!states[1].in_sync && states[1].error == down.error);
-        let checks = store.secondary_checks().await.unwrap();
+        let checks = store.secondary_checks(true, 2).await.unwrap();
         assert_eq!(checks[0].seen.get("192.0.2.3:53"), Some(&down));
 
         // A new deploy: the secondary that served the old serial is behind.
@@ -261,6 +271,15 @@ mod tests {
         let states = store.zone_secondaries(zone.id).await.unwrap();
         assert_eq!(states.len(), 1);
         assert_eq!(states[0].address, "192.0.2.2:53");
+
+        // Only zones some secondary is behind on are due, unless all are.
+        assert_eq!(store.secondary_checks(false, 1).await.unwrap().len(), 1);
+        store
+            .record_secondaries(&[(zone.id, "192.0.2.2:53", answered(2026112702))])
+            .await
+            .unwrap();
+        assert!(store.secondary_checks(false, 1).await.unwrap().is_empty());
+        assert_eq!(store.secondary_checks(true, 1).await.unwrap().len(), 1);
 
         // A deleted zone takes its rows along, and an answer about it that
         // comes late is not kept.
