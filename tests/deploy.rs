@@ -210,6 +210,15 @@ pub(crate) fn serial_at(dns: SocketAddr, zone: &str) -> Option<u32> {
     soa.first()?.split_whitespace().nth(2)?.parse().ok()
 }
 
+/// Sends SIGTERM to `child`.
+fn sigterm(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "SIGTERM sent to {}", child.id());
+}
+
 pub(crate) fn deploy_state(detail: &Value) -> (String, Option<u64>) {
     (
         detail["deploy"]["state"].as_str().unwrap_or("").to_string(),
@@ -384,14 +393,7 @@ fn dev_mode_runs_its_own_named_and_secondary_and_stops_them_on_sigterm() {
         "the database is in the data dir"
     );
     // SIGTERM: the API stops, and so does the private named.
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigterm(&child);
     let status = child.wait().expect("serve exits");
     assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
     for pid_file in [
@@ -852,14 +854,7 @@ fn serve_speaks_the_systemd_notify_protocol_and_checks_its_configuration() {
     let mut said: Vec<String> = vec![next(), next()];
     assert_eq!(said[0], "READY=1");
     assert_eq!(said[1], "WATCHDOG=1");
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigterm(&child);
     while said.last().map(String::as_str) != Some("STOPPING=1") {
         said.push(next());
     }
