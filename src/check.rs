@@ -173,7 +173,7 @@ enum Resolution {
 }
 
 /// Types that may share an owner with a CNAME (RFC 4035 §2.5, RFC 2535).
-fn allowed_beside_cname(t: RType) -> bool {
+pub fn allowed_beside_cname(t: RType) -> bool {
     matches!(
         t,
         RType::RRSIG | RType::NSEC | RType::SIG | RType::NXT | RType::KEY
@@ -205,15 +205,22 @@ pub fn check_zone(zone: &Zone, parse_failed: bool) -> Vec<Diagnostic> {
         starts[k] += starts[k - 1];
     }
     let mut first = Checker::new(zone, &starts);
-    let second = std::thread::scope(|s| {
-        let second = s.spawn(|| {
-            let mut c = Checker::new(zone, &starts);
-            c.owners(mid..records.len());
-            c.diagnostics
-        });
+    // A small zone (the store checks a few names at each API write) is
+    // checked on this thread: spawning one would cost more than the check.
+    let second = if mid == records.len() {
         first.owners(0..mid);
-        second.join().unwrap_or_default()
-    });
+        Vec::new()
+    } else {
+        std::thread::scope(|s| {
+            let second = s.spawn(|| {
+                let mut c = Checker::new(zone, &starts);
+                c.owners(mid..records.len());
+                c.diagnostics
+            });
+            first.owners(0..mid);
+            second.join().unwrap_or_default()
+        })
+    };
     first.diagnostics.extend(second);
     // Like named, judge the zone as a whole only once its records loaded.
     if !parse_failed && !first.diagnostics.iter().any(Diagnostic::is_error) {

@@ -17,6 +17,7 @@ use crate::check::check_names;
 use crate::parse::ValueParser;
 use crate::parse::rdata::write_name;
 use crate::render::rdata::write_quoted;
+use crate::store::RecordWrite;
 use crate::store::shape::{RecordRow, has_priority, value_text};
 use crate::zone::{Name, RType, name};
 
@@ -88,8 +89,10 @@ pub fn domain(text: &str) -> Result<String, ApiError> {
 }
 
 /// A full record from a client, checked, in the store's shape. `apex` is
-/// the zone's name in wire form.
-pub fn record(apex: &Name, input: &RecordInput) -> Result<RecordRow, ApiError> {
+/// the zone's name in wire form; `default_ttl` is the TTL when the client
+/// gives none and the record starts a new RRset (see
+/// [`Store::write_record`](crate::store::Store::write_record)).
+pub fn record(apex: &Name, input: &RecordInput, default_ttl: u32) -> Result<RecordWrite, ApiError> {
     let required = |field: &str, v: &Option<String>| -> Result<String, ApiError> {
         v.clone()
             .ok_or_else(|| ApiError::invalid(field, format!("{field} is required")))
@@ -97,9 +100,11 @@ pub fn record(apex: &Name, input: &RecordInput) -> Result<RecordRow, ApiError> {
     let type_text = required("record_type", &input.record_type)?;
     let rtype = record_type(&type_text)?;
     let owner = owner(apex, &required("name", &input.name)?)?;
-    let ttl = ttl(input.ttl)?;
+    let ttl_given = input.ttl.is_some();
+    let ttl = ttl(input.ttl)?.unwrap_or(default_ttl);
     let priority = priority(rtype, input.priority)?;
     let value = required("value", &input.value)?;
+    target_spelling(rtype, &value)?;
     let rdata = rdata(rtype, &value, priority)?;
     if let Some(problem) = check_names(rtype, &owner, &rdata).into_iter().next() {
         return Err(ApiError::invalid("value", problem));
@@ -109,13 +114,14 @@ pub fn record(apex: &Name, input: &RecordInput) -> Result<RecordRow, ApiError> {
     let (value, priority) = value_text(rtype, &rdata, &mut scratch);
     let mut name_text = Vec::new();
     name::write_text(&mut name_text, &owner, Some(apex.wire()));
-    Ok(RecordRow {
+    let row = RecordRow {
         name: String::from_utf8_lossy(&name_text).into_owned(),
         record_type: rtype.to_string(),
         value,
         ttl,
         priority,
-    })
+    };
+    Ok(RecordWrite { row, ttl_given })
 }
 
 fn record_type(text: &str) -> Result<RType, ApiError> {
@@ -131,7 +137,13 @@ fn record_type(text: &str) -> Result<RType, ApiError> {
     Ok(rtype)
 }
 
-/// The owner in wire form, spelled with the zone's own apex.
+/// The owner in wire form, spelled with the zone's own apex. `@` is the
+/// apex; a name that ends with the zone's name (with or without the final
+/// dot) is that name; another name with a final dot is outside the zone;
+/// any other name is relative to the zone (`www`, `_sip._tcp`), unless it
+/// has three labels or more and its last is a top-level domain
+/// (`www.other.test`), which reads as a name outside the zone rather than
+/// as `www.other.test.<zone>`.
 fn owner(apex: &Name, text: &str) -> Result<Vec<u8>, ApiError> {
     let bad =
         |why: String| ApiError::invalid("name", format!("Invalid record name '{text}': {why}"));
@@ -139,10 +151,27 @@ fn owner(apex: &Name, text: &str) -> Result<Vec<u8>, ApiError> {
     if text.is_empty() {
         return Err(bad("it is empty".into()));
     }
+    let outside = || bad(format!("it is not inside the zone {apex}"));
     let mut wire = Vec::new();
-    write_name(text.as_bytes(), apex.wire(), &mut wire).map_err(|e| bad(e.to_string()))?;
+    let absolute = text.ends_with('.') && !text.ends_with("\\.");
+    if !absolute && text != "@" {
+        // A full name without its final dot?
+        let mut full = Vec::new();
+        let as_full = write_name(format!("{text}.").as_bytes(), apex.wire(), &mut full);
+        if as_full.is_ok() && name::relative_len(&full, apex.wire()).is_some() {
+            wire = full;
+        } else if let Some(tld) = top_level_label(text) {
+            return Err(bad(format!(
+                "it ends in the top-level domain '{tld}', so it reads as a name outside the \
+                 zone {apex}; for a name inside it, write the full name (ending in {apex})"
+            )));
+        }
+    }
+    if wire.is_empty() {
+        write_name(text.as_bytes(), apex.wire(), &mut wire).map_err(|e| bad(e.to_string()))?;
+    }
     let Some(relative) = name::relative_len(&wire, apex.wire()) else {
-        return Err(bad(format!("it is not inside the zone {apex}")));
+        return Err(outside());
     };
     let labels_ok = name::labels(&wire[..relative])
         .enumerate()
@@ -164,10 +193,42 @@ fn owner(apex: &Name, text: &str) -> Result<Vec<u8>, ApiError> {
     Ok(wire)
 }
 
-fn ttl(ttl: Option<i64>) -> Result<u32, ApiError> {
+/// The last label of a name of three labels or more, if it is a
+/// top-level domain (one in the public suffix list, or a special-use one:
+/// RFC 6761, RFC 9476, `internal`): such a name (`www.other.test`,
+/// `mail.example.net`) is a full name, not one below the zone. Two labels
+/// stay relative: `*.dev`, `mail.eu` and `api.app` are common names below
+/// a zone.
+fn top_level_label(text: &str) -> Option<&str> {
+    if text.matches('.').count() < 2 {
+        return None;
+    }
+    let (_, last) = text.rsplit_once('.')?;
+    let special = [
+        "test",
+        "example",
+        "invalid",
+        "localhost",
+        "local",
+        "onion",
+        "alt",
+        "arpa",
+        "internal",
+    ];
+    let known = special.iter().any(|s| s.eq_ignore_ascii_case(last)) || is_public_tld(last);
+    known.then_some(last)
+}
+
+/// True if `label` is a top-level domain of the public suffix list.
+fn is_public_tld(label: &str) -> bool {
+    let lower = label.to_ascii_lowercase();
+    psl::suffix(lower.as_bytes()).is_some_and(|s| s.is_known() && s.as_bytes() == lower.as_bytes())
+}
+
+fn ttl(ttl: Option<i64>) -> Result<Option<u32>, ApiError> {
     match ttl {
-        None => Ok(DEFAULT_TTL),
-        Some(t) if (1..=MAX_TTL).contains(&t) => Ok(t as u32),
+        None => Ok(None),
+        Some(t) if (1..=MAX_TTL).contains(&t) => Ok(Some(t as u32)),
         Some(t) => Err(ApiError::invalid(
             "ttl",
             format!("ttl must be between 1 and {MAX_TTL} seconds, not {t}"),
@@ -242,6 +303,43 @@ fn quoted_strings(text: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Names in values are full names, with or without the final dot; a
+/// target of one label without a dot (`www`) is refused rather than read
+/// as the top-level name `www.`, and so is an IPv4 address where a name
+/// must be (`MX 10 192.0.2.1` would point at the name `192.0.2.1.`).
+fn target_spelling(rtype: RType, value: &str) -> Result<(), ApiError> {
+    let target = match rtype {
+        RType::CNAME | RType::NS | RType::MX | RType::PTR | RType::DNAME => value.trim(),
+        RType::SRV => value.split_whitespace().last().unwrap_or_default(),
+        _ => return Ok(()),
+    };
+    let what = match rtype {
+        RType::CNAME | RType::DNAME => "an alias target",
+        RType::PTR => "a PTR target",
+        _ => "a host name",
+    };
+    if target.parse::<std::net::IpAddr>().is_ok() {
+        return Err(ApiError::invalid(
+            "value",
+            format!(
+                "'{target}' is an IP address, but {rtype} needs {what}: give the address an \
+                 A or AAAA record (e.g. mail.<zone>) and use that name here"
+            ),
+        ));
+    }
+    if !target.is_empty() && target != "." && target != "@" && !target.contains('.') {
+        return Err(ApiError::invalid(
+            "value",
+            format!(
+                "'{target}' has no dot: names in values are full names, so write \
+                 '{target}.<zone>' for a name in this zone (e.g. {target}.example.com), or \
+                 '{target}.' for the top-level name itself"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// CNAME, NS, MX and SRV point at host names (RFC 1123 §2.1); an SRV
 /// target of `.` means "no service" (RFC 2782).
 fn host_targets(rtype: RType, rdata: &[u8]) -> Result<(), ApiError> {
@@ -267,7 +365,8 @@ fn host_targets(rtype: RType, rdata: &[u8]) -> Result<(), ApiError> {
 }
 
 /// A stored value as the API shows it: names without the final dot, TXT
-/// as its plain text.
+/// as its plain text where that text reads back as the same strings (see
+/// [`txt_shown`]).
 pub fn shown_value<'a>(record_type: &str, value: &'a str) -> Cow<'a, str> {
     let trim = |s: &'a str| -> &'a str {
         match s.strip_suffix('.') {
@@ -281,32 +380,44 @@ pub fn shown_value<'a>(record_type: &str, value: &'a str) -> Cow<'a, str> {
             Some((head, target)) => Cow::Owned(format!("{head} {}", trim(target))),
             None => Cow::Borrowed(value),
         },
-        "TXT" | "SPF" => {
-            // One quoted string with nothing escaped is its own text.
-            if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
-                && !inner.contains(['"', '\\'])
-            {
-                return Cow::Borrowed(inner);
-            }
-            let mut wire = Vec::new();
-            let parsed = ValueParser::default().parse(
-                RType::TXT,
-                value.as_bytes(),
-                Name::root().wire(),
-                &mut wire,
-            );
-            if parsed.is_err() {
-                return Cow::Borrowed(value);
-            }
-            let mut text = Vec::with_capacity(wire.len());
-            let mut at = 0;
-            while let Some(&len) = wire.get(at) {
-                let end = (at + 1 + len as usize).min(wire.len());
-                text.extend_from_slice(&wire[at + 1..end]);
-                at = end;
-            }
-            Cow::Owned(String::from_utf8_lossy(&text).into_owned())
+        "TXT" | "SPF" => txt_shown(value),
+        _ => Cow::Borrowed(value),
+    }
+}
+
+/// A TXT (or SPF) value as the API shows it. Plain text when sending that
+/// text back gives the same character strings: one string, or strings
+/// that were split at 255 octets (as the API splits long text), of valid
+/// UTF-8 that does not start with a quote. Otherwise the presentation
+/// form, every string quoted (`"txtvers=1" "rp=printers/office"`), which
+/// the API also reads back as it is: so a value shown can always be sent
+/// back unchanged, and multi-string records keep their strings.
+fn txt_shown(value: &str) -> Cow<'_, str> {
+    // One quoted string with nothing escaped is its own text.
+    if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
+        && !inner.contains(['"', '\\'])
+    {
+        return Cow::Borrowed(inner);
+    }
+    let mut wire = Vec::new();
+    let parsed =
+        ValueParser::default().parse(RType::TXT, value.as_bytes(), Name::root().wire(), &mut wire);
+    if parsed.is_err() {
+        return Cow::Borrowed(value);
+    }
+    let mut text = Vec::with_capacity(wire.len());
+    let mut at = 0;
+    let mut split_at_255 = true;
+    while let Some(&len) = wire.get(at) {
+        let end = (at + 1 + len as usize).min(wire.len());
+        if end < wire.len() && len != 255 {
+            split_at_255 = false;
         }
+        text.extend_from_slice(&wire[at + 1..end]);
+        at = end;
+    }
+    match String::from_utf8(text) {
+        Ok(text) if split_at_255 && !text.starts_with('"') => Cow::Owned(text),
         _ => Cow::Borrowed(value),
     }
 }
@@ -317,6 +428,10 @@ mod tests {
 
     fn apex() -> Name {
         Name::from_ascii("example.com.").unwrap()
+    }
+
+    fn rec(input: &RecordInput) -> Result<RecordRow, ApiError> {
+        record(&apex(), input, DEFAULT_TTL).map(|w| w.row)
     }
 
     fn input(t: &str, name: &str, value: &str, priority: Option<i64>) -> RecordInput {
@@ -331,7 +446,7 @@ mod tests {
 
     #[test]
     fn records_in_the_api_form_become_rows() {
-        let row = record(&apex(), &input("MX", "@", "mail.example.com", Some(10))).unwrap();
+        let row = rec(&input("MX", "@", "mail.example.com", Some(10))).unwrap();
         assert_eq!(
             (row.name.as_str(), row.value.as_str(), row.priority, row.ttl),
             ("@", "mail.example.com.", Some(10), 3600)
@@ -340,13 +455,9 @@ mod tests {
             shown_value(&row.record_type, &row.value),
             "mail.example.com"
         );
-        let row = record(&apex(), &input("AAAA", "www", "2001:0db8::1", None)).unwrap();
+        let row = rec(&input("AAAA", "www", "2001:0db8::1", None)).unwrap();
         assert_eq!(row.value, "2001:db8::1");
-        let row = record(
-            &apex(),
-            &input("TXT", "www.example.com.", "v=spf1 \"x\" ~all", None),
-        )
-        .unwrap();
+        let row = rec(&input("TXT", "www.example.com.", "v=spf1 \"x\" ~all", None)).unwrap();
         assert_eq!(row.name, "www");
         assert_eq!(row.value, "\"v=spf1 \\\"x\\\" ~all\"");
         assert_eq!(
@@ -354,29 +465,25 @@ mod tests {
             "v=spf1 \"x\" ~all"
         );
         let long = "a".repeat(300);
-        let row = record(&apex(), &input("TXT", "@", &long, None)).unwrap();
+        let row = rec(&input("TXT", "@", &long, None)).unwrap();
         assert_eq!(row.value.matches('"').count(), 4, "two strings");
         assert_eq!(shown_value(&row.record_type, &row.value), long);
-        let row = record(
-            &apex(),
-            &input("SRV", "_sip._udp", "5 5060 sip.example.com", Some(0)),
-        )
+        let row = rec(&input(
+            "SRV",
+            "_sip._udp",
+            "5 5060 sip.example.com",
+            Some(0),
+        ))
         .unwrap();
         assert_eq!(
             shown_value(&row.record_type, &row.value),
             "5 5060 sip.example.com"
         );
-        assert!(
-            record(
-                &apex(),
-                &input("CAA", "@", "0 issue \"letsencrypt.org\"", None)
-            )
-            .is_ok()
-        );
-        assert!(record(&apex(), &input("A", "*.dev", "192.0.2.1", None)).is_ok());
-        assert!(record(&apex(), &input("TXT", "_dmarc", "v=DMARC1", None)).is_ok());
-        assert!(record(&apex(), &input("A", "a\\ b", "192.0.2.1", None)).is_err());
-        assert!(record(&apex(), &input("A", "a.*", "192.0.2.1", None)).is_err());
+        assert!(rec(&input("CAA", "@", "0 issue \"letsencrypt.org\"", None)).is_ok());
+        assert!(rec(&input("A", "*.dev", "192.0.2.1", None)).is_ok());
+        assert!(rec(&input("TXT", "_dmarc", "v=DMARC1", None)).is_ok());
+        assert!(rec(&input("A", "a\\ b", "192.0.2.1", None)).is_err());
+        assert!(rec(&input("A", "a.*", "192.0.2.1", None)).is_err());
     }
 
     #[test]
@@ -401,15 +508,12 @@ mod tests {
             (input("A", "www", "192.0.2.1 ; x", None), "value"),
             (input("TXT", "www", "\"a\" ( \"b\" )", None), "value"),
         ] {
-            let err = record(&apex(), &bad).unwrap_err();
+            let err = rec(&bad).unwrap_err();
             assert_eq!(err.field.as_deref(), Some(field), "{bad:?}: {err:?}");
         }
         let mut zero = input("A", "www", "192.0.2.1", None);
         zero.ttl = Some(0);
-        assert_eq!(
-            record(&apex(), &zero).unwrap_err().field.as_deref(),
-            Some("ttl")
-        );
+        assert_eq!(rec(&zero).unwrap_err().field.as_deref(), Some("ttl"));
     }
 
     #[test]

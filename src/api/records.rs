@@ -3,7 +3,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use axum::body::{Body, Bytes};
 
 use crate::store::{
-    Iso8601, RecordFilter, RecordPage, RecordStream, RecordView, StoreError, StoredRow,
+    Iso8601, RecordFilter, RecordPage, RecordStream, RecordView, StoreError, StoredRow, Written,
 };
 use crate::zone::Name;
 
@@ -187,13 +187,60 @@ pub async fn create(
     JsonBody(body): JsonBody<RecordInput>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:create")?;
-    let stored = state
+    let written = state
         .store
         .write_record(caller.user_id, &uuid, None, &caller.actor(), |domain| {
-            input::record(&apex(domain)?, &body)
+            input::record(&apex(domain)?, &body, input::DEFAULT_TTL)
         })
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(record_json(&stored))).into_response())
+    let response = (
+        StatusCode::CREATED,
+        axum::Json(record_json(&written.record)),
+    );
+    Ok(with_warnings(response.into_response(), &written))
+}
+
+/// A write's answer with `Warning` headers (RFC 9111 §5.5 code 299) for
+/// what the client should know besides the record: other records of the
+/// RRset whose TTL changed with it, and a zone whose last deploy failed
+/// (named still serves the version before it).
+fn with_warnings(mut response: Response, written: &Written) -> Response {
+    let mut warnings = Vec::new();
+    if !written.retimed.is_empty() {
+        warnings.push(format!(
+            "{} other record(s) of this RRset now have TTL {} too: an RRset has one TTL",
+            written.retimed.len(),
+            written.record.row.ttl
+        ));
+    }
+    if let Some(error) = &written.deploy_error {
+        warnings.push(deploy_warning(error));
+    }
+    add_warnings(&mut response, warnings);
+    response
+}
+
+/// The warning for a zone whose last deploy failed.
+pub fn deploy_warning(error: &str) -> String {
+    format!("the zone's last deploy failed, named serves an older version: {error}")
+}
+
+/// Adds each text as a `Warning: 299 - "..."` header, made printable.
+pub fn add_warnings(response: &mut Response, warnings: Vec<String>) {
+    for text in warnings {
+        let text: String = text
+            .chars()
+            .take(500)
+            .map(|c| match c {
+                '"' | '\\' => '\'',
+                c if c.is_ascii_graphic() || c == ' ' => c,
+                _ => ' ',
+            })
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&format!("299 - \"{text}\"")) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
 }
 
 /// GET one record.
@@ -236,30 +283,35 @@ async fn write(
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:update")?;
     let old = state.store.record(caller.user_id, &uuid).await?;
-    let body = match merge {
-        true => RecordInput {
-            record_type: body.record_type.or(Some(old.row.record_type.clone())),
-            name: body.name.or(Some(old.row.name.clone())),
-            value: body
-                .value
-                .or_else(|| Some(input::shown_value(&old.row.record_type, &old.row.value).into())),
-            ttl: body.ttl.or(Some(i64::from(old.row.ttl))),
-            priority: body.priority.or(old.row.priority.map(i64::from)),
-        },
-        false => body,
+    // A PATCH changes only what it sends: the stored value goes back as
+    // it is (presentation form, which the API reads as such), so that a
+    // TTL-only change never rewrites a value (multi-string TXT included).
+    let (body, default_ttl) = match merge {
+        true => (
+            RecordInput {
+                record_type: body.record_type.or(Some(old.row.record_type.clone())),
+                name: body.name.or(Some(old.row.name.clone())),
+                value: body.value.or(Some(old.row.value.clone())),
+                ttl: body.ttl,
+                priority: body.priority.or(old.row.priority.map(i64::from)),
+            },
+            old.row.ttl,
+        ),
+        false => (body, input::DEFAULT_TTL),
     };
     let zone_uuid = old.zone_uuid.to_string();
-    let stored = state
+    let written = state
         .store
         .write_record(
             caller.user_id,
             &zone_uuid,
             Some(&old),
             &caller.actor(),
-            |domain| input::record(&apex(domain)?, &body),
+            |domain| input::record(&apex(domain)?, &body, default_ttl),
         )
         .await?;
-    Ok(axum::Json(record_json(&stored)).into_response())
+    let response = axum::Json(record_json(&written.record)).into_response();
+    Ok(with_warnings(response, &written))
 }
 
 /// DELETE one record.
@@ -270,9 +322,14 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:delete")?;
     let record = state.store.record(caller.user_id, &uuid).await?;
-    state
+    let deploy_error = state
         .store
         .delete_record(caller.user_id, &record, &caller.actor())
         .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    add_warnings(
+        &mut response,
+        deploy_error.iter().map(|e| deploy_warning(e)).collect(),
+    );
+    Ok(response)
 }

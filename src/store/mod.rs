@@ -15,6 +15,7 @@
 mod changes;
 mod deploys;
 mod records;
+mod rules;
 mod secondaries;
 pub mod shape;
 mod tokens;
@@ -32,7 +33,9 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Sqlite, Transaction};
 
 pub use deploys::DeployTarget;
-pub use records::{Page, RecordFilter, RecordPage, RecordStream, RecordView, StoredRow};
+pub use records::{
+    Page, RecordFilter, RecordPage, RecordStream, RecordView, RecordWrite, StoredRow, Written,
+};
 pub use secondaries::{SecondaryCheck, SecondaryGauge, SecondaryState, Seen};
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
 pub use tokens::{Caller, PERMISSIONS, TokenInfo};
@@ -158,7 +161,7 @@ pub struct Store {
     writer: SqlitePool,
     path: PathBuf,
     read_only: bool,
-    names: std::sync::Arc<records::NameIndex>,
+    names: std::sync::Arc<rules::NameIndex>,
     /// Wakes the background checkpointer: a write transaction began.
     wrote: std::sync::Arc<tokio::sync::Notify>,
     /// Counts committed changes to zones made through this store (the

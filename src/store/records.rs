@@ -13,8 +13,9 @@ use sqlx::sqlite::SqliteArguments;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use super::changes::{ChangeEntry, log_change};
+use super::rules::{Edit, NameEntry, check_record, check_zone_rules, name_key, zone_names};
 use super::shape::{self, RecordRow, ZoneBuilder, ZoneFields};
-use super::{Store, StoreError, now_unix};
+use super::{Store, StoreError, now_unix, zones};
 use crate::zone::Zone;
 
 /// Rows per INSERT statement: few statements, well under SQLite's limit
@@ -49,23 +50,23 @@ pub(super) async fn load_records(
 
 /// A record row as the paged reader returns it.
 #[derive(serde::Deserialize)]
-struct StoredRecord<'a> {
-    id: i64,
+pub(super) struct StoredRecord<'a> {
+    pub(super) id: i64,
     #[serde(borrow)]
-    name: Cow<'a, str>,
+    pub(super) name: Cow<'a, str>,
     #[serde(borrow)]
-    record_type: Cow<'a, str>,
+    pub(super) record_type: Cow<'a, str>,
     #[serde(borrow)]
-    value: Cow<'a, str>,
-    ttl: u32,
-    priority: Option<u16>,
+    pub(super) value: Cow<'a, str>,
+    pub(super) ttl: u32,
+    pub(super) priority: Option<u16>,
 }
 
 /// Calls `each` for every record of a zone, in id order. Rows come in
 /// pages, each page one JSON array built by SQLite: fetching a million
 /// rows one by one costs sqlx far more than the query itself. A value out
 /// of range (a negative TTL, say) fails the read instead of wrapping.
-async fn for_each_record(
+pub(super) async fn for_each_record(
     conn: &mut SqliteConnection,
     zone_id: i64,
     mut each: impl FnMut(StoredRecord<'_>) -> Result<(), StoreError>,
@@ -527,28 +528,54 @@ impl Store {
     /// Adds a record to the owner's zone `zone_uuid`, or with `replacing`,
     /// puts it in place of that record (of the same zone). `make_row`
     /// makes the record from the zone's domain (it validates the input).
-    /// Finding the zone, bumping its version, the zone rules (CNAME alone
-    /// at its name and not at the apex, no duplicate), the write and the
-    /// change log are one transaction; an error anywhere rolls it back.
+    /// Finding the zone, bumping its version, the zone rules (see
+    /// [`rules`](super::rules)), the RRset's TTL, the write and the change
+    /// log are one transaction; an error anywhere rolls it back.
+    ///
+    /// An RRset has one TTL (RFC 2181 §5.2): a record written with a TTL
+    /// gives it to its whole RRset (the other records change with it, each
+    /// logged); one written without joins its RRset's TTL.
     pub async fn write_record<E: From<StoreError>>(
         &self,
         owner_id: i64,
         zone_uuid: &str,
         replacing: Option<&StoredRow>,
         actor: &str,
-        make_row: impl FnOnce(&str) -> Result<RecordRow, E>,
-    ) -> Result<StoredRow, E> {
+        make_row: impl FnOnce(&str) -> Result<RecordWrite, E>,
+    ) -> Result<Written, E> {
         let mut tx = self.write().await?;
         let zone = bump(&mut tx, owner_id, zone_uuid).await?;
-        let row = &make_row(&zone.domain)?;
+        let RecordWrite { mut row, ttl_given } = make_row(&zone.fields.domain)?;
         let (zone_id, version) = (zone.id, zone.version - 1);
         let mut index = self.names.zones.lock().await;
-        let names = zone_names(&mut index, &mut tx, zone_id, version).await?;
-        let at_name = names
-            .by_name
-            .get(&row.name.to_ascii_lowercase())
-            .map_or(&[][..], Vec::as_slice);
-        check_record_rules(at_name, row, replacing.map(|r| r.id))?;
+        let names = zone_names(&mut index, &mut tx, zone_id, version, &zone.fields.domain).await?;
+        let except = replacing.map(|r| r.id);
+        let at_apex = name_key(&row.name, &zone.fields.domain) == "@";
+        check_record(names.at(&row.name), &row, at_apex, except)?;
+        // The rest of the RRset the record joins.
+        let same_set: Vec<NameEntry> = names
+            .at(&row.name)
+            .iter()
+            .filter(|e| {
+                Some(e.id) != except && e.record_type.eq_ignore_ascii_case(&row.record_type)
+            })
+            .cloned()
+            .collect();
+        let apex_ns = at_apex && row.record_type.eq_ignore_ascii_case("NS");
+        let set_ttl = match (apex_ns, same_set.last()) {
+            (true, _) => Some(zone.fields.ns_ttl),
+            (false, Some(last)) => Some(last.ttl),
+            (false, None) => None,
+        };
+        if let (false, Some(ttl)) = (ttl_given, set_ttl) {
+            row.ttl = ttl;
+        }
+        let removed = replacing.map(|old| [(old.id, old.row.name.as_str())]);
+        let edit = Edit {
+            removed: removed.as_ref().map_or(&[][..], |r| &r[..]),
+            added: std::slice::from_ref(&row),
+        };
+        check_zone_rules(&zone.fields, names, &edit)?;
         let now = now_unix();
         let (id, uuid, action) = match replacing {
             Some(old) => {
@@ -556,7 +583,7 @@ impl Store {
                     "UPDATE records SET name = ?, record_type = ?, value = ?, ttl = ?, \
                      priority = ?, updated_at = ? WHERE id = ? AND zone_id = ?",
                 );
-                let updated = bind_content(update, row)
+                let updated = bind_content(update, &row)
                     .bind(now)
                     .bind(old.id)
                     .bind(zone_id)
@@ -572,7 +599,7 @@ impl Store {
             None => {
                 let uuid = uuid::Uuid::now_v7();
                 let sql = insert_sql(1);
-                let id = bind_row(sqlx::query(&sql), uuid, zone_id, row, now)
+                let id = bind_row(sqlx::query(&sql), uuid, zone_id, &row, now)
                     .execute(&mut *tx)
                     .await
                     .map_err(StoreError::from)?
@@ -582,45 +609,66 @@ impl Store {
         };
         let entry = ChangeEntry {
             zone_uuid: &zone.uuid,
-            domain: &zone.domain,
+            domain: &zone.fields.domain,
             record_uuid: Some(&uuid),
             actor,
             action,
             before: replacing.map(|old| row_json(&old.row)),
-            after: Some(row_json(row)),
+            after: Some(row_json(&row)),
         };
         log_change(&mut tx, entry).await?;
+        let retimed: Vec<&NameEntry> = match set_ttl {
+            Some(ttl) if ttl != row.ttl => same_set.iter().collect(),
+            _ => Vec::new(),
+        };
+        let retimed_rows =
+            set_rrset_ttl(&mut tx, &zone, &retimed, apex_ns, &row, actor, now).await?;
         if let Some(old) = replacing {
             names.remove(old.id, &old.row.name);
         }
-        names.add(id, row);
+        let ids: Vec<i64> = retimed.iter().map(|e| e.id).collect();
+        names.set_ttl(&ids, &row.name, row.ttl);
+        names.add(NameEntry::new(id, &row));
         names.version = zone.version;
         if let Err(e) = tx.commit().await {
             index.remove(&zone_id);
             return Err(StoreError::from(e).into());
         }
         self.changed();
-        Ok(StoredRow {
-            id,
-            uuid,
-            zone_uuid: zone.uuid,
-            row: row.clone(),
-            created_at: replacing.map_or(now, |old| old.created_at),
-            updated_at: now,
+        Ok(Written {
+            record: StoredRow {
+                id,
+                uuid,
+                zone_uuid: zone.uuid,
+                row,
+                created_at: replacing.map_or(now, |old| old.created_at),
+                updated_at: now,
+            },
+            retimed: retimed_rows,
+            deploy_error: zone.deploy_error,
         })
     }
 
     /// Deletes the owner's record, bumping its zone's version and logging
-    /// it.
+    /// it. A delete that would make the zone one named refuses (the last
+    /// address of an in-zone name server, say) is refused. Returns the
+    /// zone's last deploy error, if its last deploy failed.
     pub async fn delete_record(
         &self,
         owner_id: i64,
         record: &StoredRow,
         actor: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let mut tx = self.write().await?;
         let zone = bump(&mut tx, owner_id, &record.zone_uuid.to_string()).await?;
         let (zone_id, version) = (zone.id, zone.version - 1);
+        let mut index = self.names.zones.lock().await;
+        let names = zone_names(&mut index, &mut tx, zone_id, version, &zone.fields.domain).await?;
+        let edit = Edit {
+            removed: &[(record.id, record.row.name.as_str())],
+            added: &[],
+        };
+        check_zone_rules(&zone.fields, names, &edit)?;
         let deleted = sqlx::query("DELETE FROM records WHERE id = ? AND zone_id = ?")
             .bind(record.id)
             .bind(zone_id)
@@ -631,7 +679,7 @@ impl Store {
         }
         let entry = ChangeEntry {
             zone_uuid: &zone.uuid,
-            domain: &zone.domain,
+            domain: &zone.fields.domain,
             record_uuid: Some(&record.uuid),
             actor,
             action: "record.delete",
@@ -639,23 +687,87 @@ impl Store {
             after: None,
         };
         log_change(&mut tx, entry).await?;
-        let mut index = self.names.zones.lock().await;
-        match index.get_mut(&zone_id) {
-            Some(names) if names.version == version => {
-                names.remove(record.id, &record.row.name);
-                names.version = version + 1;
-            }
-            _ => {
-                index.remove(&zone_id);
-            }
-        }
+        names.remove(record.id, &record.row.name);
+        names.version = zone.version;
         if let Err(e) = tx.commit().await {
             index.remove(&zone_id);
             return Err(e.into());
         }
         self.changed();
-        Ok(())
+        Ok(zone.deploy_error)
     }
+}
+
+/// Gives the rest of an RRset the TTL of the record just written (`row`),
+/// logging each change; for the apex NS set, the zone's NS TTL too.
+/// Returns the records changed, as they are now.
+async fn set_rrset_ttl(
+    tx: &mut Transaction<'static, Sqlite>,
+    zone: &Bumped,
+    others: &[&NameEntry],
+    apex_ns: bool,
+    row: &RecordRow,
+    actor: &str,
+    now: i64,
+) -> Result<Vec<RecordRow>, StoreError> {
+    if apex_ns && zone.fields.ns_ttl != row.ttl {
+        sqlx::query("UPDATE zones SET ns_ttl = ? WHERE id = ?")
+            .bind(i64::from(row.ttl))
+            .bind(zone.id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let mut changed = Vec::with_capacity(others.len());
+    for other in others {
+        let uuid: Vec<u8> = sqlx::query_scalar(
+            "UPDATE records SET ttl = ?, updated_at = ? WHERE id = ? RETURNING uuid",
+        )
+        .bind(i64::from(row.ttl))
+        .bind(now)
+        .bind(other.id)
+        .fetch_one(&mut **tx)
+        .await?;
+        let before = other.row();
+        let after = RecordRow {
+            ttl: row.ttl,
+            ..before.clone()
+        };
+        let uuid = uuid::Uuid::from_slice(&uuid).unwrap_or_default();
+        let entry = ChangeEntry {
+            zone_uuid: &zone.uuid,
+            domain: &zone.fields.domain,
+            record_uuid: Some(&uuid),
+            actor,
+            action: "record.update",
+            before: Some(row_json(&before)),
+            after: Some(row_json(&after)),
+        };
+        log_change(tx, entry).await?;
+        changed.push(after);
+    }
+    Ok(changed)
+}
+
+/// A record to write, as the API made it from a request.
+#[derive(Debug, Clone)]
+pub struct RecordWrite {
+    /// The record. Its TTL is used as given only with `ttl_given`, or when
+    /// it starts a new RRset.
+    pub row: RecordRow,
+    /// The request set the TTL, which then becomes the RRset's.
+    pub ttl_given: bool,
+}
+
+/// A record written, and what else the write changed.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The record as stored.
+    pub record: StoredRow,
+    /// Other records of its RRset whose TTL changed with it.
+    pub retimed: Vec<RecordRow>,
+    /// The zone's last deploy error, if its last deploy failed: named
+    /// still serves the version before it.
+    pub deploy_error: Option<String>,
 }
 
 fn row_json(row: &RecordRow) -> serde_json::Value {
@@ -668,144 +780,15 @@ fn row_json(row: &RecordRow) -> serde_json::Value {
     })
 }
 
-/// Types that sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5).
-fn beside_cname(record_type: &str) -> bool {
-    ["RRSIG", "NSEC", "NSEC3", "KEY"]
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case(record_type))
-}
-
-/// The zone rules a record must keep (RFC 1034 §3.6.2, RFC 2181 §10.1):
-/// no CNAME at the apex, a CNAME alone at its name, no duplicate.
-/// `others` are the records at the same name.
-fn check_record_rules(
-    others: &[NameEntry],
-    row: &RecordRow,
-    except: Option<i64>,
-) -> Result<(), StoreError> {
-    let conflict = |field: &'static str, detail: String| StoreError::Conflict { field, detail };
-    let is_cname = row.record_type.eq_ignore_ascii_case("CNAME");
-    if is_cname && row.name == "@" {
-        return Err(conflict(
-            "name",
-            "a CNAME cannot be at the zone apex, which holds the SOA and NS records".into(),
-        ));
-    }
-    for other in others.iter().filter(|o| Some(o.id) != except) {
-        if other.record_type.eq_ignore_ascii_case(&row.record_type)
-            && other.value == row.value
-            && other.priority == row.priority
-        {
-            return Err(conflict(
-                "value",
-                format!("this {} record exists already", row.record_type),
-            ));
-        }
-        let other_cname = other.record_type.eq_ignore_ascii_case("CNAME");
-        if (is_cname && !beside_cname(&other.record_type))
-            || (other_cname && !beside_cname(&row.record_type))
-        {
-            return Err(conflict(
-                "name",
-                format!(
-                    "'{}' has a {} record; a CNAME cannot share its name with other records",
-                    row.name, other.record_type
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// One record in the name index: what the zone rules compare.
-#[derive(Debug, Clone)]
-pub(super) struct NameEntry {
-    id: i64,
-    record_type: String,
-    value: String,
-    priority: Option<u16>,
-}
-
-/// The records of one zone by case-folded name, as of a zone version.
-#[derive(Debug, Default)]
-struct ZoneNames {
-    version: i64,
-    by_name: HashMap<String, Vec<NameEntry>>,
-}
-
-impl ZoneNames {
-    fn add(&mut self, id: i64, row: &RecordRow) {
-        self.by_name
-            .entry(row.name.to_ascii_lowercase())
-            .or_default()
-            .push(NameEntry {
-                id,
-                record_type: row.record_type.clone(),
-                value: row.value.clone(),
-                priority: row.priority,
-            });
-    }
-
-    fn remove(&mut self, id: i64, name: &str) {
-        if let Some(entries) = self.by_name.get_mut(&name.to_ascii_lowercase()) {
-            entries.retain(|e| e.id != id);
-        }
-    }
-}
-
-/// Which records each zone has at each name, kept in memory by the
-/// process that writes through the API: the zone rules need a name's other
-/// records before every write, and reading them from SQLite would mean
-/// scanning the zone (an index on names would slow every import down by
-/// a third). An entry is good for one zone version; any other writer (an
-/// import, another process) bumps the version, and the next write reads
-/// the zone again. Checks and updates happen under the write lock.
-#[derive(Debug, Default)]
-pub(super) struct NameIndex {
-    zones: tokio::sync::Mutex<HashMap<i64, ZoneNames>>,
-}
-
-/// The zone's names as of `version`, read again if the index is older.
-async fn zone_names<'a>(
-    index: &'a mut HashMap<i64, ZoneNames>,
-    tx: &mut Transaction<'static, Sqlite>,
-    zone_id: i64,
-    version: i64,
-) -> Result<&'a mut ZoneNames, StoreError> {
-    let fresh = index.get(&zone_id).is_some_and(|z| z.version == version);
-    if !fresh {
-        let mut names = ZoneNames {
-            version,
-            by_name: HashMap::new(),
-        };
-        for_each_record(tx, zone_id, |r| {
-            names
-                .by_name
-                .entry(r.name.to_ascii_lowercase())
-                .or_default()
-                .push(NameEntry {
-                    id: r.id,
-                    record_type: r.record_type.into_owned(),
-                    value: r.value.into_owned(),
-                    priority: r.priority,
-                });
-            Ok(())
-        })
-        .await?;
-        index.insert(zone_id, names);
-    }
-    index
-        .get_mut(&zone_id)
-        .ok_or_else(|| StoreError::UnknownZone(zone_id.to_string()))
-}
-
 /// The zone a record write belongs to, after its version was bumped.
 struct Bumped {
     id: i64,
     /// The new version.
     version: i64,
     uuid: uuid::Uuid,
-    domain: String,
+    fields: ZoneFields,
+    /// Why the last deploy failed, if it did.
+    deploy_error: Option<String>,
 }
 
 /// Finds the owner's zone and bumps its version, first thing in a write
@@ -817,10 +800,11 @@ async fn bump(
     zone_uuid: &str,
 ) -> Result<Bumped, StoreError> {
     use sqlx::Row;
-    let zone = sqlx::query(
+    let zone = sqlx::query(&format!(
         "UPDATE zones SET version = version + 1, deploy_state = 'pending', updated_at = ? \
-         WHERE uuid = ? AND owner_id = ? RETURNING id, version, uuid, domain",
-    )
+         WHERE uuid = ? AND owner_id = ? RETURNING id, version, uuid, deploy_error, {}",
+        zones::FIELD_COLUMNS
+    ))
     .bind(now_unix())
     .bind(uuid_blob(zone_uuid))
     .bind(owner_id)
@@ -831,7 +815,8 @@ async fn bump(
         id: zone.try_get("id")?,
         version: zone.try_get("version")?,
         uuid: uuid::Uuid::from_slice(zone.try_get::<&[u8], _>("uuid")?).unwrap_or_default(),
-        domain: zone.try_get("domain")?,
+        fields: zones::zone_fields_of(&zone)?,
+        deploy_error: zone.try_get("deploy_error")?,
     })
 }
 

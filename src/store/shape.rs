@@ -332,17 +332,14 @@ impl ZoneBuilder {
         }
         let owner_id = self.zone.names.push(&self.scratch);
         let rd_off = self.zone.rdata.len();
-        let parsed = match priority {
-            Some(p) if has_priority(rtype) => {
-                let text = format!("{p} {value}");
-                self.values
-                    .parse(rtype, text.as_bytes(), origin, &mut self.zone.rdata)
-            }
-            Some(_) => Err(format!("{rtype} records take no priority")),
-            None => self
-                .values
-                .parse(rtype, value.as_bytes(), origin, &mut self.zone.rdata),
-        };
+        let parsed = parse_value(
+            &mut self.values,
+            rtype,
+            value,
+            priority,
+            origin,
+            &mut self.zone.rdata,
+        );
         parsed.map_err(|reason| ShapeError::Bad {
             what: format!("{rtype} value"),
             text: value.into(),
@@ -364,6 +361,43 @@ impl ZoneBuilder {
     pub fn finish(mut self) -> Zone {
         order::sort(&mut self.zone);
         self.zone
+    }
+}
+
+/// The store's columns of a record's value (its text and, for MX and SRV,
+/// the priority) appended to `out` as RDATA in wire form.
+pub fn value_wire(
+    rtype: RType,
+    value: &str,
+    priority: Option<u16>,
+    origin: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    parse_value(
+        &mut ValueParser::default(),
+        rtype,
+        value,
+        priority,
+        origin,
+        out,
+    )
+}
+
+fn parse_value(
+    values: &mut ValueParser,
+    rtype: RType,
+    value: &str,
+    priority: Option<u16>,
+    origin: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    match priority {
+        Some(p) if has_priority(rtype) => {
+            let text = format!("{p} {value}");
+            values.parse(rtype, text.as_bytes(), origin, out)
+        }
+        Some(_) => Err(format!("{rtype} records take no priority")),
+        None => values.parse(rtype, value.as_bytes(), origin, out),
     }
 }
 

@@ -429,6 +429,25 @@ async fn zone_row(
 }
 
 fn zone_info(row: &SqliteRow) -> Result<ZoneInfo, StoreError> {
+    Ok(ZoneInfo {
+        id: row.try_get("id")?,
+        uuid: uuid_text(row.try_get("uuid")?),
+        owner: row.try_get("owner")?,
+        fields: zone_fields_of(row)?,
+        record_count: row.try_get("record_count")?,
+        version: row.try_get("version")?,
+        deployed_version: row.try_get("deployed_version")?,
+        deploy_state: row.try_get("deploy_state")?,
+        deploy_error: row.try_get("deploy_error")?,
+        deployed_serial: row.try_get("deployed_serial")?,
+        deployed_at: row.try_get::<Option<i64>, _>("deployed_at")?.map(iso8601),
+        created_at: iso8601(row.try_get("created_at")?),
+        updated_at: iso8601(row.try_get("updated_at")?),
+    })
+}
+
+/// The zone-level fields of a row that has the [`ZONE_FIELD_COLUMNS`].
+pub(super) fn zone_fields_of(row: &SqliteRow) -> Result<ZoneFields, StoreError> {
     let domain: String = row.try_get("domain")?;
     let nameservers: String = row.try_get("nameservers")?;
     let nameservers = serde_json::from_str(&nameservers).map_err(|e| StoreError::Shape {
@@ -441,39 +460,29 @@ fn zone_info(row: &SqliteRow) -> Result<ZoneInfo, StoreError> {
     })?;
     let u32_of =
         |column: &str| -> Result<u32, StoreError> { Ok(row.try_get::<i64, _>(column)? as u32) };
-    Ok(ZoneInfo {
-        id: row.try_get("id")?,
-        uuid: uuid_text(row.try_get("uuid")?),
-        owner: row.try_get("owner")?,
-        fields: ZoneFields {
-            soa: Soa {
-                ttl: u32_of("soa_ttl")?,
-                mname: row.try_get("soa_mname")?,
-                rname: row.try_get("soa_rname")?,
-                serial: u32_of("serial")?,
-                refresh: u32_of("refresh")?,
-                retry: u32_of("retry")?,
-                expire: u32_of("expire")?,
-                minimum: u32_of("minimum")?,
-            },
-            default_ttl: row
-                .try_get::<Option<i64>, _>("default_ttl")?
-                .map(|t| t as u32),
-            nameservers,
-            ns_ttl: u32_of("ns_ttl")?,
-            domain,
+    Ok(ZoneFields {
+        soa: Soa {
+            ttl: u32_of("soa_ttl")?,
+            mname: row.try_get("soa_mname")?,
+            rname: row.try_get("soa_rname")?,
+            serial: u32_of("serial")?,
+            refresh: u32_of("refresh")?,
+            retry: u32_of("retry")?,
+            expire: u32_of("expire")?,
+            minimum: u32_of("minimum")?,
         },
-        record_count: row.try_get("record_count")?,
-        version: row.try_get("version")?,
-        deployed_version: row.try_get("deployed_version")?,
-        deploy_state: row.try_get("deploy_state")?,
-        deploy_error: row.try_get("deploy_error")?,
-        deployed_serial: row.try_get("deployed_serial")?,
-        deployed_at: row.try_get::<Option<i64>, _>("deployed_at")?.map(iso8601),
-        created_at: iso8601(row.try_get("created_at")?),
-        updated_at: iso8601(row.try_get("updated_at")?),
+        default_ttl: row
+            .try_get::<Option<i64>, _>("default_ttl")?
+            .map(|t| t as u32),
+        nameservers,
+        ns_ttl: u32_of("ns_ttl")?,
+        domain,
     })
 }
+
+/// The zone-level columns, comma-separated, for a SELECT or RETURNING.
+pub(super) const FIELD_COLUMNS: &str = "domain, soa_ttl, soa_mname, soa_rname, serial, refresh, \
+    retry, expire, minimum, default_ttl, nameservers, ns_ttl";
 
 /// Binds the zone-level fields in the order of [`ZONE_FIELD_COLUMNS`].
 fn bind_fields<'q>(
@@ -668,7 +677,7 @@ async fn replace(
 pub(super) mod tests {
     use super::*;
     use crate::render::{Template, render_to_vec};
-    use crate::store::{RecordFilter, StoredRow};
+    use crate::store::{RecordFilter, RecordWrite, StoredRow};
     use sqlx::SqlitePool;
 
     const ZONE: &str = "$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\n\
@@ -728,11 +737,16 @@ pub(super) mod tests {
         row: RecordRow,
         old: Option<&StoredRow>,
     ) -> Result<StoredRow, StoreError> {
+        let write = RecordWrite {
+            row,
+            ttl_given: true,
+        };
         store
             .write_record(owner.id, &zone.uuid, old, "test", |_| {
-                Ok::<_, StoreError>(row)
+                Ok::<_, StoreError>(write)
             })
             .await
+            .map(|w| w.record)
     }
 
     fn rendered(zone: &Zone) -> String {
