@@ -352,7 +352,7 @@ impl Reply {
     }
 
     /// Every value of a header, joined with ", ".
-    fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         let values = self.headers.get_all(name).iter();
         let values: Vec<&str> = values.filter_map(|v| v.to_str().ok()).collect();
         (!values.is_empty()).then(|| values.join(", "))

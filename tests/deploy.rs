@@ -48,17 +48,26 @@ impl Stack {
     /// With the `[deploy]` settings `adjust` makes of the defaults for
     /// this named.
     pub(crate) fn start_with(adjust: impl FnOnce(&mut DeployConfig)) -> Stack {
-        Stack::start_full(false, adjust)
+        Stack::start_full(false, false, adjust)
+    }
+
+    /// Whose named lets 127.0.0.1 transfer every zone (AXFR with `dig`).
+    pub(crate) fn with_transfers() -> Stack {
+        Stack::start_full(false, true, |_| {})
     }
 
     /// With a secondary on 127.0.0.2, configured only with what
     /// `secondary-config` prints (the catalog zone and the transfer key),
     /// and listed in `[[deploy.secondaries]]`.
     pub(crate) fn with_secondary(adjust: impl FnOnce(&mut DeployConfig)) -> Stack {
-        Stack::start_full(true, adjust)
+        Stack::start_full(true, false, adjust)
     }
 
-    fn start_full(secondary: bool, adjust: impl FnOnce(&mut DeployConfig)) -> Stack {
+    fn start_full(
+        secondary: bool,
+        transfers: bool,
+        adjust: impl FnOnce(&mut DeployConfig),
+    ) -> Stack {
         let dir = tempfile::tempdir().expect("temporary directory");
         let port = |ip, what| free_port(ip).unwrap_or_else(|e| panic!("no free {what} port: {e}"));
         let layout = Layout::new(
@@ -67,6 +76,16 @@ impl Stack {
             SocketAddr::new(LOOPBACK, port(LOOPBACK, "rndc")),
         );
         layout.write().expect("the private named's files");
+        if transfers {
+            let conf = dir.path().join("named").join("named.conf");
+            let text = std::fs::read_to_string(&conf).expect("named.conf");
+            let allowed = text.replace(
+                "allow-transfer { none; };",
+                "allow-transfer { 127.0.0.1; };",
+            );
+            assert_ne!(text, allowed, "named.conf has an allow-transfer to change");
+            std::fs::write(&conf, allowed).expect("named.conf written");
+        }
         let named = layout
             .start()
             .unwrap_or_else(|e| panic!("named does not start: {e}"));

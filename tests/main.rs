@@ -30,3 +30,7 @@ mod deploy;
 /// Secondaries on 127.0.0.2 that follow the catalog zone: zones created,
 /// changed and deleted, a stopped secondary catching up.
 mod secondaries;
+
+/// What the API says is what named serves: RRset TTLs, multi-string TXT,
+/// names, zone rules, and a seeded random walk of API writes.
+mod served;

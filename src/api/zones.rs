@@ -62,6 +62,9 @@ async fn detail_response(
         record_count: usize,
         soa: Value,
         nameservers: &'a [String],
+        /// The TTL of the apex NS set, which NS records written at `@`
+        /// share (one TTL per RRset).
+        nameservers_ttl: u32,
         deploy: Value,
     }
     let filter = RecordFilter {
@@ -87,6 +90,7 @@ async fn detail_response(
             "ttl": f.soa.ttl,
         }),
         nameservers: &f.nameservers,
+        nameservers_ttl: f.ns_ttl,
         deploy: json!({
             "state": zone.deploy_state,
             "serial": zone.deployed_serial,
