@@ -10,6 +10,7 @@
 //!   DNAME are singletons (RRSIG, NSEC and KEY may sit beside a CNAME,
 //!   RFC 4035 §2.5).
 //! - RFC 4034 §5: no DS at the apex (it belongs in the parent).
+//! - RFC 4592 §4.2: no NS at a wildcard name (BIND refuses the zone).
 //! - RFC 1912 §2.8 / BIND check-integrity: in-zone name servers of the
 //!   apex need address records (glue and wildcards count; names below a
 //!   delegation are not checked; none may sit below a DNAME).
@@ -427,6 +428,14 @@ impl<'z> Checker<'z> {
                 other.line
             );
             self.report(Severity::Error, Some(later), message);
+        }
+        // BIND refuses an NS record at a wildcard name when it loads one
+        // (a delegation cannot be synthesised).
+        if name::labels(owner_wire).next() == Some(&b"*"[..])
+            && let Some(ns) = group.iter().find(|r| r.rtype == RType::NS)
+        {
+            let message = format!("{}: invalid NS owner name (wildcard)", self.text(owner_wire));
+            self.report(Severity::Error, Some(ns), message);
         }
         // check-names, record by record, as BIND checks them when it loads.
         for r in group {

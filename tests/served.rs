@@ -551,3 +551,248 @@ fn a_write_to_a_zone_whose_deploy_failed_says_so() {
         "the write's answer says the zone is not deployed: {warning:?}"
     );
 }
+
+/// A small, seeded generator (xorshift64*): the same seed makes the same
+/// walk, so a failure can be replayed with `BINDBRIDGE_SEED`.
+struct Walk(u64);
+
+impl Walk {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    /// A record request for zone `apex`: a random name, type and value,
+    /// with or without a TTL.
+    fn record(&mut self, apex: &str) -> Value {
+        let apex = apex.trim_end_matches('.');
+        let names = [
+            "@".to_string(),
+            "www".into(),
+            "WWW".into(),
+            "mail".into(),
+            "a.b".into(),
+            format!("ftp.{apex}"),
+            format!("Ftp.{apex}."),
+            "*.dev".into(),
+            "_sip._tcp".into(),
+            "sub".into(),
+        ];
+        let name = self.pick(&names).clone();
+        let kind = *self.pick(&[
+            "A", "A", "AAAA", "TXT", "TXT", "MX", "CNAME", "SRV", "CAA", "NS",
+        ]);
+        let n = self.below(6);
+        let (name, value, priority) = match kind {
+            "A" => (name, format!("192.0.2.{}", 1 + n), None),
+            "AAAA" => (name, format!("2001:db8::{:x}", 1 + n), None),
+            "TXT" => {
+                let value = match self.below(5) {
+                    0 => format!("v=spf1 include:_spf.{apex} ~all"),
+                    1 => "\"txtvers=1\" \"rp=printers/office\"".to_string(),
+                    2 => format!("quote \" and backslash \\ {n}"),
+                    3 => "é ünïcode".repeat(1 + n * 20),
+                    _ => format!("text {n}"),
+                };
+                (name, value, None)
+            }
+            "MX" => {
+                let target = match n % 2 {
+                    0 => format!("mail.{apex}"),
+                    _ => format!("MX{n}.Example.NET."),
+                };
+                (name, target, Some(10 * (n % 3)))
+            }
+            "CNAME" => (name, format!("target{n}.example.net"), None),
+            "SRV" => (
+                "_sip._tcp".into(),
+                format!("5 {} sip{n}.example.net", 5060 + n),
+                Some(n % 2),
+            ),
+            "CAA" => (name, format!("0 issue \"ca{n}.example.net\""), None),
+            _ => ("sub".into(), format!("ns{}.example.net", n % 3), None),
+        };
+        let mut body = json!({"record_type": kind, "name": name, "value": value});
+        if let Some(p) = priority {
+            body["priority"] = json!(p);
+        }
+        if self.chance(50) {
+            body["ttl"] = json!(*self.pick(&[60, 300, 3600, 86400]));
+        }
+        body
+    }
+}
+
+/// Waits (polling often) until the zone's deploy settled; fails on a
+/// failed deploy.
+fn settle_quickly(api: &Client, zone: &str) {
+    let deadline = std::time::Instant::now() + crate::deploy::SERVE_WAIT;
+    loop {
+        let detail = api.get(&zone_path(zone)).body;
+        match detail["deploy"]["state"].as_str() {
+            Some("deployed") => return,
+            Some("failed") => panic!("the deploy failed: {detail:#}"),
+            _ if std::time::Instant::now() > deadline => panic!("not deployed: {detail:#}"),
+            _ => std::thread::sleep(std::time::Duration::from_millis(5)),
+        }
+    }
+}
+
+/// The records of a zone as the API lists them (uuid → record).
+fn listed(api: &Client, zone: &str) -> BTreeMap<String, Value> {
+    let reply = api.get(&records_path(zone));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply
+        .body
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["uuid"].as_str().unwrap_or_default().to_string(),
+                r.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn random_api_writes_are_served_exactly_as_the_api_shows_them() {
+    let operations: usize = std::env::var("BINDBRIDGE_WALK_OPERATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000);
+    let seed: u64 = std::env::var("BINDBRIDGE_SEED")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_261_204);
+    let stack = Stack::with_transfers();
+    let alice_token = stack.server.user_with_token("alice", "dns:*");
+    let bob_token = stack.server.user_with_token("bob", "dns:*");
+    let alice = stack.server.client(&alice_token);
+    let bob = stack.server.client(&bob_token);
+    let dir = tempfile::tempdir().unwrap();
+    // One zone imported from a file, with multi-string TXT records.
+    let imported = dir.path().join("imported.example.zone");
+    std::fs::write(
+        &imported,
+        "$ORIGIN imported.example.\n$TTL 3600\n\
+         @ SOA ns1.vps.org. hostmaster.imported.example. 2024010101 7200 900 1209600 300\n\
+         @ NS ns1.vps.org.\n@ NS ns2.vps.org.\n\
+         printer TXT \"txtvers=1\" \"rp=printers/office\"\n\
+         sel._domainkey TXT \"v=DKIM1; k=rsa; \" \"p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\" \"wIDAQAB\"\n\
+         www A 192.0.2.1\nwww A 192.0.2.2\n",
+    )
+    .unwrap();
+    stack
+        .server
+        .cli(&["import", "--owner", "alice", imported.to_str().unwrap()]);
+    let imported_uuid = stack
+        .server
+        .cli(&["zone", "show", "imported.example"])
+        .lines()
+        .find_map(|l| l.strip_prefix("uuid:").map(|u| u.trim().to_string()))
+        .expect("zone show names the uuid");
+    let zones = [
+        (
+            &alice,
+            create_zone(&alice, "walk-a.example"),
+            "walk-a.example.",
+        ),
+        (&alice, imported_uuid, "imported.example."),
+        (&bob, create_zone(&bob, "walk-b.example"), "walk-b.example."),
+    ];
+    for (api, zone, apex) in &zones {
+        assert_served_as_shown(&stack, api, zone, apex, dir.path());
+    }
+    let mut walk = Walk(seed | 1);
+    let (mut accepted, mut refused) = (0, 0);
+    for step in 0..operations {
+        let (api, zone, apex) = walk.pick(&zones);
+        let (api, zone, apex) = (*api, zone.as_str(), *apex);
+        let before = listed(api, zone);
+        let uuids: Vec<&String> = before.keys().collect();
+        let existing = (!uuids.is_empty()).then(|| (*walk.pick(&uuids)).clone());
+        let fresh = walk.record(apex);
+        let (what, reply) = match (walk.below(9), existing) {
+            (0..=2, _) | (_, None) => ("POST", post(api, zone, fresh.clone())),
+            (3, Some(r)) => ("PUT", api.put(&record_path(&r), &fresh)),
+            (4, Some(r)) => {
+                let ttl = *walk.pick(&[30, 60, 600, 7200]);
+                (
+                    "PATCH ttl",
+                    api.patch(&record_path(&r), &json!({"ttl": ttl})),
+                )
+            }
+            (5, Some(r)) => {
+                let body = json!({"value": fresh["value"]});
+                ("PATCH value", api.patch(&record_path(&r), &body))
+            }
+            (6, Some(r)) => {
+                let body = json!({"name": fresh["name"]});
+                ("PATCH name", api.patch(&record_path(&r), &body))
+            }
+            (7, Some(r)) => {
+                // Another user's record is not found, and stays as it is.
+                let other = if std::ptr::eq(api, &alice) {
+                    &bob
+                } else {
+                    &alice
+                };
+                let reply = other.patch(&record_path(&r), &json!({"ttl": 42}));
+                assert_eq!(reply.status, 404, "step {step}: {}", reply.text);
+                ("DELETE", api.delete(&record_path(&r)))
+            }
+            (_, Some(r)) => ("DELETE", api.delete(&record_path(&r))),
+        };
+        let context = format!("seed {seed}, step {step}: {what} {fresh} in {apex}");
+        match reply.status {
+            200 | 201 | 204 => {
+                accepted += 1;
+                settle_quickly(api, zone);
+                let (shown, mixed) = api_view(api, zone, apex, dir.path());
+                assert!(
+                    mixed.is_empty(),
+                    "{context}: RRsets with two TTLs: {mixed:?}"
+                );
+                let served = served(&stack, apex, dir.path());
+                assert_eq!(
+                    served, shown,
+                    "{context}: named serves (left) other records than the API shows (right)"
+                );
+            }
+            400 => {
+                refused += 1;
+                assert!(reply.body["field"].is_string(), "{context}: {}", reply.text);
+                assert_eq!(
+                    listed(api, zone),
+                    before,
+                    "{context}: a refused write changed records"
+                );
+            }
+            status => panic!("{context}: unexpected {status}: {}", reply.text),
+        }
+    }
+    for (api, zone, apex) in &zones {
+        assert_served_as_shown(&stack, api, zone, apex, dir.path());
+    }
+    eprintln!("{operations} operations (seed {seed}): {accepted} accepted, {refused} refused");
+    assert!(
+        accepted > operations / 4 && refused > 0,
+        "the walk exercises both paths: {accepted} accepted, {refused} refused"
+    );
+}
