@@ -363,4 +363,34 @@ mod tests {
         assert_eq!(parent_key("@"), None);
         assert_eq!(wildcard_key("b"), "*.b");
     }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn the_migration_gives_each_rrset_the_ttl_named_served(pool: sqlx::SqlitePool) {
+        let (store, _, zone) = crate::store::zones::tests::alices_zone(pool.clone()).await;
+        drop(store);
+        // Two A records at www with two TTLs, as older versions stored them.
+        for (value, ttl) in [("192.0.2.71", 600), ("192.0.2.72", 60)] {
+            sqlx::query(
+                "INSERT INTO records (uuid, zone_id, name, record_type, value, ttl, created_at, \
+                 updated_at) VALUES (randomblob(16), ?, 'Mixed', 'A', ?, ?, 0, 0)",
+            )
+            .bind(zone.id)
+            .bind(value)
+            .bind(ttl)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        sqlx::raw_sql(include_str!("migrations/0003_rrset_ttl.sql"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        let ttls: Vec<i64> =
+            sqlx::query_scalar("SELECT ttl FROM records WHERE name = 'Mixed' ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(ttls, [60, 60], "the newest record's TTL, which named served");
+    }
 }
+
