@@ -136,7 +136,9 @@ pub struct Reserved<'a> {
 impl Reserved<'_> {
     /// Why the canonical name `domain` may not be hosted, if it may not.
     pub fn refusal(&self, domain: &str) -> Option<String> {
-        let catalog = self.catalog.map(|c| c.trim_end_matches('.').to_ascii_lowercase());
+        let catalog = self
+            .catalog
+            .map(|c| c.trim_end_matches('.').to_ascii_lowercase());
         if let Some(catalog) = &catalog
             && at_or_under(domain, catalog)
         {
@@ -173,8 +175,7 @@ impl Reserved<'_> {
                  in-addr.arpa or ip6.arpa) can be hosted there"
             ));
         }
-        if psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known() && s == domain.as_bytes())
-        {
+        if psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known() && s == domain.as_bytes()) {
             return Some(format!(
                 "{domain} is a public suffix (Public Suffix List): names are registered under it \
                  by different owners, so no single account may hold it"
@@ -254,7 +255,10 @@ mod tests {
         }
         assert!(canonical("a\u{0}b.example").is_err());
         assert!(canonical("xn--zz.example").is_err());
-        assert!(canonical("a\u{ff3c}b.example").is_err(), "fullwidth backslash");
+        assert!(
+            canonical("a\u{ff3c}b.example").is_err(),
+            "fullwidth backslash"
+        );
     }
 
     fn refused(reserved: &Reserved, domain: &str) -> Option<String> {
