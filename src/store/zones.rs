@@ -286,6 +286,14 @@ impl Store {
         fields: &ZoneFields,
         actor: &str,
     ) -> Result<ZoneInfo, StoreError> {
+        // The checks below compare stored text: only the one spelling of a
+        // name (`zone::domain::canonical`) may be stored through the API.
+        if crate::zone::domain::canonical(&fields.domain).as_deref() != Ok(fields.domain.as_str()) {
+            return Err(StoreError::Conflict {
+                field: "domain",
+                detail: format!("'{}' is not a zone name in canonical form", fields.domain),
+            });
+        }
         let mut tx = self.write().await?;
         if zone_row(&mut tx, &fields.domain).await?.is_some() {
             return Err(StoreError::ZoneExists(fields.domain.clone()));
