@@ -921,9 +921,17 @@ fn zone_names_are_ldh_labels_in_one_spelling() {
     let longest = format!("ab{labels}");
     create_zone(&alice, &longest);
 
-    let expected: BTreeSet<String> = ["bob.example".to_string(), longest].into();
+    create_zone(&alice, "Bücher.Example.");
+
+    #[rustfmt::skip]
+    let expected: BTreeSet<String> = [
+        "bob.example".to_string(), longest, "xn--bcher-kva.example".to_string(),
+    ].into();
     assert_eq!(stored_domains(&server), expected);
-    assert_eq!(array(&alice.get(ZONES).expect(200)).len(), 1);
+    assert_eq!(array(&alice.get(ZONES).expect(200)).len(), 2);
+    // The CLI finds a zone by any spelling of its name, too.
+    let shown = server.cli(&["zone", "show", "BÜCHER.example."]);
+    assert!(shown.contains("xn--bcher-kva.example"), "{shown}");
 }
 
 #[test]
