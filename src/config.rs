@@ -17,6 +17,8 @@
 //! expire = 1209600
 //! minimum = 3600
 //! ttl = 3600
+//! # Reserved names that zones may take all the same (default: none)
+//! # allowed_reserved = ["vps.org"]
 //!
 //! [deploy]
 //! enabled = true
@@ -299,6 +301,10 @@ pub struct ZoneDefaultsFile {
     pub minimum: Option<u32>,
     /// TTL of the SOA and NS records, and `$TTL`.
     pub ttl: Option<u32>,
+    /// Names the API would refuse as reserved (a public suffix, a name at
+    /// or above the nameservers, ...) that an account may host all the
+    /// same, each exactly (not the names under it).
+    pub allowed_reserved: Option<Vec<String>>,
 }
 
 /// Why the configuration cannot be used.
@@ -375,6 +381,16 @@ impl Config {
                 .map(|n| absolute("nameservers", n))
                 .collect::<Result<_, _>>()?;
         }
+        if let Some(list) = &file.allowed_reserved {
+            defaults.allowed_reserved = list
+                .iter()
+                .map(|n| {
+                    crate::zone::domain::canonical(n).map_err(|e| {
+                        format!("zone_defaults.allowed_reserved: '{n}' is not a zone name: {e}")
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
         if let Some(h) = &file.hostmaster {
             defaults.hostmaster = absolute("hostmaster", &h.replacen('@', ".", 1))?;
         }
@@ -430,5 +446,22 @@ mod tests {
             .to_string();
         assert!(err.contains("at least one nameserver"), "{err}");
         assert!(Config::load(Some(Path::new("/nonexistent/config.toml"))).is_err());
+    }
+
+    #[test]
+    fn allowed_reserved_names_are_canonical_zone_names() {
+        let config =
+            load("[zone_defaults]\nallowed_reserved = [\"VPS.org.\", \"bücher.example\"]\n")
+                .unwrap();
+        let defaults = config.zone_defaults().unwrap();
+        assert_eq!(
+            defaults.allowed_reserved,
+            ["vps.org", "xn--bcher-kva.example"]
+        );
+        assert!(ZoneDefaults::default().allowed_reserved.is_empty());
+        let err = load("[zone_defaults]\nallowed_reserved = [\"b\\\\ob.example\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("zone_defaults.allowed_reserved"), "{err}");
     }
 }

@@ -871,6 +871,121 @@ fn another_users_zones_and_records_are_not_found() {
     assert_eq!(record["ttl"], 3600, "{record:#}");
 }
 
+/// The domains of every stored zone, as `zone list` shows them.
+fn stored_domains(server: &Server) -> BTreeSet<String> {
+    let list = server.cli(&["zone", "list", "--format", "json"]);
+    list.lines()
+        .map(|line| {
+            let zone: Value = serde_json::from_str(line).expect("a JSON line");
+            zone["domain"].as_str().expect("domain").to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn zone_names_are_ldh_labels_in_one_spelling() {
+    let server = Server::start();
+    let alice = server.client(&server.user_with_token("alice", "dns:*"));
+    let bob = server.client(&server.user_with_token("bob", "dns:*"));
+    create_zone(&bob, "bob.example");
+
+    // A backslash is no escape: `b\ob` is not read as `bob`, which would
+    // pass the duplicate and overlap checks with a name named serves as
+    // bob's.
+    #[rustfmt::skip]
+    let escaped = [
+        "b\\ob.example", "goo\\d.example", "goo\\100d.example", "www.b\\ob.example",
+        "a_b.example", "*.example", "a/b.example", "\"q\".example", "sp ace.example",
+    ];
+    for domain in escaped {
+        let reply = alice.post(ZONES, &json!({ "domain": domain }));
+        reply.invalid("domain");
+        let detail = reply.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("is not allowed"), "{domain}: {detail}");
+    }
+    // Any other spelling of bob's name is bob's name.
+    for domain in ["BOB.example.", "Bob.Example", "bob.example."] {
+        alice
+            .post(ZONES, &json!({ "domain": domain }))
+            .bad_field("domain");
+        bob.post(ZONES, &json!({ "domain": domain }))
+            .bad_field("domain");
+    }
+    let found = bob.get(&format!("{ZONES}?domain=BOB.Example."));
+    assert_eq!(array(&found.expect(200)).len(), 1);
+    // 253 characters is the longest name (255 octets in wire form).
+    let labels = format!("{}.example", vec!["a".repeat(60); 4].join("."));
+    alice
+        .post(ZONES, &json!({ "domain": format!("abc{labels}") }))
+        .invalid("domain");
+    let longest = format!("ab{labels}");
+    create_zone(&alice, &longest);
+
+    create_zone(&alice, "Bücher.Example.");
+
+    #[rustfmt::skip]
+    let expected: BTreeSet<String> = [
+        "bob.example".to_string(), longest, "xn--bcher-kva.example".to_string(),
+    ].into();
+    assert_eq!(stored_domains(&server), expected);
+    assert_eq!(array(&alice.get(ZONES).expect(200)).len(), 2);
+    // The CLI finds a zone by any spelling of its name, too.
+    let shown = server.cli(&["zone", "show", "BÜCHER.example."]);
+    assert!(shown.contains("xn--bcher-kva.example"), "{shown}");
+}
+
+#[test]
+fn names_nobody_should_own_are_refused() {
+    let server = Server::start();
+    let api = server.client(&server.user_with_token("alice", "dns:*"));
+    // (name, words of the rule the refusal must name); the default
+    // nameservers are ns1.vps.org and ns2.vps.org.
+    #[rustfmt::skip]
+    let reserved = [
+        ("co.uk", "public suffix"), ("github.io", "public suffix"),
+        ("ip6.arpa", "reverse tree"), ("in-addr.arpa", "reverse tree"),
+        ("home.arpa", "special-use"), ("printer.home.arpa", "special-use"),
+        ("my.localhost", "special-use"), ("x.invalid", "special-use"),
+        ("printer.local", "special-use"), ("hidden.onion", "special-use"),
+        ("1.2.3.4", "IP address"), ("vps.org", "nameserver"), ("ns1.vps.org", "nameserver"),
+    ];
+    for (domain, rule) in reserved {
+        let reply = api.post(ZONES, &json!({ "domain": domain }));
+        reply.invalid("domain");
+        let detail = reply.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(rule), "{domain}: {detail}");
+    }
+    assert_eq!(stored_domains(&server), BTreeSet::new());
+
+    // Reverse zones of a network, test names and names under a suffix are
+    // anybody's.
+    #[rustfmt::skip]
+    let allowed = [
+        "2.0.192.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa", "lab.test", "alice.github.io",
+        "alice.co.uk", "www.vps.org",
+    ];
+    for domain in allowed {
+        create_zone(&api, domain);
+    }
+    assert_eq!(stored_domains(&server).len(), allowed.len());
+}
+
+#[test]
+fn an_operator_may_allow_a_reserved_name() {
+    let server = Server::start_with_config(
+        "[zone_defaults]\nnameservers = [\"ns1.dns.provider.example.\"]\n\
+         allowed_reserved = [\"CO.UK.\", \"provider.example\"]\n",
+    );
+    let api = server.client(&server.user_with_token("alice", "dns:*"));
+    api.post(ZONES, &json!({"domain": "dns.provider.example"}))
+        .invalid("domain");
+    api.post(ZONES, &json!({"domain": "org.uk"}))
+        .invalid("domain");
+    for domain in ["co.uk", "provider.example", "vps.org"] {
+        create_zone(&api, domain);
+    }
+}
+
 /// What a record request must get.
 enum Expect {
     Created,

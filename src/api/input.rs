@@ -19,6 +19,7 @@ use crate::parse::rdata::write_name;
 use crate::render::rdata::write_quoted;
 use crate::store::RecordWrite;
 use crate::store::shape::{RecordRow, has_priority, value_text};
+use crate::zone::domain::{self, Reserved};
 use crate::zone::{Name, RType, name};
 
 use super::error::ApiError;
@@ -65,27 +66,24 @@ pub struct ZoneInput {
     pub domain: Option<String>,
 }
 
-/// A zone name as clients give it, checked and in A-labels, lowercase,
-/// without the final dot: LDH labels (RFC 1123 §2.1), at least two of them.
+/// A zone name as clients give it, in its one canonical form (LDH labels,
+/// A-labels, lowercase, without the final dot: [`domain::canonical`]).
 pub fn domain(text: &str) -> Result<String, ApiError> {
-    let bad =
-        |why: &str| ApiError::invalid("domain", format!("Invalid domain name '{text}': {why}"));
-    let trimmed = text.strip_suffix('.').unwrap_or(text);
-    if trimmed.is_empty() {
-        return Err(bad("it is empty"));
+    domain::canonical(text)
+        .map_err(|why| ApiError::invalid("domain", format!("Invalid domain name '{text}': {why}")))
+}
+
+/// The name of a new zone: canonical, and not one of the names that
+/// `reserved` keeps from every account.
+pub fn new_domain(text: &str, reserved: &Reserved) -> Result<String, ApiError> {
+    let canonical = domain(text)?;
+    match reserved.refusal(&canonical) {
+        Some(why) => Err(ApiError::invalid(
+            "domain",
+            format!("Reserved domain name '{text}': {why}"),
+        )),
+        None => Ok(canonical),
     }
-    let ascii =
-        idna::domain_to_ascii(trimmed).map_err(|_| bad("not a valid (internationalised) name"))?;
-    let name = Name::from_ascii(&format!("{ascii}.")).map_err(|e| bad(&e.to_string()))?;
-    if !name::is_hostname(name.wire(), false) {
-        return Err(bad(
-            "labels must be letters, digits or hyphens, not starting or ending with a hyphen",
-        ));
-    }
-    if name::labels(name.wire()).count() < 2 {
-        return Err(bad("a zone needs at least two labels (example.com)"));
-    }
-    Ok(ascii.to_ascii_lowercase())
 }
 
 /// A full record from a client, checked, in the store's shape. `apex` is
@@ -527,8 +525,30 @@ mod tests {
             "a..example",
             "a_b.example",
             &"a".repeat(64),
+            "goo\\d.example",
+            "b\\ob.example",
         ] {
-            assert!(domain(bad).is_err(), "{bad}");
+            let err = domain(bad).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("domain"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn new_zones_may_not_take_reserved_names() {
+        let nameservers = ["ns1.vps.org.".to_string()];
+        let reserved = Reserved {
+            nameservers: &nameservers,
+            catalog: None,
+            allowed: &[],
+        };
+        assert_eq!(
+            new_domain("BOB.example.", &reserved).unwrap(),
+            "bob.example"
+        );
+        for bad in ["co.uk", "vps.org", "1.2.3.4", "home.arpa", "b\\ob.example"] {
+            let err = new_domain(bad, &reserved).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("domain"), "{bad}");
+            assert_eq!(err.status, axum::http::StatusCode::BAD_REQUEST, "{bad}");
         }
     }
 }

@@ -25,6 +25,7 @@ use axum::routing::{MethodRouter, get};
 use serde::de::DeserializeOwned;
 
 use crate::store::{Caller, Page, Store, ZoneFields};
+use crate::zone::domain::Reserved;
 use error::ApiError;
 
 /// Largest request body accepted.
@@ -61,6 +62,8 @@ pub struct ZoneDefaults {
     pub timers: [u32; 4],
     /// TTL of the SOA, the apex NS set and `$TTL`.
     pub ttl: u32,
+    /// Reserved names (canonical) that zones may take all the same.
+    pub allowed_reserved: Vec<String>,
 }
 
 impl Default for ZoneDefaults {
@@ -70,11 +73,23 @@ impl Default for ZoneDefaults {
             hostmaster: "hostmaster.vps.org.".into(),
             timers: [7200, 3600, 1_209_600, 3600],
             ttl: 3600,
+            allowed_reserved: Vec::new(),
         }
     }
 }
 
 impl ZoneDefaults {
+    /// The names no new zone may take: those at or above these
+    /// nameservers, the catalog zone's, and every account's reserved names,
+    /// less `allowed_reserved`.
+    pub fn reserved<'a>(&'a self, catalog: Option<&'a str>) -> Reserved<'a> {
+        Reserved {
+            nameservers: &self.nameservers,
+            catalog,
+            allowed: &self.allowed_reserved,
+        }
+    }
+
     /// The fields of a new zone `domain` with serial `serial`.
     pub fn fields(&self, domain: &str, serial: u32) -> ZoneFields {
         let [refresh, retry, expire, minimum] = self.timers;

@@ -120,21 +120,12 @@ pub async fn create(
     JsonBody(body): JsonBody<ZoneInput>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:create")?;
-    let domain = input::domain(
+    let domain = input::new_domain(
         body.domain
             .as_deref()
             .ok_or_else(|| ApiError::invalid("domain", "domain is required"))?,
+        &state.zone_defaults.reserved(state.catalog_zone.as_deref()),
     )?;
-    if let Some(catalog) = &state.catalog_zone
-        && domain.trim_end_matches('.').eq_ignore_ascii_case(catalog)
-    {
-        return Err(ApiError::invalid(
-            "domain",
-            format!(
-                "{catalog} is the name of the catalog zone that lists the zones for the secondaries"
-            ),
-        ));
-    }
     let serial = next_serial(Policy::Date, 0, &[], now_unix())
         .map_err(|e| ApiError::invalid("domain", format!("no serial for a new zone: {e}")))?;
     let fields = state.zone_defaults.fields(&domain, serial);

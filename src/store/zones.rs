@@ -217,7 +217,8 @@ impl Store {
         domain: Option<&str>,
         page: Option<Page>,
     ) -> Result<(Vec<ZoneSummary>, i64), StoreError> {
-        let domain = domain.map(domain_key);
+        let key = domain.map(domain_key);
+        let domain = key.as_deref();
         let mut tx = self.pool.begin().await?;
         let total: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM zones WHERE owner_id = ? AND (? IS NULL OR domain = ?)",
@@ -285,6 +286,14 @@ impl Store {
         fields: &ZoneFields,
         actor: &str,
     ) -> Result<ZoneInfo, StoreError> {
+        // The checks below compare stored text: only the one spelling of a
+        // name (`zone::domain::canonical`) may be stored through the API.
+        if crate::zone::domain::canonical(&fields.domain).as_deref() != Ok(fields.domain.as_str()) {
+            return Err(StoreError::Conflict {
+                field: "domain",
+                detail: format!("'{}' is not a zone name in canonical form", fields.domain),
+            });
+        }
         let mut tx = self.write().await?;
         if zone_row(&mut tx, &fields.domain).await?.is_some() {
             return Err(StoreError::ZoneExists(fields.domain.clone()));
@@ -391,12 +400,17 @@ impl Store {
     }
 }
 
-/// A zone name as users write it, as the `domain` column holds it: without
-/// the final dot (`example.com.` → `example.com`; the root stays `.`).
-fn domain_key(text: &str) -> &str {
-    text.strip_suffix('.')
-        .filter(|d| !d.is_empty())
-        .unwrap_or(text)
+/// A zone name as users write it, as the `domain` column holds it: in its
+/// canonical form where it has one (`Bücher.Example.` →
+/// `xn--bcher-kva.example`, as the API stores it), else (a uuid, the root,
+/// an imported name that is not LDH) without the final dot.
+fn domain_key(text: &str) -> String {
+    crate::zone::domain::canonical(text).unwrap_or_else(|_| {
+        text.strip_suffix('.')
+            .filter(|d| !d.is_empty())
+            .unwrap_or(text)
+            .to_string()
+    })
 }
 
 async fn zone_by_key(conn: &mut sqlx::SqliteConnection, key: &str) -> Result<ZoneInfo, StoreError> {

@@ -8,6 +8,7 @@
 //! allocated per record. Owners are interned case-insensitively: like BIND,
 //! the first spelling of a name is the one kept (RFC 4343 §3).
 
+pub mod domain;
 pub mod encoding;
 pub mod name;
 pub mod rdata;
