@@ -1015,3 +1015,47 @@ fn an_include_file_removed_while_serving_is_written_again_at_the_next_reconcile(
         );
     }
 }
+
+#[test]
+fn a_zone_whose_serial_is_half_the_serial_space_away_fails_alone() {
+    let stack = Stack::start();
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let api = stack.server.client(&token);
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    let import = |serial: u64, extra: &[&str]| {
+        std::fs::write(
+            file.path(),
+            format!(
+                "$ORIGIN a-serial.example.\n$TTL 300\n\
+                 @ SOA ns1 hostmaster {serial} 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\n"
+            ),
+        )
+        .expect("write the zone");
+        let path = file.path().to_string_lossy().into_owned();
+        let mut args = vec!["import", "--owner", "alice", "--origin", "a-serial.example"];
+        args.extend_from_slice(extra);
+        args.push(&path);
+        stack.server.cli(&args);
+    };
+    import(1000, &[]);
+    let other = create_zone(&api, "b-other.example");
+    assert_eq!(stack.wait_served("a-serial.example."), 1000);
+    // Exactly 2^31 above what named serves: RFC 1982 leaves it undefined
+    // whether it is greater, so no serial can be chosen.
+    import(1000 + (1 << 31), &["--replace"]);
+    let zone = api.get("/api/v1/dns-zones/?domain=a-serial.example").body[0]["uuid"]
+        .as_str()
+        .expect("the imported zone")
+        .to_string();
+    let error = stack.wait_failed_serving(&api, &zone, "a-serial.example.", 1000);
+    assert!(
+        error.contains("serial") && error.contains("2147484648"),
+        "a clear error: {error}"
+    );
+    create_record(&api, &other, &a_record("www", "192.0.2.5"));
+    let _ = stack.wait_for("the other zone's change served", || {
+        let answer = stack.dig("www.b-other.example.", "A");
+        (answer == Ok(vec!["192.0.2.5".to_string()]), answer)
+    });
+    stack.wait_deploy(&api, &other, "deployed");
+}
