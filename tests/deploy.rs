@@ -1059,3 +1059,39 @@ fn a_zone_whose_serial_is_half_the_serial_space_away_fails_alone() {
     });
     stack.wait_deploy(&api, &other, "deployed");
 }
+
+#[test]
+fn a_deleted_zones_file_is_removed_also_after_a_failed_reconfig() {
+    // rndc that refuses `reconfig` while a flag file exists.
+    let flags = tempfile::tempdir().expect("a temporary directory");
+    let flag = flags.path().join("refuse-reconfig");
+    let shown = flag.display().to_string();
+    let stack = Stack::start_with(|d| {
+        let real = d.rndc.join(" ");
+        d.rndc = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            format!(
+                "if [ \"$1\" = reconfig ] && [ -e '{shown}' ]; then echo 'refused' >&2; exit 1; fi; \
+                 exec {real} \"$@\""
+            ),
+            "rndc".to_string(),
+        ];
+    });
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let api = stack.server.client(&token);
+    let zone = create_zone(&api, "gone.example");
+    stack.wait_served("gone.example.");
+    let file = stack.zone_file("gone.example.zone");
+    assert!(file.is_file(), "{}", file.display());
+    std::fs::write(&flag, "").expect("the flag");
+    assert_eq!(api.delete(&zone_path(&zone)).status, 204);
+    stack
+        .server
+        .wait_for_log(SERVE_WAIT, |l| l.contains("deploys paused"));
+    std::fs::remove_file(&flag).expect("remove the flag");
+    let _ = stack.wait_for("the deleted zone dropped and its file removed", || {
+        let answer = stack.dig("gone.example.", "SOA");
+        (answer == Err("REFUSED".to_string()) && !file.exists(), answer)
+    });
+}
