@@ -928,7 +928,10 @@ fn zones_with_the_longest_names_are_served_and_hold_up_no_other_zone() {
     std::fs::rename(&hashed, &plain).expect("the old name");
     std::fs::write(
         &config.include_file,
-        include.replace(&hashed.to_string_lossy().into_owned(), &plain.to_string_lossy()),
+        include.replace(
+            &hashed.to_string_lossy().into_owned(),
+            &plain.to_string_lossy(),
+        ),
     )
     .expect("the old include file");
     stack
@@ -1004,7 +1007,10 @@ fn an_include_file_removed_while_serving_is_written_again_at_the_next_reconcile(
     std::fs::remove_file(&include).expect("remove the include file");
     let _ = stack.wait_for("the include file written again", || {
         let text = std::fs::read_to_string(&include).unwrap_or_default();
-        (zones.iter().all(|z| text.contains(&format!("\"{z}.\""))), text)
+        (
+            zones.iter().all(|z| text.contains(&format!("\"{z}.\""))),
+            text,
+        )
     });
     stack.named.rndc(&["reconfig"]).expect("rndc reconfig");
     for domain in zones {
@@ -1092,6 +1098,9 @@ fn a_deleted_zones_file_is_removed_also_after_a_failed_reconfig() {
     std::fs::remove_file(&flag).expect("remove the flag");
     let _ = stack.wait_for("the deleted zone dropped and its file removed", || {
         let answer = stack.dig("gone.example.", "SOA");
-        (answer == Err("REFUSED".to_string()) && !file.exists(), answer)
+        (
+            answer == Err("REFUSED".to_string()) && !file.exists(),
+            answer,
+        )
     });
 }

@@ -326,7 +326,10 @@ mod tests {
         // Escapes are not cut in half; the worst case stays bounded.
         let escaped = name(&"\\".repeat(250));
         assert!(escaped.len() <= 140, "{escaped}");
-        assert!(escaped.starts_with("%5C%5C") && escaped.contains("%5C+"), "{escaped}");
+        assert!(
+            escaped.starts_with("%5C%5C") && escaped.contains("%5C+"),
+            "{escaped}"
+        );
         // A plain name that spells a hashed one is another file.
         let spelled = long.trim_end_matches(".zone").replace('+', "_");
         assert_ne!(name(&spelled), long);

@@ -52,7 +52,8 @@ pub struct Deployer {
     policy: Policy,
     serve_timeout: Duration,
     reconcile_interval: Duration,
-    template: Template,
+    /// Shared with the blocking threads that render and write zones.
+    template: Arc<Template>,
     /// The domains of the zones of the include file (what named is
     /// configured to load); their files are [`files::zone_file`]'s.
     included: BTreeSet<String>,
@@ -267,7 +268,7 @@ impl Deployer {
             policy: config.serial_policy,
             serve_timeout: Duration::from_secs(config.serve_timeout),
             reconcile_interval: Duration::from_secs(config.reconcile_interval),
-            template: Template::builtin(),
+            template: Arc::new(Template::builtin()),
             included,
             refused: HashMap::new(),
             retry: HashSet::new(),
@@ -578,7 +579,8 @@ impl Deployer {
     }
 
     fn render_catalog(&self, serial: u32, members: &Members) -> Result<Vec<u8>, DeployError> {
-        let zone = catalog_zone(&self.catalog.origin, serial, members).map_err(DeployError::Zone)?;
+        let zone =
+            catalog_zone(&self.catalog.origin, serial, members).map_err(DeployError::Zone)?;
         self.render(&zone)
     }
 
@@ -608,7 +610,11 @@ impl Deployer {
                 version = tracing::field::Empty,
                 serial = tracing::field::Empty
             );
-            match self.stage(target, span.clone()).instrument(span.clone()).await {
+            match self
+                .stage(target, span.clone())
+                .instrument(span.clone())
+                .await
+            {
                 Ok(Some(zone)) => staged.push(zone),
                 Ok(None) => {}
                 Err(DeployError::Unreachable(e)) => return Err(e),
@@ -722,7 +728,6 @@ impl Deployer {
         let origin = zone.origin.to_string();
         let path = files::zone_file(&self.zone_dir, &target.domain);
         let included = self.included.contains(&target.domain);
-        let on_disk = file_len(&path)?;
         // A zone named is not configured to load has no serial there.
         let served = match included {
             true => self.named.served_serial(&origin).await?,
@@ -745,23 +750,34 @@ impl Deployer {
         };
         tracing::Span::current().record("serial", serial);
         zone.set_soa_serial(serial);
-        let bytes = self.render(&zone)?;
-        // The same content as what named serves: nothing to deploy. Only a
-        // file of the same length can be that (serials of equal width), so
-        // most changes are told apart without reading the file or
-        // rendering a second time.
-        if let (true, Some(deployed), Some(len)) = (included, target.deployed_serial, on_disk)
-            && served == Some(deployed)
-            && len == bytes.len() as u64
-            && self.same_as_disk(&mut zone, deployed, read_zone_file(&path)?.as_deref())?
-        {
-            self.store
-                .mark_deployed(target.id, target.version, deployed)
+        // What named serves, if it serves what was deployed.
+        let serving = match included && served == target.deployed_serial {
+            true => served,
+            false => None,
+        };
+        // Rendering, reading and the fsync of the staged file are the
+        // long, blocking part of a deploy: off the async threads, which
+        // serve the API meanwhile.
+        let (template, dir, file) = (
+            Arc::clone(&self.template),
+            self.zone_dir.clone(),
+            path.clone(),
+        );
+        let prepared =
+            tokio::task::spawn_blocking(move || prepare(&template, zone, serving, &file, &dir))
                 .await
-                .map_err(store_down)?;
-            self.retry.remove(&target.id);
-            return Ok(None);
-        }
+                .map_err(|e| DeployError::Zone(format!("the deploy of {origin} stopped: {e}")))??;
+        let (staged, on_disk) = match prepared {
+            Prepared::Staged { staged, on_disk } => (staged, on_disk),
+            Prepared::Unchanged(deployed) => {
+                self.store
+                    .mark_deployed(target.id, target.version, deployed)
+                    .await
+                    .map_err(store_down)?;
+                self.retry.remove(&target.id);
+                return Ok(None);
+            }
+        };
         let deploy = Deploy {
             subject: Subject::Zone(target),
             version: info.version,
@@ -769,11 +785,11 @@ impl Deployer {
             origin,
             path,
             included,
-            on_disk: on_disk.is_some(),
+            on_disk,
             started,
             span,
         };
-        deploy.stage(&self.zone_dir, &bytes).map(Some)
+        Ok(Some(StagedZone { deploy, staged }))
     }
 
     /// Renames a proved staged file over the zone's file, keeping the file
@@ -791,7 +807,9 @@ impl Deployer {
             }
             false => None,
         };
-        staged.install(path).map_err(|e| zone_io("install", path, e))?;
+        staged
+            .install(path)
+            .map_err(|e| zone_io("install", path, e))?;
         if deploy.included {
             self.reload(&deploy.origin, path).await?;
         }
@@ -805,11 +823,7 @@ impl Deployer {
         serial: u32,
         on_disk: Option<&[u8]>,
     ) -> Result<bool, DeployError> {
-        let Some(disk) = on_disk else {
-            return Ok(false);
-        };
-        zone.set_soa_serial(serial);
-        Ok(self.render(zone)? == disk)
+        same_as_disk(&self.template, zone, serial, on_disk)
     }
 
     /// What a start (or a pass that finds the include file removed or
@@ -952,8 +966,7 @@ impl Deployer {
     }
 
     fn render(&self, zone: &crate::zone::Zone) -> Result<Vec<u8>, DeployError> {
-        render_to_vec(zone, &self.template)
-            .map_err(|e| DeployError::Zone(format!("cannot render {}: {e}", zone.origin)))
+        render(&self.template, zone)
     }
 
     /// `rndc reload ZONE`. named skips a file that is not newer than its
@@ -1108,6 +1121,67 @@ impl Deployer {
     }
 }
 
+/// A zone rendered for a deploy.
+enum Prepared {
+    /// The same content as the deployed serial that named serves: nothing
+    /// to deploy.
+    Unchanged(u32),
+    /// Written beside its file; `on_disk`: there is a file.
+    Staged { staged: Staged, on_disk: bool },
+}
+
+/// Renders `zone` (its new serial set) and writes it beside its file at
+/// `path` in `dir`, unless named serves it already: `serving` is the
+/// deployed serial when named serves that.
+fn prepare(
+    template: &Template,
+    mut zone: crate::zone::Zone,
+    serving: Option<u32>,
+    path: &Path,
+    dir: &Path,
+) -> Result<Prepared, DeployError> {
+    let on_disk = file_len(path)?;
+    let bytes = render(template, &zone)?;
+    // Only a file of the same length can be the same content (serials of
+    // equal width), so most changes are told apart without reading the
+    // file or rendering a second time.
+    if let (Some(deployed), Some(len)) = (serving, on_disk)
+        && len == bytes.len() as u64
+        && same_as_disk(
+            template,
+            &mut zone,
+            deployed,
+            read_zone_file(path)?.as_deref(),
+        )?
+    {
+        return Ok(Prepared::Unchanged(deployed));
+    }
+    let staged = Staged::write(dir, &bytes).map_err(|e| zone_io("write in", dir, e))?;
+    Ok(Prepared::Staged {
+        staged,
+        on_disk: on_disk.is_some(),
+    })
+}
+
+fn render(template: &Template, zone: &crate::zone::Zone) -> Result<Vec<u8>, DeployError> {
+    render_to_vec(zone, template)
+        .map_err(|e| DeployError::Zone(format!("cannot render {}: {e}", zone.origin)))
+}
+
+/// True if `zone` with `serial` renders to exactly `on_disk`.
+fn same_as_disk(
+    template: &Template,
+    zone: &mut crate::zone::Zone,
+    serial: u32,
+    on_disk: Option<&[u8]>,
+) -> Result<bool, DeployError> {
+    let Some(disk) = on_disk else {
+        return Ok(false);
+    };
+    zone.set_soa_serial(serial);
+    Ok(render(template, zone)? == disk)
+}
+
 /// The zone a deploy is of; `None` for the catalog.
 fn subject_of(deploy: &Deploy) -> Option<DeployTarget> {
     match &deploy.subject {
@@ -1219,8 +1293,8 @@ fn move_zone_file(old: &Path, new: &Path) -> Vec<PathBuf> {
             continue;
         }
         if !to.exists()
-            && let Err(e) = std::fs::hard_link(&from, &to)
-                .or_else(|_| std::fs::copy(&from, &to).map(|_| ()))
+            && let Err(e) =
+                std::fs::hard_link(&from, &to).or_else(|_| std::fs::copy(&from, &to).map(|_| ()))
         {
             warn!("cannot move {} to {}: {e}", from.display(), to.display());
             continue;
