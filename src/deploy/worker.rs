@@ -1083,6 +1083,8 @@ impl Deployer {
             .await
             .map_err(store_down)?;
         self.refused.insert(target.id, target.version);
+        // A verdict waits for a change; only fail_for_now retries sooner.
+        self.retry.remove(&target.id);
         self.metrics.deploy_failed();
         Ok(())
     }
