@@ -879,3 +879,247 @@ fn serve_speaks_the_systemd_notify_protocol_and_checks_its_configuration() {
     }
     assert!(child.wait().expect("serve exits").success());
 }
+
+/// A domain of `len` characters under `example`, in labels of at most 63.
+fn long_domain(len: usize) -> String {
+    let mut domain = String::from("example");
+    let mut letter = b'a';
+    while domain.len() < len {
+        let label = (len - domain.len() - 1).min(63);
+        domain = format!("{}.{domain}", char::from(letter).to_string().repeat(label));
+        letter += 1;
+    }
+    assert_eq!(domain.len(), len, "{domain}");
+    domain
+}
+
+#[test]
+fn zones_with_the_longest_names_are_served_and_hold_up_no_other_zone() {
+    // No reconcile while the test plays an earlier version's files.
+    let mut stack = Stack::start_with(|d| d.reconcile_interval = 3600);
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let api = stack.server.client(&token);
+    // 253 characters: the file named after all of it would be 258 bytes.
+    let longest = long_domain(253);
+    let long = create_zone(&api, &longest);
+    // 210: named after all of it by earlier versions, after a hash now.
+    let older = long_domain(210);
+    let old_zone = create_zone(&api, &older);
+    let other = create_zone(&api, "zz-other.example");
+    create_record(&api, &other, &a_record("www", "192.0.2.7"));
+    for (zone, apex) in [
+        (&long, format!("{longest}.")),
+        (&old_zone, format!("{older}.")),
+        (&other, "zz-other.example.".to_string()),
+    ] {
+        stack.wait_served(&apex);
+        stack.wait_deploy(&api, zone, "deployed");
+    }
+    assert_eq!(
+        stack.dig("www.zz-other.example.", "A"),
+        Ok(vec!["192.0.2.7".to_string()])
+    );
+    // Later changes are served too: nothing is paused.
+    create_record(&api, &other, &a_record("ftp", "192.0.2.8"));
+    let _ = stack.wait_for("a later change served", || {
+        let answer = stack.dig("ftp.zz-other.example.", "A");
+        (answer == Ok(vec!["192.0.2.8".to_string()]), answer)
+    });
+    let config = stack.named.layout().deploy_config();
+    let longest_name = std::fs::read_dir(&config.zone_dir)
+        .expect("the zone directory")
+        .map(|e| e.expect("an entry").file_name().len())
+        .max();
+    assert!(longest_name <= Some(200), "{longest_name:?}");
+
+    // A deployment of an earlier version: the 210-character zone's file
+    // named after all of it, and the include file naming that.
+    let include = std::fs::read_to_string(&config.include_file).expect("the include file");
+    let (hashed, _) = include
+        .lines()
+        .find(|l| l.contains(&older))
+        .and_then(|l| l.split("file \"").nth(1))
+        .and_then(|f| f.split_once('"'))
+        .expect("the zone's file in the include file");
+    let hashed = std::path::PathBuf::from(hashed);
+    let plain = config.zone_dir.join(format!("{older}.zone"));
+    let served = stack.serial(&format!("{older}.")).expect("served");
+    std::fs::rename(&hashed, &plain).expect("the old name");
+    std::fs::write(
+        &config.include_file,
+        include.replace(
+            &hashed.to_string_lossy().into_owned(),
+            &plain.to_string_lossy(),
+        ),
+    )
+    .expect("the old include file");
+    stack
+        .named
+        .rndc(&["reconfig"])
+        .expect("named takes the old names");
+    stack.server.kill_and_restart();
+    let _ = stack.wait_for("the file under its new name", || {
+        let text = std::fs::read_to_string(&config.include_file).unwrap_or_default();
+        let done = hashed.is_file() && !plain.exists() && text.contains(&*hashed.to_string_lossy());
+        (done, text)
+    });
+    stack
+        .named
+        .rndc(&["reconfig"])
+        .expect("named takes the new names");
+    assert_eq!(
+        stack.serial(&format!("{older}.")),
+        Some(served),
+        "served from its new name, not deployed again"
+    );
+    stack.wait_served(&format!("{longest}."));
+}
+
+#[test]
+fn a_zone_that_fails_for_a_reason_of_its_own_holds_up_no_other_zone() {
+    let stack = Stack::start();
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let api = stack.server.client(&token);
+    // First in every pass (zones go in name order).
+    let broken = create_zone(&api, "a-broken.example");
+    let fine = create_zone(&api, "b-fine.example");
+    let good = stack.wait_served("a-broken.example.");
+    stack.wait_served("b-fine.example.");
+    stack.wait_deploy(&api, &broken, "deployed");
+    // Its file cannot be replaced: its path is a directory now.
+    let file = stack.zone_file("a-broken.example.zone");
+    std::fs::remove_file(&file).expect("remove the zone file");
+    std::fs::create_dir(&file).expect("a directory in its place");
+    create_record(&api, &broken, &a_record("www", "192.0.2.1"));
+    create_record(&api, &fine, &a_record("www", "192.0.2.2"));
+    let error = stack.wait_failed_serving(&api, &broken, "a-broken.example.", good);
+    assert!(
+        error.contains(&*file.to_string_lossy()),
+        "the error names the file: {error}"
+    );
+    for (i, name) in ["www", "ftp", "mail"].into_iter().enumerate() {
+        if i > 0 {
+            create_record(&api, &fine, &a_record(name, &format!("192.0.2.{}", 2 + i)));
+        }
+        let want = format!("192.0.2.{}", 2 + i);
+        let _ = stack.wait_for(&format!("{name} of the other zone served"), || {
+            let answer = stack.dig(&format!("{name}.b-fine.example."), "A");
+            (answer == Ok(vec![want.clone()]), answer)
+        });
+    }
+    stack.wait_deploy(&api, &fine, "deployed");
+    assert_eq!(stack.serial("a-broken.example."), Some(good));
+}
+
+#[test]
+fn an_include_file_removed_while_serving_is_written_again_at_the_next_reconcile() {
+    let stack = Stack::start_with(|d| d.reconcile_interval = 1);
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let api = stack.server.client(&token);
+    let zones = ["kept-one.example", "kept-two.example"];
+    for domain in zones {
+        let zone = create_zone(&api, domain);
+        create_record(&api, &zone, &a_record("www", "192.0.2.9"));
+        stack.wait_served(&format!("{domain}."));
+    }
+    let include = stack.named.layout().deploy_config().include_file;
+    std::fs::remove_file(&include).expect("remove the include file");
+    let _ = stack.wait_for("the include file written again", || {
+        let text = std::fs::read_to_string(&include).unwrap_or_default();
+        (
+            zones.iter().all(|z| text.contains(&format!("\"{z}.\""))),
+            text,
+        )
+    });
+    stack.named.rndc(&["reconfig"]).expect("rndc reconfig");
+    for domain in zones {
+        assert_eq!(
+            stack.dig(&format!("www.{domain}."), "A"),
+            Ok(vec!["192.0.2.9".to_string()]),
+            "{domain} served after the reconfig"
+        );
+    }
+}
+
+#[test]
+fn a_zone_whose_serial_is_half_the_serial_space_away_fails_alone() {
+    let stack = Stack::start();
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let api = stack.server.client(&token);
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    let import = |serial: u64, extra: &[&str]| {
+        std::fs::write(
+            file.path(),
+            format!(
+                "$ORIGIN a-serial.example.\n$TTL 300\n\
+                 @ SOA ns1 hostmaster {serial} 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\n"
+            ),
+        )
+        .expect("write the zone");
+        let path = file.path().to_string_lossy().into_owned();
+        let mut args = vec!["import", "--owner", "alice", "--origin", "a-serial.example"];
+        args.extend_from_slice(extra);
+        args.push(&path);
+        stack.server.cli(&args);
+    };
+    import(1000, &[]);
+    let other = create_zone(&api, "b-other.example");
+    assert_eq!(stack.wait_served("a-serial.example."), 1000);
+    // Exactly 2^31 above what named serves: RFC 1982 leaves it undefined
+    // whether it is greater, so no serial can be chosen.
+    import(1000 + (1 << 31), &["--replace"]);
+    let zone = api.get("/api/v1/dns-zones/?domain=a-serial.example").body[0]["uuid"]
+        .as_str()
+        .expect("the imported zone")
+        .to_string();
+    let error = stack.wait_failed_serving(&api, &zone, "a-serial.example.", 1000);
+    assert!(
+        error.contains("serial") && error.contains("2147484648"),
+        "a clear error: {error}"
+    );
+    create_record(&api, &other, &a_record("www", "192.0.2.5"));
+    let _ = stack.wait_for("the other zone's change served", || {
+        let answer = stack.dig("www.b-other.example.", "A");
+        (answer == Ok(vec!["192.0.2.5".to_string()]), answer)
+    });
+    stack.wait_deploy(&api, &other, "deployed");
+}
+
+#[test]
+fn a_deleted_zones_file_is_removed_also_after_a_failed_reconfig() {
+    // rndc that refuses `reconfig` while a flag file exists.
+    let flags = tempfile::tempdir().expect("a temporary directory");
+    let flag = flags.path().join("refuse-reconfig");
+    let shown = flag.display().to_string();
+    let stack = Stack::start_with(|d| {
+        let real = d.rndc.join(" ");
+        d.rndc = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            format!(
+                "if [ \"$1\" = reconfig ] && [ -e '{shown}' ]; then echo 'refused' >&2; exit 1; fi; \
+                 exec {real} \"$@\""
+            ),
+            "rndc".to_string(),
+        ];
+    });
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let api = stack.server.client(&token);
+    let zone = create_zone(&api, "gone.example");
+    stack.wait_served("gone.example.");
+    let file = stack.zone_file("gone.example.zone");
+    assert!(file.is_file(), "{}", file.display());
+    std::fs::write(&flag, "").expect("the flag");
+    assert_eq!(api.delete(&zone_path(&zone)).status, 204);
+    stack
+        .server
+        .wait_for_log(SERVE_WAIT, |l| l.contains("deploys paused"));
+    std::fs::remove_file(&flag).expect("remove the flag");
+    let _ = stack.wait_for("the deleted zone dropped and its file removed", || {
+        let answer = stack.dig("gone.example.", "SOA");
+        (
+            answer == Err("REFUSED".to_string()) && !file.exists(),
+            answer,
+        )
+    });
+}

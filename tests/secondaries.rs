@@ -328,3 +328,76 @@ fn secondary_config_prints_what_a_secondary_needs_and_refuses_unknown_keys() {
     let out = run(&["serve", "--check-config"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_restart_without_the_include_file_keeps_every_zone_served_and_listed() {
+    // No reconcile before the restart: the daemon that starts finds the
+    // include file gone.
+    let mut stack = Stack::with_secondary(|d| d.reconcile_interval = 3600);
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let api = stack.server.client(&token);
+    let secondary = stack.secondary_dns();
+    let zones = ["lost-one.example", "lost-two.example"];
+    let mut uuids = Vec::new();
+    for domain in zones {
+        let zone = create_zone(&api, domain);
+        create_record(&api, &zone, &a_record("www", "192.0.2.30"));
+        uuids.push(zone);
+    }
+    for domain in zones {
+        let _ = stack.wait_for(&format!("www.{domain} on the secondary"), || {
+            let answer = dig_answer(secondary, &format!("www.{domain}."), "A");
+            (answer == Ok(vec!["192.0.2.30".to_string()]), answer)
+        });
+    }
+    let catalog = "catalog.bindbridge.invalid.";
+    let catalog_serial = stack.wait_secondary_in_step(catalog);
+
+    // The include file is lost (and a killed deploy left files behind);
+    // bindbridge starts again.
+    let config = stack.named.layout().deploy_config();
+    std::fs::remove_file(&config.include_file).expect("remove the include file");
+    let leftovers = [
+        config.zone_dir.join(".bindbridge-AbC123.tmp"),
+        config.zone_dir.join("lost-one.example.zone.last-good"),
+    ];
+    for file in &leftovers {
+        std::fs::write(file, "left by a killed deploy\n").expect("a leftover");
+    }
+    stack.server.kill_and_restart();
+    let api = stack.server.client(&token);
+    let _ = stack.wait_for("the include file lists every zone again", || {
+        let text = std::fs::read_to_string(&config.include_file).unwrap_or_default();
+        let done = zones.iter().all(|z| text.contains(&format!("\"{z}.\"")))
+            && text.contains(&format!("\"{catalog}\""));
+        (done, text)
+    });
+    for file in &leftovers {
+        assert!(!file.exists(), "{} removed at start", file.display());
+    }
+    // named reads it again: every zone is still served, by the primary
+    // and by the secondary, and listed in the catalog, which never shrank.
+    stack.named.rndc(&["reconfig"]).expect("rndc reconfig");
+    for (domain, uuid) in zones.iter().zip(&uuids) {
+        for dns in [stack.named.layout().dns, secondary] {
+            assert_eq!(
+                dig_answer(dns, &format!("www.{domain}."), "A"),
+                Ok(vec!["192.0.2.30".to_string()]),
+                "{domain} served at {dns}"
+            );
+        }
+        let label: String = uuid.chars().filter(|c| *c != '-').collect();
+        assert_eq!(
+            dig_answer(
+                stack.named.layout().dns,
+                &format!("{label}.zones.{catalog}"),
+                "PTR"
+            ),
+            Ok(vec![format!("{domain}.")])
+        );
+        let detail = stack.wait_deploy(&api, uuid, "deployed");
+        assert!(detail["deploy"]["error"].is_null(), "{detail}");
+    }
+    assert_eq!(serial_at(secondary, catalog), Some(catalog_serial));
+    assert_eq!(stack.serial(catalog), Some(catalog_serial));
+}

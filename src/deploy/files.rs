@@ -7,21 +7,49 @@ use std::path::{Path, PathBuf};
 use crate::config::Secondary;
 use crate::store::shape::{absolute_domain, stored_domain};
 
+/// The longest zone file name that is the domain itself: room is left
+/// under the file system's 255 bytes for what is put after it (`.jnl` of
+/// named's journal, `.last-good`, named's own temporary suffixes).
+const PLAIN_NAME_MAX: usize = 200;
+/// How much of the domain a longer name keeps, for people to read.
+const READABLE_PREFIX: usize = 100;
+
 /// The zone file of `domain` in `zone_dir`: the domain in lower case with
 /// `.zone` (`root.zone` for the root); bytes other than letters, digits,
 /// `-`, `_` and inner dots are written `%XX`, so that no name can reach
 /// outside the directory or collide with another.
+///
+/// That name is bounded, whatever the domain: past [`PLAIN_NAME_MAX`]
+/// bytes it is the first [`READABLE_PREFIX`] bytes, `+` and 32 hex digits
+/// of the SHA-256 of the lower-case domain. `+` is never in the plain form
+/// (it is written `%2B` there), so the two forms never collide either. The
+/// domain itself stays in the include file's zone statement and in the
+/// file's `$ORIGIN`.
 pub fn zone_file(zone_dir: &Path, domain: &str) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let lower = domain.trim_end_matches('.').to_ascii_lowercase();
     let mut name = String::new();
     if domain == "." {
         name.push_str("root");
     }
-    for b in domain.trim_end_matches('.').to_ascii_lowercase().bytes() {
+    // Where each byte's encoding starts: a prefix is cut only there.
+    let mut starts = Vec::new();
+    for b in lower.bytes() {
+        starts.push(name.len());
         match b {
             b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => name.push(char::from(b)),
             b'.' if !name.is_empty() => name.push('.'),
             _ => name.push_str(&format!("%{b:02X}")),
         }
+    }
+    if name.len() + ".zone".len() > PLAIN_NAME_MAX {
+        let cut = starts
+            .into_iter()
+            .rfind(|&at| at <= READABLE_PREFIX)
+            .unwrap_or(0);
+        let digest = Sha256::digest(lower.as_bytes());
+        let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        name = format!("{}+{hash}", &name[..cut]);
     }
     zone_dir.join(format!("{name}.zone"))
 }
@@ -217,25 +245,39 @@ pub fn secondary_conf(
     }
 }
 
+/// The zones of an include file written by [`include_text`]: each zone
+/// statement's name, as a domain (without the final dot; `.` for the
+/// root), and its file.
+pub fn included_zones(text: &str) -> Vec<(String, PathBuf)> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("zone "))
+        .filter_map(|rest| {
+            let (name, rest) = conf_string_at(rest)?;
+            let (file, _) = conf_string_at(rest.split_once(" file ")?.1)?;
+            Some((stored_domain(&name), PathBuf::from(file)))
+        })
+        .collect()
+}
+
 /// The zone names of an include file written by [`include_text`], as
 /// domains (without the final dot; `.` for the root).
 pub fn included_domains(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| line.strip_prefix("zone \""))
-        .filter_map(|rest| {
-            // The name is the quoted string up to the first unescaped `"`.
-            let mut name = String::new();
-            let mut chars = rest.chars();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => name.push(chars.next()?),
-                    '"' => return Some(stored_domain(&name)),
-                    c => name.push(c),
-                }
-            }
-            None
-        })
-        .collect()
+    included_zones(text).into_iter().map(|(d, _)| d).collect()
+}
+
+/// The quoted string at the start of `text`, unescaped, and what follows.
+fn conf_string_at(text: &str) -> Option<(String, &str)> {
+    let rest = text.strip_prefix('"')?;
+    let mut value = String::new();
+    let mut chars = rest.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\\' => value.push(chars.next()?.1),
+            '"' => return Some((value, &rest[at + 1..])),
+            c => value.push(c),
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -262,6 +304,42 @@ mod tests {
     }
 
     #[test]
+    fn long_domains_have_bounded_file_names_apart_from_every_plain_one() {
+        let dir = Path::new("/z");
+        let label = "a".repeat(63);
+        let longest = format!("{label}.{label}.{label}.{}", "b".repeat(61));
+        assert_eq!(longest.len(), 253);
+        let name = |domain: &str| {
+            zone_file(dir, domain)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        };
+        let long = name(&longest);
+        assert!(long.len() <= 140, "{long}");
+        assert!(long.starts_with(&format!("{label}.")), "{long}");
+        assert!(long.ends_with(".zone") && long.contains('+'), "{long}");
+        // Stable, case-blind, and one per domain.
+        assert_eq!(long, name(&longest.to_ascii_uppercase()));
+        assert_ne!(long, name(&format!("{longest}x")));
+        // Escapes are not cut in half; the worst case stays bounded.
+        let escaped = name(&"\\".repeat(250));
+        assert!(escaped.len() <= 140, "{escaped}");
+        assert!(
+            escaped.starts_with("%5C%5C") && escaped.contains("%5C+"),
+            "{escaped}"
+        );
+        // A plain name that spells a hashed one is another file.
+        let spelled = long.trim_end_matches(".zone").replace('+', "_");
+        assert_ne!(name(&spelled), long);
+        assert!(name(&long.replace(".zone", "")).contains("%2B"));
+        // Up to the bound, the domain itself.
+        let short = "c".repeat(195);
+        assert_eq!(name(&short), format!("{short}.zone"));
+    }
+
+    #[test]
     fn the_include_file_lists_its_zones_back() {
         let zones = vec![
             (
@@ -272,6 +350,7 @@ mod tests {
             ("we\\\"ird.example".to_string(), PathBuf::from("/z/x.zone")),
         ];
         let text = include_text(&zones, None, &Replication::default());
+        assert_eq!(included_zones(&text)[2].1, PathBuf::from("/z/x.zone"));
         assert!(text.contains(
             "zone \"example.com.\" IN { type primary; file \"/z/example.com.zone\"; };\n"
         ));

@@ -29,7 +29,7 @@ use crate::atomic::{self, Staged};
 use crate::config::{DeployConfig, Secondary};
 use crate::metrics::Metrics;
 use crate::render::{Template, render_to_vec};
-use crate::store::shape::{domain_text, stored_domain};
+use crate::store::shape::{absolute_domain, domain_text, stored_domain};
 use crate::store::{DeployTarget, Store, StoreError, now_unix};
 use crate::zone::Name;
 use crate::zone::serial::{Policy, next_serial, serial_gt};
@@ -52,7 +52,8 @@ pub struct Deployer {
     policy: Policy,
     serve_timeout: Duration,
     reconcile_interval: Duration,
-    template: Template,
+    /// Shared with the blocking threads that render and write zones.
+    template: Arc<Template>,
     /// The domains of the zones of the include file (what named is
     /// configured to load); their files are [`files::zone_file`]'s.
     included: BTreeSet<String>,
@@ -60,10 +61,25 @@ pub struct Deployer {
     /// said no, or named would not load it), by zone id: retried only when
     /// the zone changes again.
     refused: HashMap<i64, i64>,
-    /// Deployed zones whose file was changed behind bindbridge's back, to
-    /// deploy again; looked for once, at the first pass after start.
+    /// Zones failed for a reason of their own (not a verdict of
+    /// named-checkzone or named): taken out of `refused` at the next
+    /// reconcile, so that a disk or directory put right is used again.
+    retry: HashSet<i64>,
+    /// Deployed zones to deploy again: their file was changed behind
+    /// bindbridge's back, or named does not serve them. Looked for at the
+    /// first pass after start and whenever the include file was removed or
+    /// changed by someone else ([`Deployer::restore`]).
     drifted: HashSet<i64>,
-    drift_checked: bool,
+    restored: bool,
+    /// The include file's size and time when bindbridge last wrote or read
+    /// it: anything else means someone else changed it.
+    include_seen: Option<(u64, std::time::SystemTime)>,
+    /// Domains taken out of the include file whose files are to be removed
+    /// once named has read it (kept across a failed `rndc reconfig`).
+    removing: BTreeSet<String>,
+    /// Files of zones under a name of an older bindbridge, to remove once
+    /// the include file names their new files.
+    stale: Vec<PathBuf>,
     metrics: Arc<Metrics>,
     catalog: Catalog,
     /// The secondaries every zone statement notifies and lets transfer.
@@ -121,8 +137,8 @@ struct Deploy {
 
 impl Deploy {
     /// `bytes`, the file's new content, written beside it in `dir`.
-    fn stage(self, dir: &Path, bytes: &[u8]) -> Result<StagedZone, Unreachable> {
-        let staged = Staged::write(dir, bytes).map_err(|e| io_error("write in", dir, e))?;
+    fn stage(self, dir: &Path, bytes: &[u8]) -> Result<StagedZone, DeployError> {
+        let staged = Staged::write(dir, bytes).map_err(|e| zone_io("write in", dir, e))?;
         Ok(StagedZone {
             deploy: self,
             staged,
@@ -150,16 +166,41 @@ struct Installed {
     last_good: Option<PathBuf>,
 }
 
-/// Why a pass stopped early: named, rndc or the store cannot be reached;
-/// everything not done is retried after a backoff.
-type PassResult = Result<(), Unreachable>;
+/// Why a pass stopped early: named, rndc, the store or the include file
+/// cannot be reached; everything not done is retried after a backoff.
+type PassResult<T = ()> = Result<T, Unreachable>;
+
+/// Why one deploy did not go through.
+#[derive(Debug)]
+enum DeployError {
+    /// Nothing can be deployed now (named, rndc or the store cannot be
+    /// reached): the pass stops, and is retried after a backoff.
+    Unreachable(Unreachable),
+    /// This zone cannot be deployed (it cannot be rendered, its file cannot
+    /// be read or written, it has no serial above the deployed one): it
+    /// alone is failed, with this message, and the pass goes on with the
+    /// other zones. Retried at the next reconcile, or when it changes.
+    Zone(String),
+}
+
+impl From<Unreachable> for DeployError {
+    fn from(e: Unreachable) -> DeployError {
+        DeployError::Unreachable(e)
+    }
+}
 
 fn store_down(e: StoreError) -> Unreachable {
     Unreachable(format!("the store: {e}"))
 }
 
+/// A file of the include's, which every zone needs: the pass waits.
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> Unreachable {
     Unreachable(format!("cannot {what} {}: {e}", path.display()))
+}
+
+/// A file of one zone's: that zone fails.
+fn zone_io(what: &str, path: &Path, e: std::io::Error) -> DeployError {
+    DeployError::Zone(format!("cannot {what} {}: {e}", path.display()))
 }
 
 impl Deployer {
@@ -172,9 +213,10 @@ impl Deployer {
     ) -> Result<Deployer, String> {
         std::fs::create_dir_all(&config.zone_dir)
             .map_err(|e| format!("cannot create {}: {e}", config.zone_dir.display()))?;
-        let mut included: BTreeSet<String> = match std::fs::read_to_string(&config.include_file) {
-            Ok(text) => files::included_domains(&text).into_iter().collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeSet::new(),
+        remove_leftovers(&config.zone_dir)?;
+        let listed = match std::fs::read_to_string(&config.include_file) {
+            Ok(text) => files::included_zones(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => {
                 return Err(format!(
                     "cannot read {}: {e}",
@@ -182,16 +224,30 @@ impl Deployer {
                 ));
             }
         };
+        // Files under a name that is no longer theirs (an older bindbridge
+        // named a long domain's file after all of it): linked to their new
+        // name now, removed once the include file names that.
+        let mut stale = Vec::new();
+        for (domain, old) in &listed {
+            let new = files::zone_file(&config.zone_dir, domain);
+            if *old != new {
+                stale.extend(move_zone_file(old, &new));
+            }
+        }
+        let mut included: BTreeSet<String> = listed.into_iter().map(|(d, _)| d).collect();
         let origin = config.catalog_origin()?;
         let domain = domain_text(origin.wire());
         // The catalog has a statement of its own, not one of a zone's.
         let before = included.len();
         included.retain(|d| !d.eq_ignore_ascii_case(&domain));
+        let path = files::zone_file(&config.zone_dir, &domain);
         let catalog = Catalog {
-            path: files::zone_file(&config.zone_dir, &domain),
+            // Also when the include file lost it: its file is the one
+            // secondaries follow, and dropping it would drop every zone.
+            included: included.len() < before || path.is_file(),
+            path,
             origin,
             domain,
-            included: included.len() < before,
             deployed: None,
             refused: None,
         };
@@ -212,11 +268,15 @@ impl Deployer {
             policy: config.serial_policy,
             serve_timeout: Duration::from_secs(config.serve_timeout),
             reconcile_interval: Duration::from_secs(config.reconcile_interval),
-            template: Template::builtin(),
+            template: Arc::new(Template::builtin()),
             included,
             refused: HashMap::new(),
+            retry: HashSet::new(),
             drifted: HashSet::new(),
-            drift_checked: false,
+            restored: false,
+            include_seen: None,
+            removing: BTreeSet::new(),
+            stale,
             metrics,
             catalog,
             secondaries: config.secondaries.clone(),
@@ -249,10 +309,15 @@ impl Deployer {
             match backoff {
                 Some(wait) => tokio::time::sleep(wait).await,
                 None => {
-                    tokio::select! {
-                        _ = changes.changed() => {}
-                        _ = wake.changed() => {}
-                        _ = tokio::time::sleep(self.reconcile_interval) => {}
+                    let reconcile = tokio::select! {
+                        _ = changes.changed() => false,
+                        _ = wake.changed() => false,
+                        _ = tokio::time::sleep(self.reconcile_interval) => true,
+                    };
+                    if reconcile {
+                        for id in self.retry.drain() {
+                            self.refused.remove(&id);
+                        }
                     }
                 }
             }
@@ -264,10 +329,16 @@ impl Deployer {
     /// One pass over every zone.
     pub async fn pass(&mut self) -> PassResult {
         let targets = self.store.deploy_targets().await.map_err(store_down)?;
-        if !self.drift_checked {
-            self.sync_include().await?;
-            self.find_drift(&targets).await?;
-            self.drift_checked = true;
+        if self.restored && self.include_seen != fingerprint(&self.include_file) {
+            warn!(
+                file = %self.include_file.display(),
+                "the include file was removed or changed outside bindbridge; writing it again from the store"
+            );
+            self.restored = false;
+        }
+        if !self.restored {
+            self.restore(&targets).await?;
+            self.restored = true;
         }
         let drifted = std::mem::take(&mut self.drifted);
         let due: Vec<&DeployTarget> = targets
@@ -352,9 +423,11 @@ impl Deployer {
     async fn sync_include(&mut self) -> PassResult {
         let on_disk = std::fs::read_to_string(&self.include_file).unwrap_or_default();
         if on_disk != self.include_text() {
-            info!(file = %self.include_file.display(), "the zone statements changed with the configuration; rewriting them");
+            info!(file = %self.include_file.display(), "the zone statements changed with the configuration or the store; rewriting them");
             self.write_include()?;
             self.named.rndc(&["reconfig"]).await?;
+        } else {
+            self.include_seen = fingerprint(&self.include_file);
         }
         Ok(())
     }
@@ -371,28 +444,30 @@ impl Deployer {
                 Subject::Catalog(_) => false,
             })
             .collect();
-        if added.is_empty() && gone.is_empty() {
+        if added.is_empty() && gone.is_empty() && self.removing.is_empty() {
             return Ok(());
         }
-        for zone in added {
-            if let Subject::Zone(target) = &zone.deploy.subject {
-                self.included.insert(target.domain.clone());
-            }
-        }
+        let added: Vec<String> = added
+            .into_iter()
+            .filter_map(|zone| subject_of(&zone.deploy).map(|t| t.domain))
+            .collect();
+        self.included.extend(added);
         for domain in gone {
             self.included.remove(domain);
         }
+        // Remembered until named has read the include file without them:
+        // a failed reconfig must not leave their files behind for good.
+        self.removing.extend(gone.iter().cloned());
         self.write_include()?;
         self.named.rndc(&["reconfig"]).await?;
-        for domain in gone {
-            let path = files::zone_file(&self.zone_dir, domain);
+        for domain in std::mem::take(&mut self.removing) {
+            // Created again meanwhile: the file is the new zone's.
+            if self.included.contains(&domain) {
+                continue;
+            }
+            let path = files::zone_file(&self.zone_dir, &domain);
             for file in [last_good_path(&path), journal_path(&path), path] {
-                match std::fs::remove_file(&file) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        warn!("cannot remove {}: {e}", file.display());
-                    }
-                    _ => {}
-                }
+                remove_if_there(&file);
             }
             info!(zone = %domain, "zone removed from named");
         }
@@ -402,12 +477,27 @@ impl Deployer {
     /// Deploys the catalog zone if the zones named serves are not the
     /// members it lists (or named does not serve it): after the zones are
     /// proved served, so that a secondary told of a zone can transfer it.
+    ///
+    /// Its members are the zones of the store that named serves or has
+    /// served: a zone the store still holds never leaves it (a secondary
+    /// would drop the zone at once), even while named does not serve it.
+    /// A catalog that cannot be deployed is reported and tried again at the
+    /// next pass; the zones' deploys go on.
     async fn deploy_catalog(&mut self, targets: &[DeployTarget]) -> PassResult {
         let members: Members = targets
             .iter()
-            .filter(|t| self.included.contains(&t.domain))
+            .filter(|t| self.included.contains(&t.domain) || t.deployed_serial.is_some())
+            .filter(|t| !t.domain.eq_ignore_ascii_case(&self.catalog.domain))
             .map(|t| (member_label(&t.uuid), t.domain.clone()))
             .collect();
+        match self.deploy_catalog_with(members).await {
+            Ok(()) => Ok(()),
+            Err(DeployError::Unreachable(e)) => Err(e),
+            Err(DeployError::Zone(reason)) => self.give_up(None, reason).await,
+        }
+    }
+
+    async fn deploy_catalog_with(&mut self, members: Members) -> Result<(), DeployError> {
         let catalog = &self.catalog;
         if catalog.included
             && catalog
@@ -462,7 +552,7 @@ impl Deployer {
         }
         let last = floors.iter().copied().max().unwrap_or(0);
         let serial = next_serial(self.policy, last, &floors, now_unix())
-            .map_err(|e| Unreachable(format!("no serial for {origin}: {e}")))?;
+            .map_err(|e| DeployError::Zone(format!("no serial for {origin}: {e}")))?;
         span.record("serial", serial);
         let bytes = self.render_catalog(serial, &members)?;
         let zone = Deploy {
@@ -485,11 +575,12 @@ impl Deployer {
             self.write_include()?;
             self.named.rndc(&["reconfig"]).await?;
         }
-        self.prove(zone).instrument(span).await
+        Ok(self.prove(zone).instrument(span).await?)
     }
 
-    fn render_catalog(&self, serial: u32, members: &Members) -> Result<Vec<u8>, Unreachable> {
-        let zone = catalog_zone(&self.catalog.origin, serial, members).map_err(Unreachable)?;
+    fn render_catalog(&self, serial: u32, members: &Members) -> Result<Vec<u8>, DeployError> {
+        let zone =
+            catalog_zone(&self.catalog.origin, serial, members).map_err(DeployError::Zone)?;
         self.render(&zone)
     }
 
@@ -519,8 +610,17 @@ impl Deployer {
                 version = tracing::field::Empty,
                 serial = tracing::field::Empty
             );
-            if let Some(zone) = self.stage(target, span.clone()).instrument(span).await? {
-                staged.push(zone);
+            match self
+                .stage(target, span.clone())
+                .instrument(span.clone())
+                .await
+            {
+                Ok(Some(zone)) => staged.push(zone),
+                Ok(None) => {}
+                Err(DeployError::Unreachable(e)) => return Err(e),
+                Err(DeployError::Zone(reason)) => {
+                    self.fail_for_now(target, reason).instrument(span).await?;
+                }
             }
         }
         installed.extend(self.check_and_swap(staged).await?);
@@ -559,11 +659,34 @@ impl Deployer {
         for (zone, verdict) in staged.into_iter().zip(verdicts) {
             let span = zone.deploy.span.clone();
             match verdict? {
-                Ok(()) => installed.push(self.swap(zone).instrument(span).await?),
+                Ok(()) => {
+                    let subject = subject_of(&zone.deploy);
+                    match self.swap(zone).instrument(span.clone()).await {
+                        Ok(done) => installed.push(done),
+                        Err(DeployError::Unreachable(e)) => return Err(e),
+                        Err(DeployError::Zone(reason)) => {
+                            self.give_up(subject, reason).instrument(span).await?;
+                        }
+                    }
+                }
                 Err(output) => self.refuse(zone.deploy, output).instrument(span).await?,
             }
         }
         Ok(installed)
+    }
+
+    /// A deploy of `subject` failed for a reason of its own: a zone is
+    /// failed until the next reconcile or change, the catalog is tried
+    /// again at the next pass.
+    async fn give_up(&mut self, subject: Option<DeployTarget>, reason: String) -> PassResult {
+        match subject {
+            Some(target) => self.fail_for_now(&target, reason).await,
+            None => {
+                warn!("deploy of the catalog zone failed: {reason}");
+                self.metrics.deploy_failed();
+                Ok(())
+            }
+        }
     }
 
     /// named-checkzone refused a file: a zone is failed until it changes,
@@ -590,12 +713,12 @@ impl Deployer {
         &mut self,
         target: &DeployTarget,
         span: tracing::Span,
-    ) -> Result<Option<StagedZone>, Unreachable> {
+    ) -> Result<Option<StagedZone>, DeployError> {
         let started = Instant::now();
         let (info, mut zone) = match self.store.load_zone(&target.uuid).await {
             Ok(loaded) => loaded,
             Err(StoreError::UnknownZone(_)) => return Ok(None),
-            Err(e) => return Err(store_down(e)),
+            Err(e) => return Err(store_down(e).into()),
         };
         let target = DeployTarget {
             version: info.version,
@@ -605,7 +728,6 @@ impl Deployer {
         let origin = zone.origin.to_string();
         let path = files::zone_file(&self.zone_dir, &target.domain);
         let included = self.included.contains(&target.domain);
-        let on_disk = file_len(&path)?;
         // A zone named is not configured to load has no serial there.
         let served = match included {
             true => self.named.served_serial(&origin).await?,
@@ -620,27 +742,42 @@ impl Deployer {
             .collect();
         let serial = match floors.iter().all(|&f| serial_gt(stored, f)) {
             true => stored,
-            false => next_serial(self.policy, stored, &floors, now_unix())
-                .map_err(|e| Unreachable(format!("no serial for {origin}: {e}")))?,
+            false => next_serial(self.policy, stored, &floors, now_unix()).map_err(|e| {
+                DeployError::Zone(format!(
+                    "no SOA serial for {origin} follows the stored, deployed and served ones: {e}"
+                ))
+            })?,
         };
         tracing::Span::current().record("serial", serial);
         zone.set_soa_serial(serial);
-        let bytes = self.render(&zone)?;
-        // The same content as what named serves: nothing to deploy. Only a
-        // file of the same length can be that (serials of equal width), so
-        // most changes are told apart without reading the file or
-        // rendering a second time.
-        if let (true, Some(deployed), Some(len)) = (included, target.deployed_serial, on_disk)
-            && served == Some(deployed)
-            && len == bytes.len() as u64
-            && self.same_as_disk(&mut zone, deployed, read_zone_file(&path)?.as_deref())?
-        {
-            self.store
-                .mark_deployed(target.id, target.version, deployed)
+        // What named serves, if it serves what was deployed.
+        let serving = match included && served == target.deployed_serial {
+            true => served,
+            false => None,
+        };
+        // Rendering, reading and the fsync of the staged file are the
+        // long, blocking part of a deploy: off the async threads, which
+        // serve the API meanwhile.
+        let (template, dir, file) = (
+            Arc::clone(&self.template),
+            self.zone_dir.clone(),
+            path.clone(),
+        );
+        let prepared =
+            tokio::task::spawn_blocking(move || prepare(&template, zone, serving, &file, &dir))
                 .await
-                .map_err(store_down)?;
-            return Ok(None);
-        }
+                .map_err(|e| DeployError::Zone(format!("the deploy of {origin} stopped: {e}")))??;
+        let (staged, on_disk) = match prepared {
+            Prepared::Staged { staged, on_disk } => (staged, on_disk),
+            Prepared::Unchanged(deployed) => {
+                self.store
+                    .mark_deployed(target.id, target.version, deployed)
+                    .await
+                    .map_err(store_down)?;
+                self.retry.remove(&target.id);
+                return Ok(None);
+            }
+        };
         let deploy = Deploy {
             subject: Subject::Zone(target),
             version: info.version,
@@ -648,31 +785,31 @@ impl Deployer {
             origin,
             path,
             included,
-            on_disk: on_disk.is_some(),
+            on_disk,
             started,
             span,
         };
-        deploy.stage(&self.zone_dir, &bytes).map(Some)
+        Ok(Some(StagedZone { deploy, staged }))
     }
 
     /// Renames a proved staged file over the zone's file, keeping the file
     /// it replaces as the last good one, and reloads the zone if named has
     /// it.
-    async fn swap(&self, zone: StagedZone) -> Result<Installed, Unreachable> {
+    async fn swap(&self, zone: StagedZone) -> Result<Installed, DeployError> {
         let StagedZone { deploy, staged } = zone;
         let path = &deploy.path;
         let last_good = match deploy.on_disk && deploy.included {
             true => {
                 let backup = last_good_path(path);
                 let _ = std::fs::remove_file(&backup);
-                std::fs::hard_link(path, &backup).map_err(|e| io_error("keep", path, e))?;
+                std::fs::hard_link(path, &backup).map_err(|e| zone_io("keep", path, e))?;
                 Some(backup)
             }
             false => None,
         };
         staged
             .install(path)
-            .map_err(|e| io_error("install", path, e))?;
+            .map_err(|e| zone_io("install", path, e))?;
         if deploy.included {
             self.reload(&deploy.origin, path).await?;
         }
@@ -685,53 +822,157 @@ impl Deployer {
         zone: &mut crate::zone::Zone,
         serial: u32,
         on_disk: Option<&[u8]>,
-    ) -> Result<bool, Unreachable> {
-        let Some(disk) = on_disk else {
-            return Ok(false);
-        };
-        zone.set_soa_serial(serial);
-        Ok(self.render(zone)? == disk)
+    ) -> Result<bool, DeployError> {
+        same_as_disk(&self.template, zone, serial, on_disk)
     }
 
-    /// Finds the deployed zones whose file is not what bindbridge wrote
-    /// (edited or removed behind its back): they are reported, and the next
-    /// deploys put the store's content back, with a new serial.
-    async fn find_drift(&mut self, targets: &[DeployTarget]) -> PassResult {
-        let deployed = targets
-            .iter()
-            .filter(|t| !t.is_pending() && self.included.contains(&t.domain));
-        for target in deployed {
-            let Some(serial) = target.deployed_serial else {
+    /// What a start (or a pass that finds the include file removed or
+    /// changed behind bindbridge's back) does first. The store is the
+    /// truth, not the include file: every zone of the store that named has
+    /// served is put back into it if its file is sound, and deployed again
+    /// if not; a deployed zone whose file is not what bindbridge wrote
+    /// (edited or removed behind its back) is reported and deployed again;
+    /// and so is one whose deployed serial named does not serve.
+    async fn restore(&mut self, targets: &[DeployTarget]) -> PassResult {
+        let mut back = Vec::new();
+        for target in targets {
+            if target.deployed_serial.is_none()
+                || target.domain.eq_ignore_ascii_case(&self.catalog.domain)
+            {
                 continue;
-            };
-            let mut zone = match self.store.load_zone(&target.uuid).await {
-                Ok((_, zone)) => zone,
-                Err(StoreError::UnknownZone(_)) => continue,
-                Err(e) => return Err(store_down(e)),
-            };
-            let path = files::zone_file(&self.zone_dir, &target.domain);
-            let on_disk = read_zone_file(&path)?;
-            if !self.same_as_disk(&mut zone, serial, on_disk.as_deref())? {
-                warn!(
-                    zone = %target.domain,
-                    file = %path.display(),
-                    "the zone file was changed outside bindbridge; deploying the store's content again"
-                );
-                self.drifted.insert(target.id);
             }
+            let path = files::zone_file(&self.zone_dir, &target.domain);
+            let listed = self.included.contains(&target.domain);
+            let sound = match (target.is_pending(), listed) {
+                (false, _) => self.is_deployed_file(target, &path).await?,
+                // Changes to deploy: what the file holds is checked only if
+                // the include lost it (else this pass replaces it anyway).
+                (true, true) => true,
+                (true, false) => {
+                    path.is_file()
+                        && self
+                            .named
+                            .checkzone(&absolute_domain(&target.domain), &path)
+                            .await?
+                            .ok
+                }
+            };
+            match (listed, sound) {
+                (true, true) => {}
+                (true, false) => {
+                    warn!(
+                        zone = %target.domain,
+                        file = %path.display(),
+                        "the zone file was changed outside bindbridge; deploying the store's content again"
+                    );
+                    self.drifted.insert(target.id);
+                }
+                (false, true) => back.push(target.domain.clone()),
+                (false, false) => {
+                    warn!(
+                        zone = %target.domain,
+                        file = %path.display(),
+                        "the include file does not list the zone and its file is not sound; deploying it again"
+                    );
+                    self.drifted.insert(target.id);
+                }
+            }
+        }
+        if !back.is_empty() {
+            warn!(
+                zones = back.len(),
+                file = %self.include_file.display(),
+                "the include file did not list zones of the store; listing them again"
+            );
+        }
+        self.included.extend(back);
+        self.sync_include().await?;
+        self.remove_stale();
+        self.check_served(targets).await
+    }
+
+    /// True if the file at `path` is the deployed version of `target`'s
+    /// zone; false if not, or if it cannot be read or rendered (which its
+    /// deploy then reports).
+    async fn is_deployed_file(&self, target: &DeployTarget, path: &Path) -> PassResult<bool> {
+        let Some(serial) = target.deployed_serial else {
+            return Ok(false);
+        };
+        let mut zone = match self.store.load_zone(&target.uuid).await {
+            Ok((_, zone)) => zone,
+            // Deleted meanwhile: the next pass takes it out.
+            Err(StoreError::UnknownZone(_)) => return Ok(true),
+            Err(e) => return Err(store_down(e)),
+        };
+        let disk = match read_zone_file(path) {
+            Ok(disk) => disk,
+            Err(_) => return Ok(false),
+        };
+        Ok(self
+            .same_as_disk(&mut zone, serial, disk.as_deref())
+            .unwrap_or(false))
+    }
+
+    /// Waits, up to the serve timeout, until named serves the deployed
+    /// serial of every deployed zone it is configured with (a zone just
+    /// put back into its configuration takes a moment to load); those it
+    /// still does not serve are deployed again. So the API's `deployed`
+    /// says what named serves, and the catalog lists what it can transfer.
+    async fn check_served(&mut self, targets: &[DeployTarget]) -> PassResult {
+        let mut unproved: Vec<&DeployTarget> = targets
+            .iter()
+            .filter(|t| {
+                !t.is_pending()
+                    && t.deployed_serial.is_some()
+                    && self.included.contains(&t.domain)
+                    && !self.drifted.contains(&t.id)
+            })
+            .collect();
+        let deadline = Instant::now() + self.serve_timeout;
+        loop {
+            let mut left = Vec::new();
+            for target in unproved {
+                let served = self
+                    .named
+                    .served_serial(&absolute_domain(&target.domain))
+                    .await?;
+                if served != target.deployed_serial {
+                    left.push(target);
+                }
+            }
+            unproved = left;
+            if unproved.is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(POLL_SLOW).await;
+        }
+        for target in unproved {
+            warn!(
+                zone = %target.domain,
+                serial = target.deployed_serial,
+                "named does not serve the deployed serial; deploying the zone again"
+            );
+            self.drifted.insert(target.id);
         }
         Ok(())
     }
 
-    fn render(&self, zone: &crate::zone::Zone) -> Result<Vec<u8>, Unreachable> {
-        render_to_vec(zone, &self.template)
-            .map_err(|e| Unreachable(format!("cannot render {}: {e}", zone.origin)))
+    /// Removes the files left under a former name (see [`Deployer::new`])
+    /// once the include file names the new ones.
+    fn remove_stale(&mut self) {
+        for file in std::mem::take(&mut self.stale) {
+            remove_if_there(&file);
+        }
+    }
+
+    fn render(&self, zone: &crate::zone::Zone) -> Result<Vec<u8>, DeployError> {
+        render(&self.template, zone)
     }
 
     /// `rndc reload ZONE`. named skips a file that is not newer than its
     /// last load ("up to date"): then the file's time is moved a second
     /// ahead and the reload asked again.
-    async fn reload(&self, origin: &str, path: &Path) -> PassResult {
+    async fn reload(&self, origin: &str, path: &Path) -> Result<(), DeployError> {
         let zone = stored_domain(origin);
         let said = self.named.rndc(&["reload", &zone]).await?;
         if said.contains("up to date") || said.contains("up-to-date") {
@@ -740,7 +981,7 @@ impl Deployer {
                 .write(true)
                 .open(path)
                 .and_then(|f| f.set_modified(later))
-                .map_err(|e| io_error("touch", path, e))?;
+                .map_err(|e| zone_io("touch", path, e))?;
             self.named.rndc(&["reload", &zone]).await?;
         }
         Ok(())
@@ -790,7 +1031,7 @@ impl Deployer {
         let status = match self.named.rndc(&["zonestatus", &name]).await {
             Ok(text) | Err(Unreachable(text)) => text,
         };
-        let reason = format!(
+        let mut reason = format!(
             "named did not serve serial {} within {:?} (it serves {}); rndc zonestatus: {}",
             zone.deploy.serial,
             self.serve_timeout,
@@ -799,11 +1040,17 @@ impl Deployer {
         );
         match &zone.last_good {
             Some(backup) => {
-                std::fs::rename(backup, &zone.deploy.path)
-                    .map_err(|e| io_error("restore", backup, e))?;
-                atomic::sync_dir(&zone.deploy.path)
-                    .map_err(|e| io_error("sync", &zone.deploy.path, e))?;
-                self.reload(&zone.deploy.origin, &zone.deploy.path).await?;
+                let restored = match std::fs::rename(backup, &zone.deploy.path)
+                    .and_then(|()| atomic::sync_dir(&zone.deploy.path))
+                {
+                    Ok(()) => self.reload(&zone.deploy.origin, &zone.deploy.path).await,
+                    Err(e) => Err(zone_io("restore", backup, e)),
+                };
+                match restored {
+                    Ok(()) => {}
+                    Err(DeployError::Unreachable(e)) => return Err(e),
+                    Err(DeployError::Zone(e)) => reason.push_str(&format!("; {e}")),
+                }
             }
             None => {
                 // A new zone named would not load: out of its configuration.
@@ -836,13 +1083,25 @@ impl Deployer {
             .await
             .map_err(store_down)?;
         self.refused.insert(target.id, target.version);
+        // A verdict waits for a change; only fail_for_now retries sooner.
+        self.retry.remove(&target.id);
         self.metrics.deploy_failed();
         Ok(())
     }
 
-    fn write_include(&self) -> PassResult {
+    /// Fails the zone of `target` for a reason of its own (see
+    /// [`DeployError::Zone`]): tried again at the next reconcile.
+    async fn fail_for_now(&mut self, target: &DeployTarget, reason: String) -> PassResult {
+        self.fail(target, reason).await?;
+        self.retry.insert(target.id);
+        Ok(())
+    }
+
+    fn write_include(&mut self) -> PassResult {
         atomic::replace(&self.include_file, self.include_text().as_bytes())
-            .map_err(|e| io_error("write", &self.include_file, e))
+            .map_err(|e| io_error("write", &self.include_file, e))?;
+        self.include_seen = fingerprint(&self.include_file);
+        Ok(())
     }
 
     /// The include file for the zones named is to load.
@@ -861,6 +1120,75 @@ impl Deployer {
             key_file: self.key_file.as_deref(),
         };
         files::include_text(&zones, catalog, &replication)
+    }
+}
+
+/// A zone rendered for a deploy.
+enum Prepared {
+    /// The same content as the deployed serial that named serves: nothing
+    /// to deploy.
+    Unchanged(u32),
+    /// Written beside its file; `on_disk`: there is a file.
+    Staged { staged: Staged, on_disk: bool },
+}
+
+/// Renders `zone` (its new serial set) and writes it beside its file at
+/// `path` in `dir`, unless named serves it already: `serving` is the
+/// deployed serial when named serves that.
+fn prepare(
+    template: &Template,
+    mut zone: crate::zone::Zone,
+    serving: Option<u32>,
+    path: &Path,
+    dir: &Path,
+) -> Result<Prepared, DeployError> {
+    let on_disk = file_len(path)?;
+    let bytes = render(template, &zone)?;
+    // Only a file of the same length can be the same content (serials of
+    // equal width), so most changes are told apart without reading the
+    // file or rendering a second time.
+    if let (Some(deployed), Some(len)) = (serving, on_disk)
+        && len == bytes.len() as u64
+        && same_as_disk(
+            template,
+            &mut zone,
+            deployed,
+            read_zone_file(path)?.as_deref(),
+        )?
+    {
+        return Ok(Prepared::Unchanged(deployed));
+    }
+    let staged = Staged::write(dir, &bytes).map_err(|e| zone_io("write in", dir, e))?;
+    Ok(Prepared::Staged {
+        staged,
+        on_disk: on_disk.is_some(),
+    })
+}
+
+fn render(template: &Template, zone: &crate::zone::Zone) -> Result<Vec<u8>, DeployError> {
+    render_to_vec(zone, template)
+        .map_err(|e| DeployError::Zone(format!("cannot render {}: {e}", zone.origin)))
+}
+
+/// True if `zone` with `serial` renders to exactly `on_disk`.
+fn same_as_disk(
+    template: &Template,
+    zone: &mut crate::zone::Zone,
+    serial: u32,
+    on_disk: Option<&[u8]>,
+) -> Result<bool, DeployError> {
+    let Some(disk) = on_disk else {
+        return Ok(false);
+    };
+    zone.set_soa_serial(serial);
+    Ok(render(template, zone)? == disk)
+}
+
+/// The zone a deploy is of; `None` for the catalog.
+fn subject_of(deploy: &Deploy) -> Option<DeployTarget> {
+    match &deploy.subject {
+        Subject::Zone(target) => Some(target.clone()),
+        Subject::Catalog(_) => None,
     }
 }
 
@@ -883,20 +1211,20 @@ async fn check(
 }
 
 /// The length of a zone file; `None` if there is none.
-fn file_len(path: &Path) -> Result<Option<u64>, Unreachable> {
+fn file_len(path: &Path) -> Result<Option<u64>, DeployError> {
     match std::fs::metadata(path) {
         Ok(meta) => Ok(Some(meta.len())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_error("read", path, e)),
+        Err(e) => Err(zone_io("read", path, e)),
     }
 }
 
 /// The bytes of a zone file; `None` if there is none.
-fn read_zone_file(path: &Path) -> Result<Option<Vec<u8>>, Unreachable> {
+fn read_zone_file(path: &Path) -> Result<Option<Vec<u8>>, DeployError> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_error("read", path, e)),
+        Err(e) => Err(zone_io("read", path, e)),
     }
 }
 
@@ -914,4 +1242,66 @@ fn last_good_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".last-good");
     PathBuf::from(name)
+}
+
+/// Removes `file`; one that is not there is no error, and any other only
+/// a warning (a file left behind harms nothing served).
+fn remove_if_there(file: &Path) {
+    match std::fs::remove_file(file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            warn!("cannot remove {}: {e}", file.display());
+        }
+        _ => {}
+    }
+}
+
+/// The size and time of a file, to tell whether someone else changed it.
+fn fingerprint(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+/// Removes what a killed bindbridge may have left in the zone directory:
+/// staged files that never reached named-checkzone or their name
+/// ([`atomic::Staged`]), and the last good copies of deploys in flight
+/// (the zone's file is whole, old or new, and the zone is still pending,
+/// so it is deployed again). Nothing else runs in the directory yet.
+fn remove_leftovers(zone_dir: &Path) -> Result<(), String> {
+    let entries = std::fs::read_dir(zone_dir)
+        .map_err(|e| format!("cannot read {}: {e}", zone_dir.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let staged = name.starts_with(".bindbridge-") && name.ends_with(".tmp");
+        if staged || name.ends_with(".last-good") {
+            info!(file = %entry.path().display(), "removing a file left by a stopped deploy");
+            remove_if_there(&entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// Gives the zone file at `old` (and named's journal of it) the name `new`
+/// as a second link, or a copy where a link cannot be made; the old names,
+/// to remove once nothing names them. Nothing if there is no file at `old`
+/// (the zone is then deployed again) or already one at `new`.
+fn move_zone_file(old: &Path, new: &Path) -> Vec<PathBuf> {
+    let mut stale = Vec::new();
+    for (from, to) in [
+        (old.to_path_buf(), new.to_path_buf()),
+        (journal_path(old), journal_path(new)),
+    ] {
+        if !from.is_file() {
+            continue;
+        }
+        if !to.exists()
+            && let Err(e) =
+                std::fs::hard_link(&from, &to).or_else(|_| std::fs::copy(&from, &to).map(|_| ()))
+        {
+            warn!("cannot move {} to {}: {e}", from.display(), to.display());
+            continue;
+        }
+        stale.push(from);
+    }
+    stale
 }
