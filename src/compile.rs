@@ -44,6 +44,11 @@ pub enum Error {
         /// Why, in a few words.
         reason: String,
     },
+    /// Standard input has no file name to take an origin from.
+    #[error(
+        "standard input needs --origin: it has no file name to take the origin from, and no $ORIGIN or SOA owner"
+    )]
+    StdinOrigin,
     /// `--origin` is not a domain name.
     #[error("bad --origin '{origin}': {source}")]
     Origin {
@@ -123,9 +128,12 @@ pub fn compile(request: &Request) -> Result<Compiled, Error> {
     })?;
     let origin = match &request.origin {
         Some(o) => absolute_origin(o)?,
-        None => {
-            parse::declared_origin(&text).unwrap_or_else(|| origin_from_file_name(&request.file))
-        }
+        None => match parse::declared_origin(&text) {
+            Some(origin) => origin,
+            // "-" would make the origin "-.", which nobody means.
+            None if stdin => return Err(Error::StdinOrigin),
+            None => origin_from_file_name(&request.file),
+        },
     };
     let template = match &request.template {
         Some(p) => Template::from_file(p)?,

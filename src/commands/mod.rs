@@ -46,9 +46,17 @@ fn block_on(future: impl Future<Output = ExitCode>) -> ExitCode {
     }
 }
 
-/// Opens the database or says why not.
+/// Opens the database (creating it) or says why not.
 async fn open_store(db: &std::path::Path) -> Result<Store, ExitCode> {
     Store::open(db).await.map_err(|e| could_not_run(&e))
+}
+
+/// Opens the database for a command that only reads, or says why not:
+/// a database that does not exist is an error, not created.
+async fn open_existing_store(db: &std::path::Path) -> Result<Store, ExitCode> {
+    Store::open_existing(db)
+        .await
+        .map_err(|e| could_not_run(&e))
 }
 
 /// Prints an error with its causes and returns exit code 2.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{could_not_run, open_store};
+use super::{could_not_run, open_existing_store, open_store};
 use crate::cli::{ExportArgs, Format, TokenCommand, UserCommand, ZoneCommand};
 use crate::compile::{self, Destination};
 use crate::render::Template;
@@ -13,7 +13,7 @@ use crate::store::{StoreError, ZoneInfo};
 
 /// `bindbridge export ZONE [-o FILE] [--check]`.
 pub async fn export(db: PathBuf, args: ExportArgs) -> ExitCode {
-    let store = match open_store(&db).await {
+    let store = match open_existing_store(&db).await {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -59,7 +59,7 @@ pub async fn zone(db: PathBuf, command: ZoneCommand) -> ExitCode {
         ZoneCommand::List { format } => (None, format),
         ZoneCommand::Show { zone, format } => (Some(zone), format),
     };
-    let store = match open_store(&db).await {
+    let store = match open_existing_store(&db).await {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -86,7 +86,7 @@ pub async fn zone(db: PathBuf, command: ZoneCommand) -> ExitCode {
 
 /// `bindbridge zone history ZONE`: one line per change, oldest first.
 async fn history(db: PathBuf, zone: &str) -> ExitCode {
-    let store = match open_store(&db).await {
+    let store = match open_existing_store(&db).await {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -238,7 +238,12 @@ fn zone_json(z: &ZoneInfo) -> serde_json::Value {
 
 /// `bindbridge user add|list`.
 pub async fn user(db: PathBuf, command: UserCommand) -> ExitCode {
-    let store = match open_store(&db).await {
+    // `user add` is one way to start a database; `user list` only reads.
+    let opened = match &command {
+        UserCommand::Add { .. } => open_store(&db).await,
+        UserCommand::List => open_existing_store(&db).await,
+    };
+    let store = match opened {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -279,9 +284,10 @@ fn valid_user_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// `bindbridge token create|list|revoke`.
+/// `bindbridge token create|list|revoke`: each needs a user or a token
+/// of an existing database, so none creates one.
 pub async fn token(db: PathBuf, command: TokenCommand) -> ExitCode {
-    let store = match open_store(&db).await {
+    let store = match open_existing_store(&db).await {
         Ok(s) => s,
         Err(code) => return code,
     };
