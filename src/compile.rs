@@ -71,7 +71,23 @@ pub enum Error {
         path: String,
         /// Why, in a few words.
         reason: String,
+        /// What kind of failure (a closed pipe is not one of ours).
+        kind: std::io::ErrorKind,
     },
+}
+
+impl Error {
+    /// Whether standard output was closed by its reader (`| head -1`):
+    /// the reader has what it wanted, which is no failure of ours.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Write { kind, .. } => *kind == std::io::ErrorKind::BrokenPipe,
+            Error::Template(render::TemplateError::Io(e)) => {
+                e.kind() == std::io::ErrorKind::BrokenPipe
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The result of compiling one file.
@@ -268,6 +284,7 @@ pub fn write_output(
     let fail = |e: std::io::Error| Error::Write {
         path: target.clone(),
         reason: io_reason(&e),
+        kind: e.kind(),
     };
     let open_stream = || -> Result<Box<dyn Write>, Error> {
         Ok(match destination {

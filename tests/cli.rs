@@ -511,3 +511,38 @@ fn a_second_serve_on_the_same_database_exits_2_naming_the_first() {
         stderr(&o)
     );
 }
+
+#[test]
+fn output_to_a_closed_pipe_ends_quietly_with_0() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("z.zone"), ZONE).unwrap();
+    for setup in [
+        &["--db", "s.db", "user", "add", "alice"][..],
+        &["--db", "s.db", "import", "--owner", "alice", "z.zone"],
+    ] {
+        let o = run(setup, dir.path());
+        assert_eq!(o.status.code(), Some(0), "{setup:?}: {}", stderr(&o));
+    }
+    for command in [
+        &["--db", "s.db", "user", "list"][..],
+        &["--db", "s.db", "zone", "list"],
+        &["--db", "s.db", "zone", "show", "example.org"],
+        &["--db", "s.db", "export", "example.org"],
+        &["compile", "z.zone"],
+        &["compile", "--help"],
+    ] {
+        // The reader is gone before the command writes a byte: every
+        // write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = bindbridge()
+            .args(command)
+            .current_dir(dir.path())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{command:?}: {}", stderr(&o));
+        assert!(stderr(&o).is_empty(), "{command:?}: {}", stderr(&o));
+    }
+}
