@@ -1,7 +1,6 @@
 //! `bindbridge serve`: the REST API on its own runtime.
 
-use std::io::IsTerminal;
-use std::io::{Read, Seek, Write};
+use std::io::{IsTerminal, Read, Seek, Write};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -49,7 +48,7 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         Err(e) => return could_not_run(&e),
     };
     let dev_dir = match args.dev {
-        true => match dev_dir(&args) {
+        true => match data_dir(&args) {
             Ok(dir) => Some(dir),
             Err(e) => return fail(e),
         },
@@ -211,7 +210,7 @@ struct Dev {
 
 /// The dev data directory, created, as an absolute path (named reads every
 /// path from its own directory).
-fn dev_dir(args: &ServeArgs) -> Result<PathBuf, String> {
+fn data_dir(args: &ServeArgs) -> Result<PathBuf, String> {
     let dir = args
         .data_dir
         .clone()
