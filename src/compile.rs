@@ -44,6 +44,11 @@ pub enum Error {
         /// Why, in a few words.
         reason: String,
     },
+    /// Standard input has no file name to take an origin from.
+    #[error(
+        "standard input needs --origin: it has no file name to take the origin from, and no $ORIGIN or SOA owner"
+    )]
+    StdinOrigin,
     /// `--origin` is not a domain name.
     #[error("bad --origin '{origin}': {source}")]
     Origin {
@@ -66,7 +71,23 @@ pub enum Error {
         path: String,
         /// Why, in a few words.
         reason: String,
+        /// What kind of failure (a closed pipe is not one of ours).
+        kind: std::io::ErrorKind,
     },
+}
+
+impl Error {
+    /// Whether standard output was closed by its reader (`| head -1`):
+    /// the reader has what it wanted, which is no failure of ours.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Write { kind, .. } => *kind == std::io::ErrorKind::BrokenPipe,
+            Error::Template(render::TemplateError::Io(e)) => {
+                e.kind() == std::io::ErrorKind::BrokenPipe
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The result of compiling one file.
@@ -123,9 +144,12 @@ pub fn compile(request: &Request) -> Result<Compiled, Error> {
     })?;
     let origin = match &request.origin {
         Some(o) => absolute_origin(o)?,
-        None => {
-            parse::declared_origin(&text).unwrap_or_else(|| origin_from_file_name(&request.file))
-        }
+        None => match parse::declared_origin(&text) {
+            Some(origin) => origin,
+            // "-" would make the origin "-.", which nobody means.
+            None if stdin => return Err(Error::StdinOrigin),
+            None => origin_from_file_name(&request.file),
+        },
     };
     let template = match &request.template {
         Some(p) => Template::from_file(p)?,
@@ -260,6 +284,7 @@ pub fn write_output(
     let fail = |e: std::io::Error| Error::Write {
         path: target.clone(),
         reason: io_reason(&e),
+        kind: e.kind(),
     };
     let open_stream = || -> Result<Box<dyn Write>, Error> {
         Ok(match destination {

@@ -11,6 +11,7 @@
 //! the zones from the catalog zone and transfers them.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,6 +91,65 @@ impl Layout {
     /// named's log (its standard error).
     pub fn log_file(&self) -> PathBuf {
         self.dir.join("named.log")
+    }
+
+    /// Where named writes its pid (the `pid-file` of [`Layout::write`]).
+    pub fn pid_file(&self) -> PathBuf {
+        self.dir.join("named").join("named.pid")
+    }
+
+    /// Makes way for this layout's named: stops a named that an earlier
+    /// run of this directory left running (its bindbridge killed before it
+    /// could stop it; a new one would share the port with it through
+    /// SO_REUSEPORT and half the queries would get its stale answers),
+    /// then refuses if the DNS address is still taken, by something else.
+    /// `flag` is the option that chooses another address.
+    pub fn reclaim(&self, flag: &str) -> Result<(), String> {
+        self.stop_leftover()?;
+        address_free(self.dns).map_err(|e| {
+            format!(
+                "cannot serve DNS on {}: {e}; another program uses it \
+                 (stop it, or choose another address with {flag})",
+                self.dns
+            )
+        })
+    }
+
+    /// Stops a named that an earlier run of this directory left running.
+    pub fn stop_leftover(&self) -> Result<(), String> {
+        match self.leftover_named() {
+            Some(pid) => {
+                tracing::info!(
+                    "stopping named (pid {pid}) left running by an earlier run of {}",
+                    self.dir.display()
+                );
+                stop_process(pid)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The pid of a named still running on this layout's named.conf, as
+    /// its pid file names it. The pid is only trusted once /proc shows it
+    /// is a named started on this very named.conf: after a reboot the
+    /// number may belong to anything.
+    fn leftover_named(&self) -> Option<libc::pid_t> {
+        let text = std::fs::read_to_string(self.pid_file()).ok()?;
+        // Never 0 or negative: kill would signal a whole process group.
+        let pid = text
+            .trim()
+            .parse::<libc::pid_t>()
+            .ok()
+            .filter(|&pid| pid > 1)?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        let program = Path::new(std::ffi::OsStr::from_bytes(args.first()?));
+        let conf = self.named_conf();
+        let ours = program.file_name() == Some("named".as_ref())
+            && args
+                .windows(2)
+                .any(|w| w[0] == b"-c" && Path::new(std::ffi::OsStr::from_bytes(w[1])) == conf);
+        ours.then_some(pid)
     }
 
     /// The default deploy settings, pointed at this named.
@@ -343,6 +403,58 @@ pub fn free_port(ip: std::net::IpAddr) -> std::io::Result<u16> {
             return Ok(port);
         }
     }
+}
+
+/// Whether `pid` is a process that has not exited (a zombie has).
+fn running(pid: libc::pid_t) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses
+        // and may itself hold spaces or parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
+/// Stops `pid`: SIGTERM (named removes its pid file and closes its
+/// sockets), then SIGKILL if it is still there after 10 s.
+fn stop_process(pid: libc::pid_t) -> Result<(), String> {
+    for (signal, wait) in [
+        (libc::SIGTERM, Duration::from_secs(10)),
+        (libc::SIGKILL, Duration::from_secs(5)),
+    ] {
+        // SAFETY: kill has no memory effects; `pid` is positive (parsed
+        // from a pid file and found in /proc), so it names one process.
+        if unsafe { libc::kill(pid, signal) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ESRCH) {
+                return Ok(());
+            }
+            return Err(format!(
+                "cannot stop named (pid {pid}) of an earlier run: {e}"
+            ));
+        }
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if !running(pid) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Err(format!(
+        "named (pid {pid}) of an earlier run does not stop, even on SIGKILL"
+    ))
+}
+
+/// Whether UDP and TCP on `address` are free. Our sockets are bound
+/// without SO_REUSEPORT, so a named (which sets it) that listens there
+/// makes them fail too.
+fn address_free(address: SocketAddr) -> std::io::Result<()> {
+    UdpSocket::bind(address)?;
+    TcpListener::bind(address)?;
+    Ok(())
 }
 
 /// Writes a new TSIG key `name` to `path` with tsig-keygen, unless there

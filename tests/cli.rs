@@ -319,3 +319,230 @@ fn standard_input_is_read_for_dash() {
         "{err}"
     );
 }
+
+/// A zone that names no origin: no `$ORIGIN`, a relative SOA owner.
+const NO_ORIGIN: &str =
+    "$TTL 1h\n@ IN SOA ns1 hostmaster 2024010101 2h 1h 2w 5m\n  IN NS ns1\nns1 IN A 192.0.2.1\n";
+
+/// `bindbridge ARGS` with `input` on standard input.
+fn run_with_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = bindbridge()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bindbridge runs");
+    use std::io::Write as _;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn standard_input_without_an_origin_exits_2_asking_for_one() {
+    let o = run_with_stdin(&["compile", "-"], NO_ORIGIN);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("standard input needs --origin"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    // An origin from the text or the flag is enough.
+    let o = run_with_stdin(&["compile", "-"], ZONE);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("\n$ORIGIN example.org.\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run_with_stdin(&["compile", "--origin", "example.net", "-"], NO_ORIGIN);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("\n$ORIGIN example.net.\n"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn read_only_commands_on_a_missing_database_exit_2_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in [
+        &["zone", "list"][..],
+        &["zone", "show", "example.org"],
+        &["zone", "history", "example.org"],
+        &["export", "example.org"],
+        &["user", "list"],
+        &["token", "list"],
+        &["token", "revoke", "vps_abc"],
+    ] {
+        let args = [&["--db", "missing.db"][..], command].concat();
+        let o = run(&args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{command:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("database missing.db does not exist"),
+            "{command:?}: {}",
+            stderr(&o)
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{command:?} created {left:?}");
+    }
+}
+
+/// The permission bits of `path`.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// `bindbridge --db DB serve` (no deploys) in `dir` under umask 022: the
+/// child, once its API listens.
+fn serve_on(dir: &std::path::Path, db: &str) -> std::process::Child {
+    use std::io::BufRead as _;
+    std::fs::write(dir.join("config.toml"), "[deploy]\nenabled = false\n").unwrap();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 022 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_bindbridge"))
+        .args(["--db", db, "serve", "--api-listen", "127.0.0.1:0"])
+        .args(["--config", "config.toml"])
+        .current_dir(dir)
+        .env("BINDBRIDGE_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bindbridge serve starts");
+    let stderr = child.stderr.take().unwrap();
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = sender.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.starts_with("bindbridge: API listening on ") => return child,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = child.kill();
+                panic!("serve did not listen: {e}: {:?}", child.wait());
+            }
+        }
+    }
+}
+
+#[test]
+fn the_database_and_its_log_files_are_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 022 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_bindbridge"))
+        .args(["--db", "s.db", "user", "add", "alice"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(mode(&db), 0o600, "a new database");
+    // A database from before is made private when opened.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = run(&["--db", "s.db", "user", "list"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(mode(&db), 0o600, "an old database");
+    // The log and shared-memory files exist while a serve has it open.
+    let mut serve = serve_on(dir.path(), "s.db");
+    let modes: Vec<_> = ["s.db", "s.db-wal", "s.db-shm"]
+        .iter()
+        .map(|f| (f, mode(&dir.path().join(f))))
+        .collect();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(
+        modes,
+        [(&"s.db", 0o600), (&"s.db-wal", 0o600), (&"s.db-shm", 0o600)]
+    );
+}
+
+#[test]
+fn a_second_serve_on_the_same_database_exits_2_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = serve_on(dir.path(), "s.db");
+    let second = bindbridge()
+        .args(["--db", "s.db", "serve", "--api-listen", "127.0.0.1:0"])
+        .args(["--config", "config.toml"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: the old code would serve on.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut second = second;
+    while second.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = second.kill();
+    let o = second.wait_with_output().unwrap();
+    let first_pid = first.id();
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "database s.db is in use by another bindbridge serve (pid {first_pid})"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn output_to_a_closed_pipe_ends_quietly_with_0() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("z.zone"), ZONE).unwrap();
+    for setup in [
+        &["--db", "s.db", "user", "add", "alice"][..],
+        &["--db", "s.db", "import", "--owner", "alice", "z.zone"],
+    ] {
+        let o = run(setup, dir.path());
+        assert_eq!(o.status.code(), Some(0), "{setup:?}: {}", stderr(&o));
+    }
+    for command in [
+        &["--db", "s.db", "user", "list"][..],
+        &["--db", "s.db", "zone", "list"],
+        &["--db", "s.db", "zone", "show", "example.org"],
+        &["--db", "s.db", "export", "example.org"],
+        &["compile", "z.zone"],
+        &["compile", "--help"],
+    ] {
+        // The reader is gone before the command writes a byte: every
+        // write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = bindbridge()
+            .args(command)
+            .current_dir(dir.path())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{command:?}: {}", stderr(&o));
+        assert!(stderr(&o).is_empty(), "{command:?}: {}", stderr(&o));
+    }
+}

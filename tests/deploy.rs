@@ -3,7 +3,9 @@
 //! the secondaries' tests, a second named on 127.0.0.2 that follows it).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::Command;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -321,18 +323,108 @@ fn api_changes_are_served_by_named_with_rising_serials() {
     );
 }
 
-#[test]
-fn dev_mode_runs_its_own_named_and_secondary_and_stops_them_on_sigterm() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let data = dir.path().join("dev");
-    let dns = SocketAddr::new(LOOPBACK, free_port(LOOPBACK).expect("a free port"));
-    let secondary = SocketAddr::new(
-        SECOND_LOOPBACK,
-        free_port(SECOND_LOOPBACK).expect("a free port"),
-    );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bindbridge"))
+/// A `bindbridge serve --dev` child, killed if a test ends before it.
+struct DevServe {
+    child: std::process::Child,
+    /// The API's base URL.
+    api: String,
+    /// The demo token, printed at the first start of a data directory.
+    token: Option<String>,
+}
+
+impl DevServe {
+    /// Starts `serve --dev` on `data` with named on `dns` (and `extra`
+    /// arguments), and waits for its welcome.
+    fn start(data: &Path, dns: SocketAddr, extra: &[&str]) -> DevServe {
+        use std::io::{BufRead, BufReader};
+        let mut child = dev_serve(data, dns)
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("bindbridge serve --dev starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (sender, lines) = std::sync::mpsc::channel();
+        // Drains stderr for the server's whole life, so it never blocks on it.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        let deadline = Instant::now() + SERVE_WAIT;
+        let mut seen = Vec::new();
+        let (mut api, mut token) = (None, None);
+        // The welcome ends with "Try it:" and the commands; the token, if
+        // any, comes before.
+        while !seen.iter().any(|l: &String| l.starts_with("Try it:")) {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = lines.recv_timeout(wait) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "serve --dev gave no welcome within {SERVE_WAIT:?}:\n{}",
+                    seen.join("\n")
+                );
+            };
+            if let Some(url) = line.strip_prefix("bindbridge: API listening on ") {
+                api = Some(url.trim().to_string());
+            }
+            if line.trim().starts_with("vps_") {
+                token = Some(line.trim().to_string());
+            }
+            seen.push(line);
+        }
+        DevServe {
+            child,
+            api: api.expect("the API address before the welcome"),
+            token,
+        }
+    }
+
+    /// POSTs `body` to the API with `token`, expecting 201; the answer.
+    fn post(&self, token: &str, path: &str, body: Value) -> Value {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent();
+        let mut reply = agent
+            .post(format!("{}{path}", self.api))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .expect("an HTTP answer");
+        let status = reply.status().as_u16();
+        let text = reply.body_mut().read_to_string().expect("a body");
+        assert_eq!(status, 201, "POST {path}: {text}");
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    /// Creates zone `domain` with `www A value`.
+    fn zone_with_www(&self, token: &str, domain: &str, value: &str) {
+        let zone = self.post(token, "/api/v1/dns-zones/", json!({ "domain": domain }));
+        let uuid = zone["uuid"].as_str().expect("a uuid");
+        self.post(
+            token,
+            &format!("/api/v1/dns-zones/{uuid}/records/"),
+            json!({"name": "www", "record_type": "A", "value": value}),
+        );
+    }
+}
+
+impl Drop for DevServe {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `bindbridge serve --dev` on `data` with named on `dns`, the API on a
+/// free port, its output discarded.
+fn dev_serve(data: &Path, dns: SocketAddr) -> Command {
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_bindbridge"));
+    serve
         .args([
             "serve",
             "--dev",
@@ -340,80 +432,98 @@ fn dev_mode_runs_its_own_named_and_secondary_and_stops_them_on_sigterm() {
             "127.0.0.1:0",
             "--data-dir",
         ])
-        .arg(&data)
+        .arg(data)
         .arg("--dns-listen")
         .arg(dns.to_string())
-        .args(["--dev-secondary", "--secondary-dns"])
-        .arg(secondary.to_string())
         .env("BINDBRIDGE_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bindbridge serve --dev starts");
-    let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
-    let mut seen = Vec::new();
-    let (mut api, mut token) = (None, None);
-    while api.is_none() || token.is_none() {
-        let line = match lines.next() {
-            Some(Ok(line)) => line,
-            _ => {
-                let _ = child.kill();
-                panic!("serve --dev ended before its welcome:\n{}", seen.join("\n"));
-            }
-        };
-        if let Some(url) = line.strip_prefix("bindbridge: API listening on ") {
-            api = Some(url.trim().to_string());
+        .stderr(Stdio::null());
+    serve
+}
+
+/// Waits up to `within` for `child` to exit (killing it then); its output.
+fn finish_within(mut child: std::process::Child, within: Duration) -> std::process::Output {
+    let deadline = Instant::now() + within;
+    while let Ok(None) = child.try_wait() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
         }
-        if line.trim().starts_with("vps_") {
-            token = Some(line.trim().to_string());
-        }
-        seen.push(line);
+        std::thread::sleep(Duration::from_millis(50));
     }
-    let (api, token) = (api.unwrap(), token.unwrap());
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    let post = |path: &str, body: Value| -> Value {
-        let mut reply = agent
-            .post(format!("{api}{path}"))
-            .header("Authorization", format!("Bearer {token}"))
-            .header("Content-Type", "application/json")
-            .send(body.to_string())
-            .expect("an HTTP answer");
-        assert_eq!(reply.status().as_u16(), 201);
-        let text = reply.body_mut().read_to_string().expect("a body");
-        serde_json::from_str(&text).expect("JSON")
+    child.wait_with_output().expect("its output")
+}
+
+/// The pids of the running named processes started on `conf`, from /proc.
+fn named_pids(conf: &Path) -> Vec<u32> {
+    let conf = conf.as_os_str().as_bytes();
+    let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|pid: &u32| {
+            // A zombie's cmdline is empty.
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.split(|&b| b == 0).any(|arg| arg == conf))
+        })
+        .collect();
+    pids.sort();
+    pids
+}
+
+/// Kills, when a test ends, every named still running on a named.conf
+/// (left behind by a serve the test killed, or by a failed test).
+struct NamedReaper(PathBuf);
+
+impl Drop for NamedReaper {
+    fn drop(&mut self) {
+        for pid in named_pids(&self.0) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+/// Waits until `dns` answers `www.<zone>` with `value`.
+fn assert_served(dns: SocketAddr, zone: &str, value: &str) {
+    let name = format!("www.{zone}.");
+    let deadline = Instant::now() + SERVE_WAIT;
+    let answer = loop {
+        let answer = dig_answer(dns, &name, "A");
+        if answer == Ok(vec![value.to_string()]) || Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     };
-    let zone = post("/api/v1/dns-zones/", json!({"domain": "dev.example"}));
-    let uuid = zone["uuid"].as_str().expect("a uuid").to_string();
-    post(
-        &format!("/api/v1/dns-zones/{uuid}/records/"),
-        json!({"name": "www", "record_type": "A", "value": "192.0.2.80"}),
+    assert_eq!(answer, Ok(vec![value.to_string()]), "{dns} serves {name}");
+}
+
+#[test]
+fn dev_mode_runs_its_own_named_and_secondary_and_stops_them_on_sigterm() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data = dir.path().join("dev");
+    let dns = SocketAddr::new(LOOPBACK, free_port(LOOPBACK).expect("a free port"));
+    let secondary = SocketAddr::new(
+        SECOND_LOOPBACK,
+        free_port(SECOND_LOOPBACK).expect("a free port"),
     );
-    for (server, what) in [(dns, "the dev named"), (secondary, "its secondary")] {
-        let deadline = Instant::now() + SERVE_WAIT;
-        let answer = loop {
-            let answer = dig_answer(server, "www.dev.example.", "A");
-            if answer == Ok(vec!["192.0.2.80".to_string()]) || Instant::now() > deadline {
-                break answer;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        assert_eq!(
-            answer,
-            Ok(vec!["192.0.2.80".to_string()]),
-            "{what} serves the record"
-        );
-    }
+    let mut serve = DevServe::start(
+        &data,
+        dns,
+        &["--dev-secondary", "--secondary-dns", &secondary.to_string()],
+    );
+    let token = serve.token.clone().expect("a token at the first start");
+    serve.zone_with_www(&token, "dev.example", "192.0.2.80");
+    assert_served(dns, "dev.example", "192.0.2.80");
+    assert_served(secondary, "dev.example", "192.0.2.80");
     assert!(
         data.join("bindbridge.db").exists(),
         "the database is in the data dir"
     );
     // SIGTERM: the API stops, and so does the private named.
-    sigterm(&child);
-    let status = child.wait().expect("serve exits");
+    sigterm(&serve.child);
+    let status = serve.child.wait().expect("serve exits");
     assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
     for pid_file in [
         data.join("named").join("named.pid"),
@@ -429,6 +539,82 @@ fn dev_mode_runs_its_own_named_and_secondary_and_stops_them_on_sigterm() {
             pid_file.display()
         );
     }
+}
+
+#[test]
+fn a_second_dev_serve_on_the_same_directory_exits_2_and_the_first_keeps_deploying() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data = dir.path().join("dev");
+    let _reaper = NamedReaper(data.join("named.conf"));
+    let dns = SocketAddr::new(LOOPBACK, free_port(LOOPBACK).expect("a free port"));
+    let first = DevServe::start(&data, dns, &[]);
+    let token = first.token.clone().expect("a token at the first start");
+    let conf = std::fs::read(data.join("named.conf")).expect("named.conf");
+    // Its own API port, so that only the data directory is shared.
+    let second = dev_serve(&data, dns)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("a second serve --dev starts");
+    let out = finish_within(second, SERVE_WAIT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "the second serve: {stderr}");
+    assert!(
+        stderr.contains(&format!("pid {}", first.child.id())),
+        "names the running serve: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read(data.join("named.conf")).expect("named.conf"),
+        conf,
+        "named.conf is left alone"
+    );
+    first.zone_with_www(&token, "after.example", "192.0.2.81");
+    assert_served(dns, "after.example", "192.0.2.81");
+    assert_eq!(named_pids(&data.join("named.conf")).len(), 1, "one named");
+}
+
+#[test]
+fn dev_mode_after_sigkill_stops_the_named_it_left_and_serves_from_one_named() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data = dir.path().join("dev");
+    let conf = data.join("named.conf");
+    let _reaper = NamedReaper(conf.clone());
+    let dns = SocketAddr::new(LOOPBACK, free_port(LOOPBACK).expect("a free port"));
+    let mut first = DevServe::start(&data, dns, &[]);
+    let token = first.token.clone().expect("a token at the first start");
+    first.zone_with_www(&token, "before.example", "192.0.2.82");
+    assert_served(dns, "before.example", "192.0.2.82");
+    first.child.kill().expect("SIGKILL");
+    first.child.wait().expect("serve exits");
+    let left = named_pids(&conf);
+    assert_eq!(left.len(), 1, "named outlives a SIGKILLed serve");
+    let second = DevServe::start(&data, dns, &[]);
+    let now = named_pids(&conf);
+    assert_eq!(now.len(), 1, "one named for the directory: {now:?}");
+    assert_ne!(now, left, "the named left running was stopped");
+    second.zone_with_www(&token, "restarted.example", "192.0.2.83");
+    assert_served(dns, "restarted.example", "192.0.2.83");
+    assert_served(dns, "before.example", "192.0.2.82");
+}
+
+#[test]
+fn dev_mode_refuses_a_dns_address_another_program_uses() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data = dir.path().join("dev");
+    let _reaper = NamedReaper(data.join("named.conf"));
+    let taken = std::net::UdpSocket::bind((LOOPBACK, 0)).expect("a UDP socket");
+    let dns = taken.local_addr().expect("its address");
+    let serve = dev_serve(&data, dns)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve --dev starts");
+    let out = finish_within(serve, SERVE_WAIT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot serve DNS on {dns}")) && stderr.contains("--dns-listen"),
+        "{stderr}"
+    );
+    assert!(named_pids(&data.join("named.conf")).is_empty(), "no named");
 }
 
 #[test]

@@ -564,7 +564,9 @@ fn concurrent_writers_wait_for_each_other() {
     write_zone(&dir, "b.zone", &big_zone("b.example", 40_000, "b", 1));
     // The schema exists before the race, as it would in production.
     assert_eq!(
-        run(&["--db", "s.db", "user", "list"], &dir).status.code(),
+        run(&["--db", "s.db", "user", "add", "racer"], &dir)
+            .status
+            .code(),
         Some(0)
     );
     let spawn = |args: &[&str]| {

@@ -4,12 +4,12 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::could_not_run;
+use super::{could_not_run, write_failure};
 use crate::cli::{CompileArgs, Format};
 use crate::compile::{self, Destination, Request};
 
-/// `bindbridge compile`.
-pub fn run(args: CompileArgs) -> ExitCode {
+/// `bindbridge compile`; the error is standard output closed early.
+pub fn run(args: CompileArgs) -> std::io::Result<ExitCode> {
     let shown_file = if args.file.as_os_str() == "-" {
         "<stdin>".to_string()
     } else {
@@ -27,7 +27,7 @@ pub fn run(args: CompileArgs) -> ExitCode {
     };
     let compiled = match compile::compile(&request) {
         Ok(c) => c,
-        Err(e) => return could_not_run(&e),
+        Err(e) => return Ok(could_not_run(&e)),
     };
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
@@ -47,7 +47,7 @@ pub fn run(args: CompileArgs) -> ExitCode {
                 shown_file
             );
         }
-        return ExitCode::from(1);
+        return Ok(ExitCode::from(1));
     }
     let destination = match &args.output {
         Some(path) => Destination::File(path),
@@ -67,15 +67,15 @@ pub fn run(args: CompileArgs) -> ExitCode {
                     serde_json::json!({"severity": "error", "file": shown_file.clone(), "line": 0, "column": 0, "message": message})
                 ),
             };
-            ExitCode::from(1)
+            Ok(ExitCode::from(1))
         }
         Ok(Some(_)) => {
             if args.format == Format::Text {
                 let _ = writeln!(err, "named-checkzone: output accepted");
             }
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Ok(None) => ExitCode::SUCCESS,
-        Err(e) => could_not_run(&e),
+        Ok(None) => Ok(ExitCode::SUCCESS),
+        Err(e) => write_failure(&e),
     }
 }

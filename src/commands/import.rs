@@ -1,7 +1,7 @@
 //! `bindbridge import`: zone files, or every primary zone of a named.conf,
 //! into the database, with a report per zone.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -109,7 +109,11 @@ pub async fn run(db: PathBuf, args: ImportArgs) -> ExitCode {
     }
     let failed = reports.iter().filter(|r| failure(r, args.verify)).count();
     if args.format == Format::Text {
-        println!("{}", summary(&reports, args.dry_run, failed));
+        let _ = writeln!(
+            std::io::stdout(),
+            "{}",
+            summary(&reports, args.dry_run, failed)
+        );
     }
     match failed {
         0 => ExitCode::SUCCESS,
@@ -268,14 +272,19 @@ fn progress_bar(zones: usize) -> ProgressBar {
     bar
 }
 
+/// Prints a zone's report. A closed standard output does not stop the
+/// import (the zones matter more than their report), nor panic as print!
+/// would.
 fn print_report(report: &ZoneReport, format: Format) {
-    match format {
-        Format::Json => println!(
+    let mut out = std::io::stdout();
+    let _ = match format {
+        Format::Json => writeln!(
+            out,
             "{}",
             serde_json::to_string(report).unwrap_or_else(|_| "{}".into())
         ),
-        Format::Text => print!("{}", report_text(report)),
-    }
+        Format::Text => out.write_all(report_text(report).as_bytes()),
+    };
 }
 
 /// The report of one zone, for people.

@@ -15,15 +15,18 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command};
 use crate::store::{DEFAULT_PATH, Store};
 
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> ExitCode {
+/// Runs a parsed command line. The error is standard output failing
+/// (closed by its reader, say), which `main` deals with.
+pub fn run(cli: Cli) -> std::io::Result<ExitCode> {
     if let Command::Serve(args) = cli.command {
-        return serve::run(cli.db, args);
+        return Ok(serve::run(cli.db, args));
     }
     let db = cli.db.unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
     match cli.command {
         Command::Compile(args) => compile::run(args),
-        Command::Import(args) => block_on(import::run(db, args)),
+        // An import goes on when its report cannot be written: the
+        // zones matter more than the report.
+        Command::Import(args) => block_on(async { Ok(import::run(db, args).await) }),
         Command::Export(args) => block_on(zone::export(db, args)),
         Command::Zone(command) => block_on(zone::zone(db, command)),
         Command::User(command) => block_on(zone::user(db, command)),
@@ -36,19 +39,36 @@ pub fn run(cli: Cli) -> ExitCode {
 /// Runs a command's future on a runtime of its own: the command line does
 /// one thing at a time, so one thread is enough (SQLite runs on sqlx's
 /// worker thread beside it).
-fn block_on(future: impl Future<Output = ExitCode>) -> ExitCode {
+fn block_on(future: impl Future<Output = std::io::Result<ExitCode>>) -> std::io::Result<ExitCode> {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime.block_on(future),
-        Err(e) => could_not_run(&e),
+        Err(e) => Ok(could_not_run(&e)),
     }
 }
 
-/// Opens the database or says why not.
+/// Opens the database (creating it) or says why not.
 async fn open_store(db: &std::path::Path) -> Result<Store, ExitCode> {
     Store::open(db).await.map_err(|e| could_not_run(&e))
+}
+
+/// Opens the database for a command that only reads, or says why not:
+/// a database that does not exist is an error, not created.
+async fn open_existing_store(db: &std::path::Path) -> Result<Store, ExitCode> {
+    Store::open_existing(db)
+        .await
+        .map_err(|e| could_not_run(&e))
+}
+
+/// What a failed write of a zone means: standard output closed by its
+/// reader goes up to `main` (which ends quietly), anything else is exit 2.
+fn write_failure(e: &crate::compile::Error) -> std::io::Result<ExitCode> {
+    match e.is_broken_pipe() {
+        true => Err(std::io::ErrorKind::BrokenPipe.into()),
+        false => Ok(could_not_run(e)),
+    }
 }
 
 /// Prints an error with its causes and returns exit code 2.

@@ -1,6 +1,7 @@
 //! `bindbridge secondary-config`: the named.conf text that makes a BIND
 //! server a secondary of bindbridge's named.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -8,10 +9,10 @@ use crate::cli::SecondaryConfigArgs;
 use crate::config::Config;
 
 /// `bindbridge secondary-config`: what a secondary's named.conf needs.
-pub fn run(args: SecondaryConfigArgs) -> ExitCode {
+pub fn run(args: SecondaryConfigArgs) -> std::io::Result<ExitCode> {
     let fail = |message: String| {
         eprintln!("bindbridge: {message}");
-        ExitCode::from(2)
+        Ok(ExitCode::from(2))
     };
     let config = match Config::load(args.config.as_deref()) {
         Ok(c) => c.deploy,
@@ -53,7 +54,8 @@ pub fn run(args: SecondaryConfigArgs) -> ExitCode {
              primary_address to the address secondaries reach named at"
         );
     }
-    print!(
+    write!(
+        std::io::stdout(),
         "# A secondary of bindbridge's named at {} port {}: it follows the catalog zone\n\
          # {} and transfers every zone it lists.\n\n\
          # 1. Inside the options {{ }} block of named.conf:\n\n{}\n\
@@ -63,6 +65,6 @@ pub fn run(args: SecondaryConfigArgs) -> ExitCode {
         config.catalog_zone,
         conf.options,
         conf.statements
-    );
-    ExitCode::SUCCESS
+    )?;
+    Ok(ExitCode::SUCCESS)
 }

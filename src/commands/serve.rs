@@ -1,8 +1,9 @@
 //! `bindbridge serve`: the REST API on its own runtime.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read, Seek, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::could_not_run;
@@ -46,20 +47,49 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return could_not_run(&e),
     };
-    // Dev mode: a private named, and the deploy settings that drive it.
-    let dev = match args.dev {
-        true => match start_dev(&args, &mut config.deploy) {
-            Ok(dev) => Some(dev),
+    let dev_dir = match args.dev {
+        true => match data_dir(&args) {
+            Ok(dir) => Some(dir),
             Err(e) => return fail(e),
         },
         false => None,
     };
     let db = db
-        .or(dev
-            .as_ref()
-            .map(|d| d.named.layout().dir.join("bindbridge.db")))
+        .or(dev_dir.as_ref().map(|dir| dir.join("bindbridge.db")))
         .or(config.db.clone())
         .unwrap_or_else(|| PathBuf::from(crate::store::DEFAULT_PATH));
+    // One serve per data directory and per database, decided before
+    // anything is touched: a second dev serve would rewrite named.conf
+    // with a new rndc port and restart named under the first one's feet,
+    // and two deploy workers on one database would fight over it. The
+    // locks are held until the process exits.
+    let mut locks = Vec::new();
+    if let Some(dir) = &dev_dir {
+        match InstanceLock::take(&dir.join("bindbridge.lock"), "data directory", dir) {
+            Ok(lock) => locks.push(lock),
+            Err(e) => return fail(e),
+        }
+    }
+    // A database in a missing directory is left to Store::open to report.
+    if db
+        .parent()
+        .is_none_or(|p| p.as_os_str().is_empty() || p.is_dir())
+    {
+        let mut path = db.clone().into_os_string();
+        path.push(".lock");
+        match InstanceLock::take(Path::new(&path), "database", &db) {
+            Ok(lock) => locks.push(lock),
+            Err(e) => return fail(e),
+        }
+    }
+    // Dev mode: a private named, and the deploy settings that drive it.
+    let dev = match dev_dir {
+        Some(dir) => match start_dev(&dir, &args, &mut config.deploy) {
+            Ok(dev) => Some(dev),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
     let listen = args
         .api_listen
         .or(config.api_listen)
@@ -178,23 +208,41 @@ struct Dev {
     secondary: Option<PrivateNamed>,
 }
 
-/// Writes the dev data directory, starts its named and points `deploy` at
-/// it; with `--dev-secondary`, starts the secondary (in `DIR/secondary`)
-/// and adds it to `deploy`'s secondaries.
-fn start_dev(args: &ServeArgs, deploy: &mut DeployConfig) -> Result<Dev, String> {
+/// The dev data directory, created, as an absolute path (named reads every
+/// path from its own directory).
+fn data_dir(args: &ServeArgs) -> Result<PathBuf, String> {
     let dir = args
         .data_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("bindbridge-dev"));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    // named reads every path from its own directory: all absolute.
-    let dir = std::fs::canonicalize(&dir)
-        .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+    std::fs::canonicalize(&dir).map_err(|e| format!("cannot resolve {}: {e}", dir.display()))
+}
+
+/// Writes the dev data directory `dir`, starts its named and points
+/// `deploy` at it; with `--dev-secondary`, starts the secondary (in
+/// `DIR/secondary`) and adds it to `deploy`'s secondaries. A named left
+/// running by an earlier run of `dir` is stopped first.
+fn start_dev(dir: &Path, args: &ServeArgs, deploy: &mut DeployConfig) -> Result<Dev, String> {
     let dns = args
         .dns_listen
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], DEV_DNS_PORT)));
     let control_port = free_port(dns.ip()).map_err(|e| format!("no free port for rndc: {e}"))?;
-    let layout = Layout::new(&dir, dns, SocketAddr::new(dns.ip(), control_port));
+    let layout = Layout::new(dir, dns, SocketAddr::new(dns.ip(), control_port));
+    // Both leftovers go before either named starts: the old secondary
+    // could otherwise hold the new primary's transfers up.
+    let secondary_dir = dir.join("secondary");
+    let secondary_dns = args
+        .secondary_dns
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 2], dns.port())));
+    // The control address does not matter here. A secondary left from
+    // a run with --dev-secondary goes even when this run has none.
+    let old_secondary = Layout::new(&secondary_dir, secondary_dns, layout.control);
+    match args.dev_secondary {
+        true => old_secondary.reclaim("--secondary-dns")?,
+        false => old_secondary.stop_leftover()?,
+    }
+    layout.reclaim("--dns-listen")?;
     layout.write()?;
     let named = layout.start()?;
     layout.point(deploy);
@@ -204,9 +252,7 @@ fn start_dev(args: &ServeArgs, deploy: &mut DeployConfig) -> Result<Dev, String>
             secondary: None,
         });
     }
-    let dns = args
-        .secondary_dns
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 2], layout.dns.port())));
+    let dns = secondary_dns;
     let control = SocketAddr::new(
         layout.control.ip(),
         free_port(layout.control.ip()).map_err(|e| format!("no free port for rndc: {e}"))?,
@@ -215,7 +261,7 @@ fn start_dev(args: &ServeArgs, deploy: &mut DeployConfig) -> Result<Dev, String>
     deploy.secondaries.retain(|s| s.dns() != dns);
     deploy.secondaries.push(secondary.clone());
     let conf = deploy.secondary_conf(Some(&secondary))?;
-    let secondary_layout = Layout::secondary(&dir.join("secondary"), dns, control, conf);
+    let secondary_layout = Layout::secondary(&secondary_dir, dns, control, conf);
     secondary_layout.write()?;
     let started = secondary_layout.start()?;
     started.wait_listening()?;
@@ -223,6 +269,57 @@ fn start_dev(args: &ServeArgs, deploy: &mut DeployConfig) -> Result<Dev, String>
         named,
         secondary: Some(started),
     })
+}
+
+/// An exclusive lock on a file beside what one serve owns (its data
+/// directory, its database), with that serve's pid in it.
+struct InstanceLock {
+    /// Locked while open; closed (and so unlocked) when the process
+    /// exits, however it exits. std opens files close-on-exec, so the
+    /// named we start does not inherit the lock and keep it after us.
+    _file: std::fs::File,
+}
+
+impl InstanceLock {
+    /// Locks `path` for this process, or says which process holds it:
+    /// `what` and `owned` name what the lock guards, for the message.
+    fn take(path: &Path, what: &str, owned: &Path) -> Result<InstanceLock, String> {
+        let io = |e: std::io::Error| format!("cannot lock {}: {e}", path.display());
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io)?;
+        // flock, not fcntl locks: those are per process, and SQLite's
+        // own fcntl locks on the database would be mixed up with them.
+        // SAFETY: a valid open descriptor; flock touches no memory.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::WouldBlock {
+                return Err(io(e));
+            }
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            // Empty only in the moment between its lock and its write.
+            let pid = match pid.trim() {
+                "" => "unknown".to_string(),
+                pid => pid.to_string(),
+            };
+            return Err(format!(
+                "{what} {} is in use by another bindbridge serve (pid {pid}); \
+                 stop that one first (lock file {})",
+                owned.display(),
+                path.display()
+            ));
+        }
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| writeln!(file, "{}", std::process::id()))
+            .map_err(io)?;
+        Ok(InstanceLock { _file: file })
+    }
 }
 
 /// The DNS port of the dev named unless `--dns-listen` says otherwise.

@@ -1,27 +1,28 @@
 //! `bindbridge export`, `zone list|show` and `user add|list`: what is stored.
 
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{could_not_run, open_store};
+use super::{could_not_run, open_existing_store, open_store, write_failure};
 use crate::cli::{ExportArgs, Format, TokenCommand, UserCommand, ZoneCommand};
 use crate::compile::{self, Destination};
 use crate::render::Template;
 use crate::store::{StoreError, ZoneInfo};
 
 /// `bindbridge export ZONE [-o FILE] [--check]`.
-pub async fn export(db: PathBuf, args: ExportArgs) -> ExitCode {
-    let store = match open_store(&db).await {
+pub async fn export(db: PathBuf, args: ExportArgs) -> io::Result<ExitCode> {
+    let store = match open_existing_store(&db).await {
         Ok(s) => s,
-        Err(code) => return code,
+        Err(code) => return Ok(code),
     };
     let loaded = store.load_zone(&args.zone).await;
     store.close().await;
     let zone = match loaded {
         Ok((_, zone)) => zone,
-        Err(e) => return store_failure(&e),
+        Err(e) => return Ok(store_failure(&e)),
     };
     let destination = match &args.output {
         Some(path) => Destination::File(path),
@@ -34,10 +35,10 @@ pub async fn export(db: PathBuf, args: ExportArgs) -> ExitCode {
                 args.zone,
                 verdict.output.trim()
             );
-            ExitCode::from(1)
+            Ok(ExitCode::from(1))
         }
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => could_not_run(&e),
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => write_failure(&e),
     }
 }
 
@@ -53,15 +54,15 @@ fn store_failure(e: &StoreError) -> ExitCode {
 }
 
 /// `bindbridge zone list|show`.
-pub async fn zone(db: PathBuf, command: ZoneCommand) -> ExitCode {
+pub async fn zone(db: PathBuf, command: ZoneCommand) -> io::Result<ExitCode> {
     let (key, format) = match command {
         ZoneCommand::History { zone } => return history(db, &zone).await,
         ZoneCommand::List { format } => (None, format),
         ZoneCommand::Show { zone, format } => (Some(zone), format),
     };
-    let store = match open_store(&db).await {
+    let store = match open_existing_store(&db).await {
         Ok(s) => s,
-        Err(code) => return code,
+        Err(code) => return Ok(code),
     };
     let result = match &key {
         None => store.zones().await,
@@ -70,30 +71,33 @@ pub async fn zone(db: PathBuf, command: ZoneCommand) -> ExitCode {
     store.close().await;
     let zones = match result {
         Ok(z) => z,
-        Err(e) => return store_failure(&e),
+        Err(e) => return Ok(store_failure(&e)),
     };
+    let mut out = io::stdout().lock();
     match (format, key.is_some()) {
-        (Format::Text, false) => print!("{}", zone_table(&zones)),
-        (Format::Text, true) => print!("{}", zone_details(&zones[0])),
+        (Format::Text, false) => out.write_all(zone_table(&zones).as_bytes())?,
+        (Format::Text, true) => out.write_all(zone_details(&zones[0]).as_bytes())?,
         (Format::Json, _) => {
             for z in &zones {
-                println!("{}", zone_json(z));
+                writeln!(out, "{}", zone_json(z))?;
             }
         }
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `bindbridge zone history ZONE`: one line per change, oldest first.
-async fn history(db: PathBuf, zone: &str) -> ExitCode {
-    let store = match open_store(&db).await {
+async fn history(db: PathBuf, zone: &str) -> io::Result<ExitCode> {
+    let store = match open_existing_store(&db).await {
         Ok(s) => s,
-        Err(code) => return code,
+        Err(code) => return Ok(code),
     };
     let history = store.history(zone).await;
     store.close().await;
     match history {
-        Ok(changes) if changes.is_empty() => store_failure(&StoreError::UnknownZone(zone.into())),
+        Ok(changes) if changes.is_empty() => {
+            Ok(store_failure(&StoreError::UnknownZone(zone.into())))
+        }
         Ok(changes) => {
             for c in changes {
                 let record = c
@@ -101,11 +105,17 @@ async fn history(db: PathBuf, zone: &str) -> ExitCode {
                     .map(|u| format!(" record {u}"))
                     .unwrap_or_default();
                 let after = c.after.map(|a| format!(" {a}")).unwrap_or_default();
-                println!("{}  {}  {}{record}{after}", c.at, c.actor, c.action);
+                writeln!(
+                    io::stdout(),
+                    "{}  {}  {}{record}{after}",
+                    c.at,
+                    c.actor,
+                    c.action
+                )?;
             }
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => store_failure(&e),
+        Err(e) => Ok(store_failure(&e)),
     }
 }
 
@@ -237,10 +247,15 @@ fn zone_json(z: &ZoneInfo) -> serde_json::Value {
 }
 
 /// `bindbridge user add|list`.
-pub async fn user(db: PathBuf, command: UserCommand) -> ExitCode {
-    let store = match open_store(&db).await {
+pub async fn user(db: PathBuf, command: UserCommand) -> io::Result<ExitCode> {
+    // `user add` is one way to start a database; `user list` only reads.
+    let opened = match &command {
+        UserCommand::Add { .. } => open_store(&db).await,
+        UserCommand::List => open_existing_store(&db).await,
+    };
+    let store = match opened {
         Ok(s) => s,
-        Err(code) => return code,
+        Err(code) => return Ok(code),
     };
     let result = match &command {
         UserCommand::Add { name } => match valid_user_name(name) {
@@ -248,7 +263,7 @@ pub async fn user(db: PathBuf, command: UserCommand) -> ExitCode {
             Err(message) => {
                 store.close().await;
                 eprintln!("bindbridge: bad user name '{name}': {message}");
-                return ExitCode::from(1);
+                return Ok(ExitCode::from(1));
             }
         },
         UserCommand::List => store.users().await,
@@ -257,11 +272,11 @@ pub async fn user(db: PathBuf, command: UserCommand) -> ExitCode {
     match result {
         Ok(users) => {
             for u in users {
-                println!("{}  {}", u.name, u.created_at);
+                writeln!(io::stdout(), "{}  {}", u.name, u.created_at)?;
             }
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => store_failure(&e),
+        Err(e) => Ok(store_failure(&e)),
     }
 }
 
@@ -279,11 +294,13 @@ fn valid_user_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// `bindbridge token create|list|revoke`.
-pub async fn token(db: PathBuf, command: TokenCommand) -> ExitCode {
-    let store = match open_store(&db).await {
+/// `bindbridge token create|list|revoke`: each needs a user or a token
+/// of an existing database, so none creates one.
+pub async fn token(db: PathBuf, command: TokenCommand) -> io::Result<ExitCode> {
+    let mut out = io::stdout();
+    let store = match open_existing_store(&db).await {
         Ok(s) => s,
-        Err(code) => return code,
+        Err(code) => return Ok(code),
     };
     let code = match command {
         TokenCommand::Create {
@@ -304,7 +321,7 @@ pub async fn token(db: PathBuf, command: TokenCommand) -> ExitCode {
                         "bindbridge: bad --expires '{}': use seconds or units such as 90m, 30d, 1w",
                         expires.unwrap_or_default()
                     );
-                    return ExitCode::from(1);
+                    return Ok(ExitCode::from(1));
                 }
             };
             match store
@@ -312,7 +329,7 @@ pub async fn token(db: PathBuf, command: TokenCommand) -> ExitCode {
                 .await
             {
                 Ok((token, _)) => {
-                    println!("{token}");
+                    writeln!(out, "{token}")?;
                     ExitCode::SUCCESS
                 }
                 Err(e @ StoreError::BadPermission(_)) => {
@@ -330,7 +347,8 @@ pub async fn token(db: PathBuf, command: TokenCommand) -> ExitCode {
                         (None, Some(at)) => format!("expires {at}"),
                         (None, None) => "active".into(),
                     };
-                    println!(
+                    writeln!(
+                        out,
                         "{}  {}  {}  {}  created {}  last used {}  {state}",
                         t.prefix,
                         t.user,
@@ -338,7 +356,7 @@ pub async fn token(db: PathBuf, command: TokenCommand) -> ExitCode {
                         t.permissions.join(","),
                         t.created_at,
                         t.last_used_at.as_deref().unwrap_or("never"),
-                    );
+                    )?;
                 }
                 ExitCode::SUCCESS
             }
@@ -354,5 +372,5 @@ pub async fn token(db: PathBuf, command: TokenCommand) -> ExitCode {
         },
     };
     store.close().await;
-    code
+    Ok(code)
 }

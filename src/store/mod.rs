@@ -77,6 +77,14 @@ pub enum StoreError {
         /// Its missing directory.
         directory: String,
     },
+    /// The database does not exist, and the command only reads.
+    #[error(
+        "database {path} does not exist (give the right one with --db, or create it with bindbridge import or serve)"
+    )]
+    Missing {
+        /// The database path.
+        path: String,
+    },
     /// The schema could not be brought up to date.
     #[error("cannot migrate database {path}: {source}")]
     Migrate {
@@ -177,7 +185,16 @@ impl Store {
     /// Opens (creating it if needed) the database at `path` and applies
     /// any pending migrations.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        let store = Store::connect(path, false).await?;
+        let store = Store::connect(path, false, true).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database at `path` like [`Store::open`], but only if it
+    /// exists: for commands that only read, where a new empty database
+    /// would answer "nothing here" about a mistyped path.
+    pub async fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        let store = Store::connect(path, false, false).await?;
         store.migrate().await?;
         Ok(store)
     }
@@ -185,10 +202,10 @@ impl Store {
     /// Opens an existing database for reading only: nothing is created,
     /// migrated or checkpointed (for dry runs).
     pub async fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        Store::connect(path, true).await
+        Store::connect(path, true, false).await
     }
 
-    async fn connect(path: &Path, read_only: bool) -> Result<Store, StoreError> {
+    async fn connect(path: &Path, read_only: bool, create: bool) -> Result<Store, StoreError> {
         let shown = path.display().to_string();
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
@@ -199,6 +216,15 @@ impl Store {
                 directory: dir.display().to_string(),
             });
         }
+        if !create && !path.exists() {
+            return Err(StoreError::Missing { path: shown });
+        }
+        if !read_only {
+            private_files(path, create).map_err(|source| StoreError::Open {
+                path: shown.clone(),
+                source: source.into(),
+            })?;
+        }
         let open_error = |source| StoreError::Open {
             path: shown.clone(),
             source,
@@ -207,7 +233,7 @@ impl Store {
             .map_err(open_error)?
             .filename(path)
             .read_only(read_only)
-            .create_if_missing(!read_only)
+            .create_if_missing(create && !read_only)
             // NORMAL in WAL mode: a commit survives the process being
             // killed at any moment (the log is written before the commit
             // returns; only a power cut can lose the last commits), without
@@ -349,6 +375,44 @@ impl Store {
             }
         })
     }
+}
+
+/// Makes the database at `path` and its `-wal` and `-shm` files readable
+/// by their owner only: they hold token hashes and every zone. A new
+/// database is created here, 0600 whatever the umask; SQLite gives the log
+/// files it creates the database's mode. Existing files of an older
+/// version (0644) are put right where we may (best effort: a database
+/// shared through its group is not ours to chmod).
+fn private_files(path: &Path, create: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let private = std::fs::Permissions::from_mode(0o600);
+    if create {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            // mode() is filtered by the umask, which may take the owner's
+            // bits away too.
+            Ok(file) => return file.set_permissions(private),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = Path::new(&file);
+        if let Ok(m) = std::fs::metadata(file)
+            && m.is_file()
+            && m.permissions().mode() & 0o077 != 0
+            && let Err(e) = std::fs::set_permissions(file, private.clone())
+        {
+            tracing::warn!("cannot make {} private (0600): {e}", file.display());
+        }
+    }
+    Ok(())
 }
 
 /// The current time in seconds since the epoch, as the store keeps times.
