@@ -434,7 +434,10 @@ impl<'z> Checker<'z> {
         if name::labels(owner_wire).next() == Some(&b"*"[..])
             && let Some(ns) = group.iter().find(|r| r.rtype == RType::NS)
         {
-            let message = format!("{}: invalid NS owner name (wildcard)", self.text(owner_wire));
+            let message = format!(
+                "{}: invalid NS owner name (wildcard)",
+                self.text(owner_wire)
+            );
             self.report(Severity::Error, Some(ns), message);
         }
         // check-names, record by record, as BIND checks them when it loads.

@@ -395,7 +395,10 @@ mod tests {
                 .fetch_all(&pool)
                 .await
                 .unwrap();
-        assert_eq!(ttls, [60, 60], "the newest record's TTL, which named served");
+        assert_eq!(
+            ttls,
+            [60, 60],
+            "the newest record's TTL, which named served"
+        );
     }
 }
-
