@@ -11,9 +11,8 @@ pub mod error;
 pub mod input;
 pub mod openapi;
 mod records;
+pub mod server;
 mod zones;
-
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Body;
@@ -187,27 +186,15 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Serves the API on `listener` until `shutdown` resolves; requests under
-/// way are finished first.
+/// Serves the API on `listener` within `limits` until `shutdown`
+/// resolves; requests under way are finished first.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: server::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Without TCP_NODELAY, the last small piece of a streamed answer waits
-    // for the client's delayed ACK (40 ms) before it is sent.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY not set on an API connection: {e}");
-        }
-    });
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    server::serve(listener, router(state), limits, shutdown).await
 }
 
 /// The authenticated caller.
@@ -237,7 +224,14 @@ impl FromRequestParts<AppState> for Auth {
             })
             .ok_or_else(ApiError::unauthorized)?;
         match state.store.authenticate(token).await? {
-            Some(caller) => Ok(Auth(caller)),
+            Some(caller) => {
+                // A connection with a token is the last to be closed when
+                // the server runs short of connections.
+                if let Some(connection) = parts.extensions.get::<server::Connection>() {
+                    connection.authenticated();
+                }
+                Ok(Auth(caller))
+            }
             None => Err(ApiError::unauthorized()),
         }
     }
@@ -287,12 +281,48 @@ async fn log_request(
 /// An answer given early (401, 404, 405, 415, 413) would otherwise leave
 /// unread bytes behind, and closing such a connection resets it: the
 /// client, still sending, would see the reset instead of the answer.
+///
+/// On a served connection, the body has [`server::Limits::body_timeout`]
+/// to arrive, and once it is in, the connection counts as busy until the
+/// answer is sent.
 async fn read_body(request: Request, next: axum::middleware::Next) -> Response {
     let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, DRAIN_LIMIT).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
-        Err(_) => too_large().into_response(),
+    let connection = parts.extensions.get::<server::Connection>().cloned();
+    let reading = axum::body::to_bytes(body, DRAIN_LIMIT);
+    let read = match &connection {
+        Some(c) => match tokio::time::timeout(c.body_timeout(), reading).await {
+            Ok(read) => read,
+            Err(_) => return body_timeout(),
+        },
+        None => reading.await,
+    };
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(_) => return too_large().into_response(),
+    };
+    let request = Request::from_parts(parts, bytes.into());
+    match connection {
+        Some(c) => {
+            let mark = c.handling();
+            server::Marked::response(next.run(request).await, mark)
+        }
+        None => next.run(request).await,
     }
+}
+
+/// The answer to a body that did not arrive in time; the connection is
+/// closed after it, since the rest of the body may still come.
+fn body_timeout() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "The request body did not arrive in time",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// A JSON body: `application/json`, at most [`BODY_LIMIT`] bytes, well
@@ -327,16 +357,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             return Err(too_large());
         }
         let mut json = serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(&mut json)
-            .map(JsonBody)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let mut error = json_error(e.into_inner());
-                if error.field.is_none() && path != "." && error.error_code == "validation_error" {
-                    error.field = Some(path);
-                }
-                error
-            })
+        let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            let path = e.path().to_string();
+            let mut error = json_error(e.into_inner());
+            if error.field.is_none() && path != "." && error.error_code == "validation_error" {
+                error.field = Some(path);
+            }
+            error
+        })?;
+        // One JSON value and nothing after it but whitespace: trailing
+        // bytes or a second object are a malformed body, not ignored.
+        json.end().map_err(json_error)?;
+        Ok(JsonBody(value))
     }
 }
 
