@@ -283,9 +283,7 @@ fn a_client_with_a_token_is_served_while_a_flood_without_one_is_held() {
         Held::PartialHead,
         Held::PartialBody,
     ];
-    let t = Instant::now();
     let held: Vec<TcpStream> = (0..2500).map(|i| hold(address, kinds[i % 5])).collect();
-    eprintln!("flood {:?}", t.elapsed());
     for i in 0..20 {
         let started = Instant::now();
         let mut fresh = connect(address);
@@ -344,4 +342,100 @@ fn a_json_body_is_one_value_and_nothing_after_it() {
     let body = b"{\"domain\":\"spaced.example\"} \r\n\t";
     let answer = request(&mut stream, "POST", zones, Some(&token), Some(body));
     assert_eq!(answer.status, 201, "{}", answer.head);
+}
+
+/// The limits the OpenAPI document states are the ones the API holds to:
+/// a value at the stated maximum is accepted, one beyond it refused.
+#[test]
+fn the_openapi_limits_are_the_ones_the_api_enforces() {
+    let server = Server::start_with("", "info");
+    let token = server.user_with_token("alice", "dns:*");
+    let mut stream = connect(server.address());
+    let document = request(&mut stream, "GET", "/api/v1/openapi.json", None, None).json();
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(
+        schemas["ZoneCreate"]["properties"]["domain"]["minLength"],
+        1
+    );
+    assert_eq!(
+        schemas["RecordWrite"]["properties"]["record_type"]["minLength"],
+        1
+    );
+    let ttl = &schemas["RecordWrite"]["properties"]["ttl"];
+    assert_eq!(ttl["type"], "integer");
+    let parameters = document["paths"]["/api/v1/dns-zones/"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .clone();
+    let maximum = |name: &str| {
+        let parameter = parameters.iter().find(|p| p["name"] == name);
+        let schema = &parameter.unwrap_or_else(|| panic!("no {name} parameter"))["schema"];
+        assert_eq!(schema["type"], "integer", "{name}");
+        assert_eq!(schema["minimum"], 1, "{name}");
+        schema["maximum"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{name} has no maximum"))
+    };
+    let (page, page_size) = (maximum("page"), maximum("page_size"));
+    let mut get = |query: String| {
+        let path = format!("/api/v1/dns-zones/?{query}");
+        let answer = request(&mut stream, "GET", &path, Some(&token), None);
+        (answer.status, answer.json())
+    };
+    let (status, body) = get(format!("page={page}&page_size={page_size}"));
+    assert_eq!((status, &body), (200, &serde_json::json!([])));
+    for (query, field) in [
+        (format!("page={}&page_size=1", page + 1), "page"),
+        (format!("page=1&page_size={}", page_size + 1), "page_size"),
+        ("page=99999999999999999999999".to_string(), "page"),
+    ] {
+        let (status, body) = get(query.clone());
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["field"], field, "{query}: {body}");
+    }
+    let zones = "/api/v1/dns-zones/";
+    for body in [&b"{\"domain\":\"\"}"[..], b"{\"domain\":1}"] {
+        let answer = request(&mut stream, "POST", zones, Some(&token), Some(body));
+        assert_eq!(answer.status, 400, "{}", String::from_utf8_lossy(body));
+    }
+    let answer = request(
+        &mut stream,
+        "POST",
+        zones,
+        Some(&token),
+        Some(b"{\"domain\":\"limits.example\"}"),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.head);
+    let zone = answer.json()["uuid"].as_str().expect("uuid").to_string();
+    let records = format!("/api/v1/dns-zones/{zone}/records/");
+    let (minimum, maximum) = (ttl["minimum"].as_i64(), ttl["maximum"].as_i64());
+    let (minimum, maximum) = (minimum.expect("ttl minimum"), maximum.expect("ttl maximum"));
+    for (ttl, status) in [
+        (minimum.to_string(), 201),
+        (maximum.to_string(), 201),
+        ((minimum - 1).to_string(), 400),
+        ((maximum + 1).to_string(), 400),
+        ("3600.5".to_string(), 400),
+    ] {
+        let body = format!(
+            "{{\"record_type\":\"TXT\",\"name\":\"t{status}-{}\",\"value\":\"x\",\"ttl\":{ttl}}}",
+            ttl.replace(['.', '-'], "_")
+        );
+        let answer = request(
+            &mut stream,
+            "POST",
+            &records,
+            Some(&token),
+            Some(body.as_bytes()),
+        );
+        assert_eq!(
+            answer.status,
+            status,
+            "ttl {ttl}: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+    let body = b"{\"record_type\":\"\",\"name\":\"x\",\"value\":\"x\"}";
+    let answer = request(&mut stream, "POST", &records, Some(&token), Some(body));
+    assert_eq!(answer.status, 400, "empty record_type");
 }

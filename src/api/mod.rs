@@ -33,7 +33,12 @@ const BODY_LIMIT: usize = 1 << 20;
 const DRAIN_LIMIT: usize = 8 << 20;
 
 /// Largest page a client may ask for.
-const MAX_PAGE_SIZE: i64 = 1000;
+pub const MAX_PAGE_SIZE: i64 = 1000;
+
+/// Highest page number: far beyond any list, yet `page * page_size` and
+/// the next page's number stay exact (below 2^53, so JSON tools keep them
+/// too) instead of overflowing.
+pub const MAX_PAGE: i64 = 1_000_000_000_000;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -418,6 +423,12 @@ impl PageQuery {
             }
         };
         let page = number("page", &self.page, 1)?;
+        if page > MAX_PAGE {
+            return Err(ApiError::invalid(
+                "page",
+                format!("page can be at most {MAX_PAGE}"),
+            ));
+        }
         let size = number("page_size", &self.page_size, 100)?;
         if size > MAX_PAGE_SIZE {
             return Err(ApiError::invalid(

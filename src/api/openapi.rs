@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::ROUTES;
+use super::{MAX_PAGE, MAX_PAGE_SIZE, ROUTES};
 
 /// The OpenAPI document.
 pub fn document() -> Value {
@@ -42,7 +42,7 @@ fn schemas() -> Value {
             "required": ["detail", "error_code", "field"],
             "properties": {
                 "detail": {"type": "string"},
-                "error_code": {"type": "string", "enum": ["validation_error", "malformed_json", "not_authenticated", "permission_denied", "not_found", "method_not_allowed", "unsupported_media_type", "payload_too_large", "internal_error"]},
+                "error_code": {"type": "string", "enum": ["validation_error", "malformed_json", "not_authenticated", "permission_denied", "not_found", "method_not_allowed", "request_timeout", "unsupported_media_type", "payload_too_large", "internal_error"]},
                 "field": {"type": ["string", "null"]},
             },
         },
@@ -82,7 +82,7 @@ fn schemas() -> Value {
             "type": "object",
             "required": ["domain"],
             "additionalProperties": false,
-            "properties": {"domain": {"type": "string", "description": "IDN allowed; stored as A-labels"}},
+            "properties": {"domain": {"type": "string", "minLength": 1, "description": "IDN allowed; stored as A-labels. At least two labels; letters, digits and hyphens"}},
         },
         "Record": {
             "type": "object",
@@ -101,8 +101,8 @@ fn schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "properties": {
-                "record_type": {"type": "string", "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, and the other types of RFC 1035 zone files except SOA"},
-                "name": {"type": "string", "description": "@, a relative name, or a name inside the zone with its final dot; * first for a wildcard"},
+                "record_type": {"type": "string", "minLength": 1, "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, and the other types of RFC 1035 zone files except SOA"},
+                "name": {"type": "string", "minLength": 1, "description": "@, a relative name, or a name inside the zone with its final dot; * first for a wildcard"},
                 "value": {"type": "string", "description": "names fully qualified (final dot optional); TXT as plain text; SRV as 'weight port target'; CAA as 'flags tag \"value\"'"},
                 "ttl": {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 3600},
                 "priority": {"type": ["integer", "null"], "minimum": 0, "maximum": 65535, "description": "required for MX and SRV, refused for other types"},
@@ -179,10 +179,8 @@ fn operation(path: &str, method: &str) -> Value {
         if !zone || nested {
             parameters.push(query("record_type", "Only records of this type"));
         }
-        parameters.push(
-            json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}),
-        );
-        parameters.push(json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}));
+        parameters.push(json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}}));
+        parameters.push(json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}}));
     }
     let mut responses = Map::new();
     let success = match schema {
