@@ -177,7 +177,7 @@ fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Result<Vec<u8>
 fn is_closed(stream: &TcpStream) -> bool {
     stream.set_nonblocking(true).unwrap();
     let mut byte = [0u8; 1];
-    let closed = match (&*stream).peek(&mut byte) {
+    let closed = match stream.peek(&mut byte) {
         Ok(_) => true,
         Err(e) => e.kind() != ErrorKind::WouldBlock,
     };
@@ -416,6 +416,9 @@ fn the_openapi_limits_are_the_ones_the_api_enforces() {
         ((minimum - 1).to_string(), 400),
         ((maximum + 1).to_string(), 400),
         ("3600.5".to_string(), 400),
+        // JSON Schema's integers include these.
+        ("3600.0".to_string(), 201),
+        ("3.6e3".to_string(), 201),
     ] {
         let body = format!(
             "{{\"record_type\":\"TXT\",\"name\":\"t{status}-{}\",\"value\":\"x\",\"ttl\":{ttl}}}",

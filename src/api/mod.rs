@@ -377,6 +377,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// An optional integer field of a JSON body. JSON has one kind of number,
+/// and JSON Schema's `integer` (what the OpenAPI document says) includes
+/// `3600.0` and `3.6e3`: those are taken as the integers they are. A
+/// fraction, or a number beyond i64, is refused.
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_i64() {
+        return Ok(Some(n));
+    }
+    // i64's range as f64 is [-2^63, 2^63); a whole f64 in it converts exactly.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) => Ok(Some(f as i64)),
+        _ => Err(serde::de::Error::invalid_value(
+            serde::de::Unexpected::Other(&format!("the number {number}")),
+            &"a whole number",
+        )),
+    }
+}
+
 /// A serde error as the API's error, naming the field when serde does.
 fn json_error(e: serde_json::Error) -> ApiError {
     let message = e.to_string();

@@ -7,6 +7,10 @@ use serde_json::{Map, Value, json};
 
 use super::{MAX_PAGE, MAX_PAGE_SIZE, ROUTES};
 
+/// A zone name in ASCII: two or more LDH labels of at most 63 octets
+/// (what [`super::input::domain`] accepts, IDN aside).
+const DOMAIN_PATTERN: &str = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$";
+
 /// The OpenAPI document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -82,7 +86,7 @@ fn schemas() -> Value {
             "type": "object",
             "required": ["domain"],
             "additionalProperties": false,
-            "properties": {"domain": {"type": "string", "minLength": 1, "description": "IDN allowed; stored as A-labels. At least two labels; letters, digits and hyphens"}},
+            "properties": {"domain": {"type": "string", "minLength": 1, "maxLength": 254, "pattern": DOMAIN_PATTERN, "description": "At least two labels of letters, digits and hyphens (not first or last in a label), final dot optional. IDN is accepted too (U-labels are stored as A-labels); the pattern shows the ASCII form"}},
         },
         "Record": {
             "type": "object",
