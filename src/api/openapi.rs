@@ -86,7 +86,7 @@ fn schemas() -> Value {
             "type": "object",
             "required": ["domain"],
             "additionalProperties": false,
-            "properties": {"domain": {"type": "string", "minLength": 1, "maxLength": 254, "pattern": DOMAIN_PATTERN, "description": "At least two labels of letters, digits and hyphens (not first or last in a label), final dot optional. IDN is accepted too (U-labels are stored as A-labels); the pattern shows the ASCII form"}},
+            "properties": {"domain": {"type": "string", "minLength": 1, "maxLength": 253, "pattern": DOMAIN_PATTERN, "description": "At least two labels of letters, digits and hyphens (not first or last in a label), final dot optional. IDN is accepted too (U-labels are stored as A-labels); the pattern shows the ASCII form"}},
         },
         "Record": {
             "type": "object",
