@@ -83,6 +83,9 @@ def attack(port, count, seconds):
     Prints "holding" once all are open, and its counts at the end."""
     raise_fd_limit()
     deadline = time.monotonic() + seconds
+    stop = []
+    # SIGTERM ends the loop, and the counts are still printed.
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     sel = selectors.DefaultSelector()
     opened = reopened = failed = 0
     kinds = [b"", b"", b"", PARTIAL_HEAD, PARTIAL_BODY]
@@ -104,12 +107,12 @@ def attack(port, count, seconds):
         return True
 
     for i in range(count):
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or stop:
             break
         if open_one(i):
             opened += 1
     print("holding", flush=True)
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop:
         for key, _ in sel.select(timeout=0.2):
             s = key.fileobj
             try:
@@ -120,7 +123,7 @@ def attack(port, count, seconds):
                 continue  # an answer (408); its close comes next
             sel.unregister(s)
             s.close()
-            if time.monotonic() < deadline and open_one(key.data):
+            if time.monotonic() < deadline and not stop and open_one(key.data):
                 reopened += 1
     print(f"opened {opened} reopened {reopened} failed {failed}", flush=True)
 
@@ -176,6 +179,16 @@ def figures(pid):
         return fds, rss / 1024
     except (OSError, StopIteration):
         return None, None
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of a process so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def show_figures(what, pid):
@@ -278,8 +291,12 @@ def main():
                 a.stdout.readline()  # "holding"
             common.log(f"  flood open after {time.monotonic() - started:.1f} s")
             show_figures("flood open", proc.pid)
+            cpu = cpu_seconds(proc.pid)
             fresh, kept, failures, reconnects = measure(port, token, SECONDS)
+            cpu = cpu_seconds(proc.pid) - cpu
             show_figures("end of measurement", proc.pid)
+            common.log(f"  server CPU while measured: {cpu / SECONDS:.0%} of one core;"
+                       f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             summary("fresh connection", fresh)
             summary("kept-alive", kept)
             summary("all", fresh + kept)
@@ -289,11 +306,18 @@ def main():
             common.log(f"  /api under attack: {status} in {common.fmt_ms(took)} ms")
             for a in attackers:
                 a.send_signal(signal.SIGTERM)
+            counts = [0, 0, 0]
             for a in attackers:
                 try:
-                    a.wait(10)
-                except subprocess.TimeoutExpired:
+                    out, _ = a.communicate(timeout=10)
+                    words = out.split()
+                    for i, key in enumerate(("opened", "reopened", "failed")):
+                        counts[i] += int(words[words.index(key) + 1])
+                except (subprocess.TimeoutExpired, ValueError, IndexError):
                     a.kill()
+            elapsed = time.monotonic() - started
+            common.log(f"  attack: {counts[0]} opened, {counts[1]} reopened after the server"
+                       f" closed them ({counts[1] / elapsed:.0f}/s), {counts[2]} connects failed")
             time.sleep(3)
             show_figures("3 s after the attack", proc.pid)
             if proc.poll() is not None:
