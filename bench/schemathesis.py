@@ -84,7 +84,9 @@ def main():
                     *sys.argv[1:], f"{base}/api/v1/openapi.json"]
             common.log("running: " + " ".join(a if not a.startswith("Authorization") else
                                               "'Authorization: Bearer …'" for a in args))
-            return subprocess.run(args).returncode
+            # In the work directory: Schemathesis leaves its cache
+            # (.schemathesis/) where it runs.
+            return subprocess.run(args, cwd=workdir).returncode
     except common.CannotRun as e:
         print(f"schemathesis.py: could not run: {e}", file=sys.stderr)
         return 2
