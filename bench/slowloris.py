@@ -59,6 +59,7 @@ SECONDS = float(os.environ.get("SLOWLORIS_SECONDS", "20"))
 EXTRA_CONFIG = os.environ.get("SLOWLORIS_CONFIG", "").replace("\\n", "\n")
 PER_ATTACKER = 5000
 REQUEST_TIMEOUT = 5.0
+OPEN_TIMEOUT = 120.0  # for an attacker to open its connections
 RATE = 10  # client requests per second
 
 PARTIAL_HEAD = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
@@ -82,7 +83,9 @@ def attack(port, count, seconds):
     """Holds `count` connections for `seconds`, reopening closed ones.
     Prints "holding" once all are open, and its counts at the end."""
     raise_fd_limit()
-    deadline = time.monotonic() + seconds
+    # Opening may take long against a server out of descriptors; the
+    # holding time counts from when all are open.
+    deadline = time.monotonic() + OPEN_TIMEOUT
     stop = []
     # SIGTERM ends the loop, and the counts are still printed.
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
@@ -112,6 +115,7 @@ def attack(port, count, seconds):
         if open_one(i):
             opened += 1
     print("holding", flush=True)
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not stop:
         for key, _ in sel.select(timeout=0.2):
             s = key.fileobj
@@ -277,8 +281,8 @@ def main():
             base, _, _, _ = measure(port, token, 3)
             summary("no attack", base)
             # The attackers hold on a little beyond the measurement, and
-            # are killed after it in any case.
-            hold = 60 + SECONDS
+            # are stopped after it in any case.
+            hold = 30 + SECONDS
             started = time.monotonic()
             for start in range(0, ATTACK, PER_ATTACKER):
                 count = min(PER_ATTACKER, ATTACK - start)
