@@ -9,6 +9,12 @@
 //! db = "/var/lib/bindbridge/bindbridge.db"
 //! api_listen = "127.0.0.1:8053"
 //!
+//! [api]
+//! header_timeout = 10
+//! body_timeout = 30
+//! keep_alive_timeout = 5
+//! max_connections = 4096
+//!
 //! [zone_defaults]
 //! nameservers = ["ns1.example.net.", "ns2.example.net."]
 //! hostmaster = "hostmaster.example.net."
@@ -62,12 +68,64 @@ pub struct Config {
     pub db: Option<PathBuf>,
     /// Address of the REST API.
     pub api_listen: Option<SocketAddr>,
+    /// How the API's connections are limited.
+    #[serde(default)]
+    pub api: ApiConfig,
     /// SOA and NS of zones created through the API.
     #[serde(default)]
     pub zone_defaults: ZoneDefaultsFile,
     /// How zones reach named.
     #[serde(default)]
     pub deploy: DeployConfig,
+}
+
+/// `[api]`: the limits that keep clients without a token (or with a slow
+/// line) from holding the server's connections and file descriptors.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Seconds a client has to send a request's whole head, counted from
+    /// when the server starts waiting for it (so it also bounds how long
+    /// a new connection may stay silent).
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request's whole body once its head
+    /// is in.
+    pub body_timeout: u64,
+    /// Seconds a kept-alive connection may wait for its next request.
+    pub keep_alive_timeout: u64,
+    /// Connections open at once. A new one beyond it closes the idle
+    /// connection that matters least (one that never authenticated, the
+    /// longest idle first); when every connection is busy, it is refused.
+    /// Lowered at start to what the file-descriptor limit allows.
+    pub max_connections: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            header_timeout: 10,
+            body_timeout: 30,
+            keep_alive_timeout: 5,
+            max_connections: 4096,
+        }
+    }
+}
+
+impl ApiConfig {
+    /// The settings, checked: no timeout or limit may be zero.
+    pub fn check(&self) -> Result<(), String> {
+        for (key, value) in [
+            ("header_timeout", self.header_timeout),
+            ("body_timeout", self.body_timeout),
+            ("keep_alive_timeout", self.keep_alive_timeout),
+            ("max_connections", self.max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(format!("api.{key}: must be at least 1"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[deploy]`: where zone files go and how named is driven.
@@ -349,6 +407,7 @@ impl Config {
             .zone_defaults()
             .map(|_| ())
             .and_then(|()| config.deploy.check())
+            .and_then(|()| config.api.check())
             .map_err(|message| ConfigError::Invalid {
                 path: shown,
                 message,
@@ -446,6 +505,8 @@ mod tests {
             .to_string();
         assert!(err.contains("at least one nameserver"), "{err}");
         assert!(Config::load(Some(Path::new("/nonexistent/config.toml"))).is_err());
+        let err = load("[api]\nheader_timeout = 0\n").unwrap_err().to_string();
+        assert!(err.contains("api.header_timeout"), "{err}");
     }
 
     #[test]

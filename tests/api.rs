@@ -158,6 +158,12 @@ impl Server {
         (child, base, lines)
     }
 
+    /// The address the server listens on.
+    pub(crate) fn address(&self) -> std::net::SocketAddr {
+        let address = self.base.trim_start_matches("http://");
+        address.parse().expect("the server's address")
+    }
+
     /// Waits for a log line that `matches`; the line.
     pub(crate) fn wait_for_log(&self, within: Duration, matches: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + within;

@@ -24,6 +24,10 @@ mod import;
 /// The REST API over real HTTP against `bindbridge serve`.
 mod api;
 
+/// The API's connections under abuse: timeouts, the connection limit,
+/// JSON bodies with bytes after the value.
+mod http;
+
 /// Deploys to a real named on loopback: served records, serials, deletes.
 mod deploy;
 

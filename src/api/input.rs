@@ -53,8 +53,10 @@ pub struct RecordInput {
     /// The RDATA in the API's form.
     pub value: Option<String>,
     /// TTL in seconds.
+    #[serde(default, deserialize_with = "super::whole_number")]
     pub ttl: Option<i64>,
     /// MX preference or SRV priority; `null` is the same as absent.
+    #[serde(default, deserialize_with = "super::whole_number")]
     pub priority: Option<i64>,
 }
 

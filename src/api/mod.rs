@@ -11,9 +11,8 @@ pub mod error;
 pub mod input;
 pub mod openapi;
 mod records;
+pub mod server;
 mod zones;
-
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Body;
@@ -35,7 +34,12 @@ const BODY_LIMIT: usize = 1 << 20;
 const DRAIN_LIMIT: usize = 8 << 20;
 
 /// Largest page a client may ask for.
-const MAX_PAGE_SIZE: i64 = 1000;
+pub const MAX_PAGE_SIZE: i64 = 1000;
+
+/// Highest page number: far beyond any list, yet `page * page_size` and
+/// the next page's number stay exact (below 2^53, so JSON tools keep them
+/// too) instead of overflowing.
+pub const MAX_PAGE: i64 = 1_000_000_000_000;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -202,27 +206,15 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Serves the API on `listener` until `shutdown` resolves; requests under
-/// way are finished first.
+/// Serves the API on `listener` within `limits` until `shutdown`
+/// resolves; requests under way are finished first.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: server::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Without TCP_NODELAY, the last small piece of a streamed answer waits
-    // for the client's delayed ACK (40 ms) before it is sent.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY not set on an API connection: {e}");
-        }
-    });
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    server::serve(listener, router(state), limits, shutdown).await
 }
 
 /// The authenticated caller.
@@ -252,7 +244,14 @@ impl FromRequestParts<AppState> for Auth {
             })
             .ok_or_else(ApiError::unauthorized)?;
         match state.store.authenticate(token).await? {
-            Some(caller) => Ok(Auth(caller)),
+            Some(caller) => {
+                // A connection with a token is the last to be closed when
+                // the server runs short of connections.
+                if let Some(connection) = parts.extensions.get::<server::Connection>() {
+                    connection.authenticated();
+                }
+                Ok(Auth(caller))
+            }
             None => Err(ApiError::unauthorized()),
         }
     }
@@ -302,12 +301,48 @@ async fn log_request(
 /// An answer given early (401, 404, 405, 415, 413) would otherwise leave
 /// unread bytes behind, and closing such a connection resets it: the
 /// client, still sending, would see the reset instead of the answer.
+///
+/// On a served connection, the body has [`server::Limits::body_timeout`]
+/// to arrive, and once it is in, the connection counts as busy until the
+/// answer is sent.
 async fn read_body(request: Request, next: axum::middleware::Next) -> Response {
     let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, DRAIN_LIMIT).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
-        Err(_) => too_large().into_response(),
+    let connection = parts.extensions.get::<server::Connection>().cloned();
+    let reading = axum::body::to_bytes(body, DRAIN_LIMIT);
+    let read = match &connection {
+        Some(c) => match tokio::time::timeout(c.body_timeout(), reading).await {
+            Ok(read) => read,
+            Err(_) => return body_timeout(),
+        },
+        None => reading.await,
+    };
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(_) => return too_large().into_response(),
+    };
+    let request = Request::from_parts(parts, bytes.into());
+    match connection {
+        Some(c) => {
+            let mark = c.handling();
+            server::Marked::response(next.run(request).await, mark)
+        }
+        None => next.run(request).await,
     }
+}
+
+/// The answer to a body that did not arrive in time; the connection is
+/// closed after it, since the rest of the body may still come.
+fn body_timeout() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "The request body did not arrive in time",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// A JSON body: `application/json`, at most [`BODY_LIMIT`] bytes, well
@@ -342,16 +377,43 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             return Err(too_large());
         }
         let mut json = serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(&mut json)
-            .map(JsonBody)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let mut error = json_error(e.into_inner());
-                if error.field.is_none() && path != "." && error.error_code == "validation_error" {
-                    error.field = Some(path);
-                }
-                error
-            })
+        let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            let path = e.path().to_string();
+            let mut error = json_error(e.into_inner());
+            if error.field.is_none() && path != "." && error.error_code == "validation_error" {
+                error.field = Some(path);
+            }
+            error
+        })?;
+        // One JSON value and nothing after it but whitespace: trailing
+        // bytes or a second object are a malformed body, not ignored.
+        json.end().map_err(json_error)?;
+        Ok(JsonBody(value))
+    }
+}
+
+/// An optional integer field of a JSON body. JSON has one kind of number,
+/// and JSON Schema's `integer` (what the OpenAPI document says) includes
+/// `3600.0` and `3.6e3`: those are taken as the integers they are. A
+/// fraction, or a number beyond i64, is refused.
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_i64() {
+        return Ok(Some(n));
+    }
+    // i64's range as f64 is [-2^63, 2^63); a whole f64 in it converts exactly.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) => Ok(Some(f as i64)),
+        _ => Err(serde::de::Error::invalid_value(
+            serde::de::Unexpected::Other(&format!("the number {number}")),
+            &"a whole number",
+        )),
     }
 }
 
@@ -401,6 +463,12 @@ impl PageQuery {
             }
         };
         let page = number("page", &self.page, 1)?;
+        if page > MAX_PAGE {
+            return Err(ApiError::invalid(
+                "page",
+                format!("page can be at most {MAX_PAGE}"),
+            ));
+        }
         let size = number("page_size", &self.page_size, 100)?;
         if size > MAX_PAGE_SIZE {
             return Err(ApiError::invalid(

@@ -5,7 +5,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::ROUTES;
+use super::{MAX_PAGE, MAX_PAGE_SIZE, ROUTES};
+
+/// A zone name in ASCII: two or more LDH labels of at most 63 octets
+/// (what [`super::input::domain`] accepts, IDN aside).
+const DOMAIN_PATTERN: &str = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$";
 
 /// The OpenAPI document.
 pub fn document() -> Value {
@@ -42,7 +46,7 @@ fn schemas() -> Value {
             "required": ["detail", "error_code", "field"],
             "properties": {
                 "detail": {"type": "string"},
-                "error_code": {"type": "string", "enum": ["validation_error", "malformed_json", "not_authenticated", "permission_denied", "not_found", "method_not_allowed", "unsupported_media_type", "payload_too_large", "internal_error"]},
+                "error_code": {"type": "string", "enum": ["validation_error", "malformed_json", "not_authenticated", "permission_denied", "not_found", "method_not_allowed", "request_timeout", "unsupported_media_type", "payload_too_large", "internal_error"]},
                 "field": {"type": ["string", "null"]},
             },
         },
@@ -82,7 +86,7 @@ fn schemas() -> Value {
             "type": "object",
             "required": ["domain"],
             "additionalProperties": false,
-            "properties": {"domain": {"type": "string", "description": "Letters, digits and hyphens in dot-separated labels (at least two; 253 characters at most without the final dot); IDN allowed, stored as lowercase A-labels without the final dot. Refused (400, field domain): any other character, public suffixes (co.uk), IP-address-shaped names (1.2.3.4), special-use names (localhost, invalid, local, onion, alt, home.arpa and below), in-addr.arpa and ip6.arpa themselves, names at or above the provider's nameservers, and the catalog zone's names"}},
+            "properties": {"domain": {"type": "string", "minLength": 1, "maxLength": 253, "pattern": DOMAIN_PATTERN, "description": "Letters, digits and hyphens in dot-separated labels (at least two; 253 characters at most without the final dot); IDN allowed, stored as lowercase A-labels without the final dot. Refused (400, field domain): any other character, public suffixes (co.uk), IP-address-shaped names (1.2.3.4), special-use names (localhost, invalid, local, onion, alt, home.arpa and below), in-addr.arpa and ip6.arpa themselves, names at or above the provider's nameservers, and the catalog zone's names. The pattern shows the ASCII form; IDN (U-labels) is accepted too"}},
         },
         "Record": {
             "type": "object",
@@ -101,8 +105,8 @@ fn schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "properties": {
-                "record_type": {"type": "string", "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, and the other types of RFC 1035 zone files except SOA"},
-                "name": {"type": "string", "description": "@, a relative name, or a name inside the zone with its final dot; * first for a wildcard"},
+                "record_type": {"type": "string", "minLength": 1, "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, and the other types of RFC 1035 zone files except SOA"},
+                "name": {"type": "string", "minLength": 1, "description": "@, a relative name, or a name inside the zone with its final dot; * first for a wildcard"},
                 "value": {"type": "string", "description": "names fully qualified (final dot optional); TXT as plain text; SRV as 'weight port target'; CAA as 'flags tag \"value\"'"},
                 "ttl": {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 3600},
                 "priority": {"type": ["integer", "null"], "minimum": 0, "maximum": 65535, "description": "required for MX and SRV, refused for other types"},
@@ -179,10 +183,8 @@ fn operation(path: &str, method: &str) -> Value {
         if !zone || nested {
             parameters.push(query("record_type", "Only records of this type"));
         }
-        parameters.push(
-            json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}),
-        );
-        parameters.push(json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}));
+        parameters.push(json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}}));
+        parameters.push(json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}}));
     }
     let mut responses = Map::new();
     let success = match schema {

@@ -34,6 +34,8 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         println!("configuration is valid");
         return ExitCode::SUCCESS;
     }
+    // Before any thread starts, so that all of them share the new limit.
+    let fd_limit = api::server::raise_fd_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -168,7 +170,8 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
             metrics,
             catalog_zone,
         };
-        let served = api::serve(listener, state, shutdown).await;
+        let limits = api::server::Limits::new(&config.api, fd_limit);
+        let served = api::serve(listener, state, limits, shutdown).await;
         // The deploy worker is stopped between two steps of a deploy; a
         // zone file is only ever replaced by a rename, so named keeps a
         // whole file, and the next start reconciles.
