@@ -69,6 +69,7 @@ fn schemas() -> Value {
                     "retry": {"type": "integer"}, "expire": {"type": "integer"},
                     "minimum": {"type": "integer"}, "ttl": {"type": "integer"}}},
                 "nameservers": {"type": "array", "items": {"type": "string"}},
+                "nameservers_ttl": {"type": "integer", "description": "TTL of the apex NS set, which NS records written at @ share"},
                 "deploy": {"type": "object", "properties": {
                     "state": {"type": "string", "enum": ["pending", "deployed", "failed"]},
                     "serial": {"type": ["integer", "null"]},
@@ -106,9 +107,9 @@ fn schemas() -> Value {
             "additionalProperties": false,
             "properties": {
                 "record_type": {"type": "string", "minLength": 1, "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, and the other types of RFC 1035 zone files except SOA"},
-                "name": {"type": "string", "minLength": 1, "description": "@, a relative name, or a name inside the zone with its final dot; * first for a wildcard"},
-                "value": {"type": "string", "description": "names fully qualified (final dot optional); TXT as plain text; SRV as 'weight port target'; CAA as 'flags tag \"value\"'"},
-                "ttl": {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 3600},
+                "name": {"type": "string", "minLength": 1, "description": "@ (the apex); the zone's name or a name ending in '.' + the zone's name, with or without the final dot (that full name); another name ending in a dot is outside the zone (400); any other name is relative to the zone (www, _sip._tcp, a.b), except a name of three labels or more ending in a top-level domain (www.other.test), which is refused as a name outside the zone; * first for a wildcard"},
+                "value": {"type": "string", "description": "names are full names, final dot optional (a target without a dot, or an IP address where a host name is needed, is refused); TXT as plain text (split into 255-octet strings) or, starting with a quote, as quoted strings in zone-file form (\"a\" \"b\"), the form records of other strings are shown in; SRV as 'weight port target'; CAA as 'flags tag \"value\"'"},
+                "ttl": {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 3600, "description": "the TTL of the record's whole RRset (same name and type): the other records of the RRset take it too; without it, a record joins its RRset's TTL (3600 for a new RRset)"},
                 "priority": {"type": ["integer", "null"], "minimum": 0, "maximum": 65535, "description": "required for MX and SRV, refused for other types"},
             },
         },
@@ -187,10 +188,19 @@ fn operation(path: &str, method: &str) -> Value {
         parameters.push(json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}}));
     }
     let mut responses = Map::new();
-    let success = match schema {
+    let mut success = match schema {
         Value::Null => json!({"description": "Done; no body"}),
         schema => json!({"description": "OK", "content": {"application/json": {"schema": schema}}}),
     };
+    // Record writes say what else the client should know in Warning
+    // headers: the RRset's other TTLs changed, or the zone's last deploy
+    // failed (named serves an older version).
+    let record_write = !zone || nested;
+    if record_write && matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") {
+        success["headers"] = json!({"Warning": {
+            "description": "299 - \"...\": other records of the RRset took the TTL written, or the zone's last deploy failed; one header each",
+            "schema": {"type": "string"}}});
+    }
     responses.insert(ok.into(), success);
     let error = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     responses.insert(
