@@ -12,6 +12,7 @@ pub mod input;
 pub mod openapi;
 mod records;
 pub mod server;
+pub mod views;
 mod zones;
 
 use axum::Router;

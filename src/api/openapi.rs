@@ -63,11 +63,7 @@ fn schemas() -> Value {
             "allOf": [{"$ref": "#/components/schemas/Zone"}],
             "properties": {
                 "records": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}},
-                "soa": {"type": "object", "properties": {
-                    "primary_ns": {"type": "string"}, "hostmaster": {"type": "string"},
-                    "serial": {"type": "integer"}, "refresh": {"type": "integer"},
-                    "retry": {"type": "integer"}, "expire": {"type": "integer"},
-                    "minimum": {"type": "integer"}, "ttl": {"type": "integer"}}},
+                "soa": super::views::SoaView::schema(),
                 "nameservers": {"type": "array", "items": {"type": "string"}},
                 "nameservers_ttl": {"type": "integer", "description": "TTL of the apex NS set, which NS records written at @ share"},
                 "deploy": {"type": "object", "properties": {

@@ -79,16 +79,7 @@ async fn detail_response(
         domain: &f.domain,
         created_at: &zone.created_at,
         record_count: records.count,
-        soa: json!({
-            "primary_ns": f.soa.mname,
-            "hostmaster": f.soa.rname,
-            "serial": f.soa.serial,
-            "refresh": f.soa.refresh,
-            "retry": f.soa.retry,
-            "expire": f.soa.expire,
-            "minimum": f.soa.minimum,
-            "ttl": f.soa.ttl,
-        }),
+        soa: super::views::SoaView::from(&f.soa).json(),
         nameservers: &f.nameservers,
         nameservers_ttl: f.ns_ttl,
         deploy: json!({

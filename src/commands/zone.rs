@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::{could_not_run, open_existing_store, open_store, write_failure};
+use crate::api::views::SoaView;
 use crate::cli::{ExportArgs, Format, TokenCommand, UserCommand, ZoneCommand};
 use crate::compile::{self, Destination};
 use crate::render::Template;
@@ -222,16 +223,7 @@ fn zone_json(z: &ZoneInfo) -> serde_json::Value {
         "created_at": z.created_at,
         "updated_at": z.updated_at,
         "record_count": z.record_count,
-        "soa": {
-            "ttl": f.soa.ttl,
-            "mname": f.soa.mname,
-            "rname": f.soa.rname,
-            "serial": f.soa.serial,
-            "refresh": f.soa.refresh,
-            "retry": f.soa.retry,
-            "expire": f.soa.expire,
-            "minimum": f.soa.minimum,
-        },
+        "soa": SoaView::from(&f.soa),
         "nameservers": f.nameservers,
         "ns_ttl": f.ns_ttl,
         "default_ttl": f.default_ttl,
