@@ -541,12 +541,19 @@ fn dev_mode_runs_its_own_named_and_secondary_and_stops_them_on_sigterm() {
     }
 }
 
-#[test]
-fn a_second_dev_serve_on_the_same_directory_exits_2_and_the_first_keeps_deploying() {
+/// A data directory for `serve --dev` (in a temporary directory), a guard
+/// that stops any named left running for it, and a free DNS address.
+fn dev_directory() -> (tempfile::TempDir, PathBuf, NamedReaper, SocketAddr) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let data = dir.path().join("dev");
-    let _reaper = NamedReaper(data.join("named.conf"));
+    let reaper = NamedReaper(data.join("named.conf"));
     let dns = SocketAddr::new(LOOPBACK, free_port(LOOPBACK).expect("a free port"));
+    (dir, data, reaper, dns)
+}
+
+#[test]
+fn a_second_dev_serve_on_the_same_directory_exits_2_and_the_first_keeps_deploying() {
+    let (_dir, data, _reaper, dns) = dev_directory();
     let first = DevServe::start(&data, dns, &[]);
     let token = first.token.clone().expect("a token at the first start");
     let conf = std::fs::read(data.join("named.conf")).expect("named.conf");
@@ -574,11 +581,8 @@ fn a_second_dev_serve_on_the_same_directory_exits_2_and_the_first_keeps_deployin
 
 #[test]
 fn dev_mode_after_sigkill_stops_the_named_it_left_and_serves_from_one_named() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let data = dir.path().join("dev");
+    let (_dir, data, _reaper, dns) = dev_directory();
     let conf = data.join("named.conf");
-    let _reaper = NamedReaper(conf.clone());
-    let dns = SocketAddr::new(LOOPBACK, free_port(LOOPBACK).expect("a free port"));
     let mut first = DevServe::start(&data, dns, &[]);
     let token = first.token.clone().expect("a token at the first start");
     first.zone_with_www(&token, "before.example", "192.0.2.82");

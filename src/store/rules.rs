@@ -24,6 +24,7 @@ use super::StoreError;
 use super::records::for_each_record;
 use super::shape::{RecordRow, ZoneBuilder, ZoneFields, parse_type, value_wire};
 use crate::check::{allowed_beside_cname, check_zone};
+use crate::parse::ValueParser;
 use crate::zone::RType;
 use crate::zone::rdata::canonical_cmp;
 
@@ -209,9 +210,9 @@ fn same_rdata(record_type: &str, a: &str, b: &str, priority: Option<u16>) -> boo
         return false;
     };
     let (mut wa, mut wb) = (Vec::new(), Vec::new());
-    let root = crate::zone::Name::root();
-    value_wire(rtype, a, priority, root.wire(), &mut wa).is_ok()
-        && value_wire(rtype, b, priority, root.wire(), &mut wb).is_ok()
+    let (root, mut values) = (crate::zone::Name::root(), ValueParser::default());
+    value_wire(&mut values, rtype, a, priority, root.wire(), &mut wa).is_ok()
+        && value_wire(&mut values, rtype, b, priority, root.wire(), &mut wb).is_ok()
         && canonical_cmp(rtype, &wa, &wb).is_eq()
 }
 

@@ -332,7 +332,7 @@ impl ZoneBuilder {
         }
         let owner_id = self.zone.names.push(&self.scratch);
         let rd_off = self.zone.rdata.len();
-        let parsed = parse_value(
+        let parsed = value_wire(
             &mut self.values,
             rtype,
             value,
@@ -365,25 +365,8 @@ impl ZoneBuilder {
 }
 
 /// The store's columns of a record's value (its text and, for MX and SRV,
-/// the priority) appended to `out` as RDATA in wire form.
+/// the priority) appended to `out` as RDATA in wire form, by `values`.
 pub fn value_wire(
-    rtype: RType,
-    value: &str,
-    priority: Option<u16>,
-    origin: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<(), String> {
-    parse_value(
-        &mut ValueParser::default(),
-        rtype,
-        value,
-        priority,
-        origin,
-        out,
-    )
-}
-
-fn parse_value(
     values: &mut ValueParser,
     rtype: RType,
     value: &str,
