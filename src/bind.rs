@@ -5,15 +5,17 @@
 //! checks look names up through the system resolver, and bindbridge sends
 //! nothing anywhere but loopback.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 /// Why a BIND tool could not be run (not its verdict).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot run {tool}: {reason}")]
 pub struct ToolError {
     /// The program.
-    pub tool: &'static str,
+    pub tool: String,
     /// Why, with the package to install when it is missing.
     pub reason: String,
 }
@@ -26,8 +28,75 @@ pub struct CheckzoneVerdict {
     pub output: String,
 }
 
-/// Runs `tool ARGS -- ORIGIN FILE`: after `--`, a zone name that starts
-/// with `-` is not taken for an option.
+/// How long `compile --check` and `import --verify` let a BIND tool run:
+/// named-checkzone takes about 10 s on a zone of a million records, so
+/// only a hung tool reaches it.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The one way bindbridge runs a BIND tool (named-checkzone,
+/// named-compilezone, rndc): `program args`, in `dir` if given, killed
+/// when it runs longer than `timeout` (a hung tool must not hold up a
+/// deploy, a check or the commands after it).
+pub async fn run_tool(
+    program: &str,
+    args: &[&OsStr],
+    dir: Option<&Path>,
+    timeout: Duration,
+) -> Result<Output, ToolError> {
+    let error = |reason: String| ToolError {
+        tool: program.to_string(),
+        reason,
+    };
+    let mut command = tokio::process::Command::new(program);
+    command.args(args).kill_on_drop(true);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    match tokio::time::timeout(timeout, command.output()).await {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(error(
+            "not found; install it (Debian: apt-get install bind9-utils)".to_string(),
+        )),
+        Ok(Err(e)) => Err(error(e.to_string())),
+        Err(_) => Err(error(format!(
+            "it ran longer than {timeout:?} and was stopped"
+        ))),
+    }
+}
+
+/// [`run_tool`] for callers that do not run async (`compile`, `import`):
+/// on a thread of its own with a runtime of its own, so that it works
+/// whether or not the caller is inside a runtime.
+fn run_tool_blocking(
+    program: &str,
+    args: &[&OsStr],
+    dir: Option<&Path>,
+    timeout: Duration,
+) -> Result<Output, ToolError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| ToolError {
+                        tool: program.to_string(),
+                        reason: format!("no runtime to run it: {e}"),
+                    })?;
+                runtime.block_on(run_tool(program, args, dir, timeout))
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(ToolError {
+                    tool: program.to_string(),
+                    reason: "the thread running it panicked".to_string(),
+                })
+            })
+    })
+}
+
+/// Runs `tool ARGS -- ORIGIN FILE` with [`CHECK_TIMEOUT`]: after `--`, a
+/// zone name that starts with `-` is not taken for an option.
 fn run(
     tool: &'static str,
     args: &[&str],
@@ -35,20 +104,9 @@ fn run(
     file: &Path,
     dir: Option<&Path>,
 ) -> Result<Output, ToolError> {
-    let mut command = Command::new(tool);
-    command.args(args).arg("--").arg(origin).arg(file);
-    if let Some(dir) = dir {
-        command.current_dir(dir);
-    }
-    command.output().map_err(|e| ToolError {
-        tool,
-        reason: match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                "not found; install it (Debian: apt-get install bind9-utils)".to_string()
-            }
-            _ => e.to_string(),
-        },
-    })
+    let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    all.extend([OsStr::new("--"), OsStr::new(origin), file.as_os_str()]);
+    run_tool_blocking(tool, &all, dir, CHECK_TIMEOUT)
 }
 
 /// True if `tool` can be started (it answers `-v`).
@@ -226,5 +284,23 @@ mod tests {
         assert!(
             !compare_records(&a[..1], &["e. 60 IN SOA ns. h. 1 2 3 4 6".to_string()]).is_empty()
         );
+    }
+}
+
+#[cfg(test)]
+mod runner_tests {
+    use super::*;
+
+    #[test]
+    fn a_tool_that_hangs_is_stopped_at_its_timeout() {
+        let started = std::time::Instant::now();
+        let args = [OsStr::new("30")];
+        let err = run_tool_blocking("sleep", &args, None, Duration::from_millis(200)).unwrap_err();
+        assert!(err.reason.contains("longer than"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10), "stopped early");
+        let missing = run_tool_blocking("no-such-bind-tool", &[], None, CHECK_TIMEOUT);
+        assert!(missing.unwrap_err().reason.contains("install"));
+        let ok = run_tool_blocking("true", &[], None, CHECK_TIMEOUT).unwrap();
+        assert!(ok.status.success());
     }
 }

@@ -1,6 +1,7 @@
 //! named, as the deploy worker drives it: named-checkzone and rndc run
 //! with timeouts, and SOA queries that ask named which serial it serves.
 
+use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -8,7 +9,8 @@ use std::time::Duration;
 use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name as DnsName, RData, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::Command;
+
+use crate::bind::run_tool;
 
 /// Why a step that involves named could not be done (as opposed to named
 /// refusing a zone): worth retrying once named or rndc is back.
@@ -49,25 +51,18 @@ impl Named {
         }
     }
 
-    /// Runs `command[0] command[1..] args`, killed after the timeout.
+    /// Runs `command[0] command[1..] args` through the one runner of BIND
+    /// tools, killed after the timeout.
     async fn run(&self, command: &[String], args: &[&str]) -> Result<Ran, Unreachable> {
         let (program, options) = command
             .split_first()
             .ok_or_else(|| Unreachable("no command configured".into()))?;
-        let mut child = Command::new(program);
-        child.args(options).args(args).kill_on_drop(true);
-        let shown = || format!("{program} {}", args.join(" "));
-        let output = match tokio::time::timeout(self.command_timeout, child.output()).await {
-            Ok(Ok(output)) => output,
-            Ok(Err(e)) => return Err(Unreachable(format!("cannot run {}: {e}", shown()))),
-            Err(_) => {
-                return Err(Unreachable(format!(
-                    "{} took longer than {:?}",
-                    shown(),
-                    self.command_timeout
-                )));
-            }
-        };
+        let all: Vec<&OsStr> = (options.iter().map(OsStr::new))
+            .chain(args.iter().map(OsStr::new))
+            .collect();
+        let output = run_tool(program, &all, None, self.command_timeout)
+            .await
+            .map_err(|e| Unreachable(format!("{e} ({program} {})", args.join(" "))))?;
         let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&output.stderr));
         Ok(Ran {

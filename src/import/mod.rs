@@ -440,7 +440,7 @@ fn try_prove(compiled: &Compiled, request: &Request, stored: &Zone) -> Result<Pr
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
     let io = |e: std::io::Error| ToolError {
-        tool: "named-compilezone",
+        tool: "named-compilezone".into(),
         reason: format!("cannot write the stored zone to a temporary file: {e}"),
     };
     let mut rendered = tempfile::Builder::new()
@@ -450,7 +450,7 @@ fn try_prove(compiled: &Compiled, request: &Request, stored: &Zone) -> Result<Pr
         .map_err(io)?;
     render::render(stored, &Template::builtin(), rendered.as_file_mut()).map_err(|e| {
         ToolError {
-            tool: "named-compilezone",
+            tool: "named-compilezone".into(),
             reason: format!("cannot render the stored zone: {e}"),
         }
     })?;
