@@ -405,7 +405,12 @@ fn a_certbot_like_dnspython_client_adds_and_deletes_its_challenge() {
         let out = Command::new(PYTHON)
             .arg(&script)
             .args([&u.listen.ip().to_string(), &u.listen.port().to_string()])
-            .args(["certbot", &secret, "_acme-challenge.www.example.com.", "acme-token"])
+            .args([
+                "certbot",
+                &secret,
+                "_acme-challenge.www.example.com.",
+                "acme-token",
+            ])
             .arg(step)
             .output()
             .expect("python3 runs");
