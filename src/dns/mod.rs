@@ -108,14 +108,9 @@ async fn serve_udp(socket: Arc<UdpSocket>, store: Store) {
         let request = buf[..len].to_vec();
         let (socket, store) = (socket.clone(), store.clone());
         tokio::spawn(async move {
-            if let Some(mut reply) = answer(&store, &request, now()).await {
-                // Over UDP a reply is kept within 512 octets unless the
-                // client asked for more with EDNS; our replies (an SOA,
-                // an rcode, a TSIG) fit, so a long one is only truncated.
-                if reply.len() > 65507 {
-                    reply.truncate(12);
-                    reply[2] |= 0x02;
-                }
+            // Our replies (an rcode, at most an SOA, a TSIG) stay well
+            // within the 512 octets of plain UDP.
+            if let Some(reply) = answer(&store, &request, now()).await {
                 if let Err(e) = socket.send_to(&reply, peer).await {
                     tracing::debug!("dns udp send to {peer}: {e}");
                 }

@@ -430,3 +430,205 @@ fn entry<'a>(
         after: after.map(row_json),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Soa;
+    use crate::store::shape::ZoneFields;
+    use sqlx::SqlitePool;
+
+    fn fields() -> ZoneFields {
+        ZoneFields {
+            domain: "example.com".into(),
+            soa: Soa {
+                ttl: 3600,
+                mname: "ns1.example.net.".into(),
+                rname: "hostmaster.example.net.".into(),
+                serial: 1,
+                refresh: 7200,
+                retry: 3600,
+                expire: 1_209_600,
+                minimum: 3600,
+            },
+            default_ttl: None,
+            nameservers: vec!["ns1.example.net.".into(), "ns2.example.net.".into()],
+            ns_ttl: 3600,
+        }
+    }
+
+    fn row(name: &str, rtype: &str, value: &str, ttl: u32) -> RecordRow {
+        RecordRow {
+            name: name.into(),
+            record_type: rtype.into(),
+            value: value.into(),
+            ttl,
+            priority: None,
+        }
+    }
+
+    fn add(name: &str, rtype: &str, value: &str, ttl: u32) -> UpdateOp {
+        UpdateOp::Add(RecordWrite {
+            row: row(name, rtype, value, ttl),
+            ttl_given: true,
+        })
+    }
+
+    async fn rows(store: &Store, owner: i64, zone: &str) -> Vec<(String, String, String, u32)> {
+        let mut stream = store
+            .record_stream(
+                crate::store::RecordFilter {
+                    owner_id: owner,
+                    zone_uuid: Some(zone),
+                    record_type: None,
+                    record_uuid: None,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        while let Some(page) = stream.next_page().await {
+            let page = page.unwrap();
+            for r in page.records().unwrap() {
+                out.push((
+                    r.name.to_string(),
+                    r.record_type.to_string(),
+                    r.value.to_string(),
+                    r.ttl,
+                ));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn an_update_is_all_or_nothing_with_the_right_failures(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        let alice = store.add_user("alice").await.unwrap();
+        let zone = store.create_zone(&alice, &fields(), "test").await.unwrap();
+        let (owner, uuid) = (alice.id, zone.uuid.clone());
+        let apply = |p: Vec<Prerequisite>, ops: Vec<UpdateOp>| {
+            let store = store.clone();
+            let uuid = uuid.clone();
+            async move { store.apply_update(owner, &uuid, "tsig:k", &p, &ops).await }
+        };
+        let done = apply(
+            vec![],
+            vec![
+                add("www", "A", "192.0.2.1", 300),
+                add("www", "A", "192.0.2.2", 60),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!((done.added, done.deleted), (2, 0));
+        // One TTL per RRset: the last add's.
+        let got = rows(&store, owner, &uuid).await;
+        let ttls: Vec<(&str, u32)> = got.iter().map(|r| (r.0.as_str(), r.3)).collect();
+        assert_eq!(ttls, [("www", 60), ("www", 60)]);
+        let fail = |e: Result<Updated, StoreError>| match e {
+            Err(StoreError::Prerequisite(f)) => f,
+            other => panic!("{other:?}"),
+        };
+        let name = |n: &str| n.to_string();
+        let cases = [
+            (
+                Prerequisite::NameNotInUse(name("www.example.com.")),
+                PrerequisiteFailed::YxDomain,
+            ),
+            (
+                Prerequisite::NameNotInUse(name("@")),
+                PrerequisiteFailed::YxDomain,
+            ),
+            (
+                Prerequisite::NameInUse(name("nothere")),
+                PrerequisiteFailed::NxDomain,
+            ),
+            (
+                Prerequisite::RRsetAbsent {
+                    name: name("www"),
+                    record_type: name("A"),
+                },
+                PrerequisiteFailed::YxRRset,
+            ),
+            (
+                Prerequisite::RRsetExists {
+                    name: name("www"),
+                    record_type: name("AAAA"),
+                },
+                PrerequisiteFailed::NxRRset,
+            ),
+            (
+                Prerequisite::RRsetIs {
+                    name: name("www"),
+                    record_type: name("A"),
+                    records: vec![row("www", "A", "192.0.2.1", 0)],
+                },
+                PrerequisiteFailed::NxRRset,
+            ),
+        ];
+        for (prerequisite, want) in cases {
+            let result = apply(vec![prerequisite], vec![add("new", "A", "192.0.2.9", 60)]).await;
+            assert_eq!(fail(result), want);
+        }
+        // A refused change takes the whole message with it.
+        let result = apply(
+            vec![],
+            vec![
+                UpdateOp::DeleteRRset {
+                    name: name("www"),
+                    record_type: name("A"),
+                },
+                add("www", "CNAME", "other.example.net.", 60),
+                add("www", "TXT", "\"x\"", 60),
+            ],
+        )
+        .await;
+        assert!(
+            matches!(result, Err(StoreError::Conflict { .. })),
+            "{result:?}"
+        );
+        let apex_ns = apply(vec![], vec![add("@", "NS", "ns9.example.net.", 60)]).await;
+        assert!(
+            matches!(apex_ns, Err(StoreError::UpdateRefused(_))),
+            "{apex_ns:?}"
+        );
+        assert_eq!(rows(&store, owner, &uuid).await, got);
+        // Value-dependent prerequisite that holds; delete one RR, then the
+        // name; an SOA change is ignored.
+        let both = vec![
+            row("www", "A", "192.0.2.2", 0),
+            row("www", "A", "192.0.2.1", 0),
+        ];
+        let done = apply(
+            vec![Prerequisite::RRsetIs {
+                name: name("www"),
+                record_type: name("A"),
+                records: both,
+            }],
+            vec![
+                UpdateOp::DeleteRecord(row("www", "A", "192.0.2.1", 0)),
+                add("@", "SOA", "a. b. 1 2 3 4 5", 60),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!((done.added, done.deleted), (0, 1));
+        let version = done.version;
+        let done = apply(vec![], vec![UpdateOp::DeleteName(name("www.example.com."))])
+            .await
+            .unwrap();
+        assert_eq!(done.deleted, 1);
+        assert!(done.version > version);
+        assert!(rows(&store, owner, &uuid).await.is_empty());
+        // Nothing to do: no version bump.
+        let idle = apply(vec![], vec![UpdateOp::DeleteName(name("www"))])
+            .await
+            .unwrap();
+        assert_eq!(idle, Updated::default());
+        let history = store.history("example.com").await.unwrap();
+        assert_eq!(history.iter().filter(|c| c.actor == "tsig:k").count(), 4);
+    }
+}
