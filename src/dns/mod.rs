@@ -110,10 +110,10 @@ async fn serve_udp(socket: Arc<UdpSocket>, store: Store) {
         tokio::spawn(async move {
             // Our replies (an rcode, at most an SOA, a TSIG) stay well
             // within the 512 octets of plain UDP.
-            if let Some(reply) = answer(&store, &request, now()).await {
-                if let Err(e) = socket.send_to(&reply, peer).await {
-                    tracing::debug!("dns udp send to {peer}: {e}");
-                }
+            if let Some(reply) = answer(&store, &request, now()).await
+                && let Err(e) = socket.send_to(&reply, peer).await
+            {
+                tracing::debug!("dns udp send to {peer}: {e}");
             }
         });
     }
