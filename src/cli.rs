@@ -38,6 +38,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage TSIG keys for DNS UPDATE (RFC 2136).
+    #[command(subcommand)]
+    Tsig(TsigCommand),
     /// Serve the REST API.
     Serve(ServeArgs),
     /// Print the named.conf text that makes a BIND server a secondary of bindbridge's named.
@@ -73,6 +76,9 @@ pub struct ServeArgs {
     /// Address and port of the API [default: 127.0.0.1:8053; port 0 picks a free one].
     #[arg(long, value_name = "ADDR")]
     pub api_listen: Option<std::net::SocketAddr>,
+    /// Address and port of the DNS UPDATE listener (RFC 2136 with TSIG; UDP and TCP) [default: off; in dev mode a free loopback port].
+    #[arg(long, value_name = "ADDR")]
+    pub update_listen: Option<std::net::SocketAddr>,
     /// Check the configuration file and exit (0 valid, 2 not).
     #[arg(long)]
     pub check_config: bool,
@@ -91,6 +97,37 @@ pub struct ServeArgs {
     /// Dev mode: address and port the secondary answers DNS on (an address of this machine) [default: 127.0.0.2 at the primary's port].
     #[arg(long, value_name = "ADDR", requires = "dev_secondary")]
     pub secondary_dns: Option<std::net::SocketAddr>,
+}
+
+/// `tsig` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TsigCommand {
+    /// Make a key; it is printed once, in BIND's `key` syntax (for `nsupdate -k FILE`).
+    Create {
+        /// The user the key acts for.
+        #[arg(long)]
+        user: String,
+        /// The key's name [default: USER-update].
+        #[arg(long)]
+        name: Option<String>,
+        /// Comma-separated zones it may change [default: all of the user's].
+        #[arg(long, value_delimiter = ',')]
+        zones: Vec<String>,
+        /// hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha1 or hmac-md5.
+        #[arg(long, default_value = "hmac-sha256")]
+        algorithm: String,
+    },
+    /// List keys (never their secrets).
+    List {
+        /// Only this user's.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a key by its name.
+    Revoke {
+        /// The key's name.
+        name: String,
+    },
 }
 
 /// `token` subcommands.

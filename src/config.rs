@@ -42,6 +42,9 @@
 //! # primary_address = "192.0.2.1:53"   # where secondaries reach named
 //! # key_file = "/etc/bindbridge/transfer.key"
 //!
+//! [update]
+//! listen = "127.0.0.1:8055"             # DNS UPDATE with TSIG; off by default
+//!
 //! [[deploy.secondaries]]
 //! address = "192.0.2.2"
 //! port = 53
@@ -77,6 +80,18 @@ pub struct Config {
     /// How zones reach named.
     #[serde(default)]
     pub deploy: DeployConfig,
+    /// DNS UPDATE (RFC 2136) for standard clients.
+    #[serde(default)]
+    pub update: UpdateConfig,
+}
+
+/// `[update]`: the DNS listener for RFC 2136 UPDATE with TSIG.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConfig {
+    /// Where it answers (UDP and TCP); off when not set (dev mode turns
+    /// it on at a free loopback port).
+    pub listen: Option<SocketAddr>,
 }
 
 /// `[api]`: the limits that keep clients without a token (or with a slow

@@ -18,6 +18,7 @@ pub mod compile;
 pub mod config;
 pub mod deploy;
 pub mod dev;
+pub mod dns;
 pub mod import;
 pub mod metrics;
 pub mod parse;

@@ -50,25 +50,31 @@ impl Stack {
     /// With the `[deploy]` settings `adjust` makes of the defaults for
     /// this named.
     pub(crate) fn start_with(adjust: impl FnOnce(&mut DeployConfig)) -> Stack {
-        Stack::start_full(false, false, adjust)
+        Stack::start_full(false, false, adjust, "")
+    }
+
+    /// With more configuration (TOML tables other than `[deploy]`).
+    pub(crate) fn with_config(extra: &str) -> Stack {
+        Stack::start_full(false, false, |_| {}, extra)
     }
 
     /// Whose named lets 127.0.0.1 transfer every zone (AXFR with `dig`).
     pub(crate) fn with_transfers() -> Stack {
-        Stack::start_full(false, true, |_| {})
+        Stack::start_full(false, true, |_| {}, "")
     }
 
     /// With a secondary on 127.0.0.2, configured only with what
     /// `secondary-config` prints (the catalog zone and the transfer key),
     /// and listed in `[[deploy.secondaries]]`.
     pub(crate) fn with_secondary(adjust: impl FnOnce(&mut DeployConfig)) -> Stack {
-        Stack::start_full(true, false, adjust)
+        Stack::start_full(true, false, adjust, "")
     }
 
     fn start_full(
         secondary: bool,
         transfers: bool,
         adjust: impl FnOnce(&mut DeployConfig),
+        extra: &str,
     ) -> Stack {
         let dir = tempfile::tempdir().expect("temporary directory");
         let port = |ip, what| free_port(ip).unwrap_or_else(|e| panic!("no free {what} port: {e}"));
@@ -112,7 +118,7 @@ impl Stack {
             started
         });
         adjust(&mut deploy);
-        let server = Stack::server_for(&deploy);
+        let server = Stack::server_with(&deploy, extra);
         Stack {
             named,
             secondary,
@@ -124,11 +130,16 @@ impl Stack {
     /// A `bindbridge serve` (on a new database) with these `[deploy]`
     /// settings.
     pub(crate) fn server_for(deploy: &DeployConfig) -> Server {
+        Stack::server_with(deploy, "")
+    }
+
+    /// The same, with `extra` configuration after `[deploy]`.
+    fn server_with(deploy: &DeployConfig, extra: &str) -> Server {
         let mut file = toml::Table::new();
         let section = toml::Value::try_from(deploy).expect("the settings as TOML");
         file.insert("deploy".to_string(), section);
         let config = toml::to_string(&file).expect("the settings as TOML");
-        Server::start_with(&config, "info")
+        Server::start_with(&format!("{config}\n{extra}"), "info")
     }
 
     /// `dig` at the private named: see [`dig_answer`].

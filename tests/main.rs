@@ -38,3 +38,7 @@ mod secondaries;
 /// What the API says is what named serves: RRset TTLs, multi-string TXT,
 /// names, zone rules, and a seeded random walk of API writes.
 mod served;
+
+/// Standard DNS clients: nsupdate (RFC 2136 UPDATE with TSIG) and dig
+/// against `serve`'s DNS listener, checked at the real named.
+mod update;

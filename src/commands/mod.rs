@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> std::io::Result<ExitCode> {
         Command::Zone(command) => block_on(zone::zone(db, command)),
         Command::User(command) => block_on(zone::user(db, command)),
         Command::Token(command) => block_on(zone::token(db, command)),
+        Command::Tsig(command) => block_on(zone::tsig(db, command)),
         Command::SecondaryConfig(args) => secondary::run(args),
         Command::Serve(_) => unreachable!("handled above"),
     }

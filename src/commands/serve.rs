@@ -106,6 +106,20 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
             Ok(l) => l,
             Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
         };
+        // Dev mode turns the UPDATE listener on at a free loopback port.
+        let update_listen = args
+            .update_listen
+            .or(config.update.listen)
+            .or_else(|| dev.map(|_| SocketAddr::from(([127, 0, 0, 1], 0))));
+        let updates = match update_listen {
+            Some(address) => match crate::dns::Listener::bind(address).await {
+                Ok(listener) => Some(listener),
+                Err(e) => return fail(e.to_string()),
+            },
+            None => None,
+        };
+        let update_address = updates.as_ref().and_then(|l| l.local_addr().ok());
+        let updating = updates.map(|l| tokio::spawn(l.run(store.clone())));
         store.spawn_checkpointer();
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
         let mut checking = None;
@@ -148,8 +162,13 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         };
         let address = listener.local_addr().map_or(listen, |a| a);
         eprintln!("bindbridge: API listening on http://{address}");
+        if let Some(update) = update_address {
+            eprintln!(
+                "bindbridge: DNS UPDATE (RFC 2136, TSIG) listening on {update} (UDP and TCP)"
+            );
+        }
         if let Some(dev) = dev {
-            match dev_welcome(&store, dev, address).await {
+            match dev_welcome(&store, dev, address, update_address).await {
                 Ok(text) => eprintln!("{text}"),
                 Err(e) => return could_not_run(&e),
             }
@@ -175,6 +194,10 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
         // The deploy worker is stopped between two steps of a deploy; a
         // zone file is only ever replaced by a rename, so named keeps a
         // whole file, and the next start reconciles.
+        for task in [updating].into_iter().flatten() {
+            task.abort();
+            let _ = task.await;
+        }
         for task in [watching, checking, deploying].into_iter().flatten() {
             task.abort();
             let _ = task.await;
@@ -329,7 +352,12 @@ impl InstanceLock {
 const DEV_DNS_PORT: u16 = 8054;
 
 /// The demo user's token, made at the first start, and how to try it all.
-async fn dev_welcome(store: &Store, dev: &Dev, api: SocketAddr) -> Result<String, StoreError> {
+async fn dev_welcome(
+    store: &Store,
+    dev: &Dev,
+    api: SocketAddr,
+    update: Option<SocketAddr>,
+) -> Result<String, StoreError> {
     let layout = dev.named.layout();
     let db = layout.dir.join("bindbridge.db");
     let token = match store.user("demo").await {
@@ -363,6 +391,21 @@ async fn dev_welcome(store: &Store, dev: &Dev, api: SocketAddr) -> Result<String
         }
         None => String::new(),
     };
+    let update_lines = match update {
+        Some(update) => format!(
+            "\nDNS UPDATE (RFC 2136) with TSIG, e.g. what certbot's rfc2136 plugin sends:\n\n  \
+             bindbridge --db {db} tsig create --user demo --name demo-update > demo.key\n  \
+             printf 'server {ip} {port}\\nzone example.com\\nupdate add _acme-challenge.example.com 60 TXT token\\nsend\\n' \\\n    \
+             | nsupdate -k demo.key\n  \
+             dig @{named_ip} -p {named_port} _acme-challenge.example.com TXT +norecurse\n",
+            db = db.display(),
+            ip = update.ip(),
+            port = update.port(),
+            named_ip = layout.dns.ip(),
+            named_port = layout.dns.port(),
+        ),
+        None => String::new(),
+    };
     Ok(format!(
         "\nbindbridge dev mode: named serves the zones on {dns} (UDP and TCP), its files in {dir}.\n\n\
          {token_line}\n\
@@ -374,7 +417,7 @@ async fn dev_welcome(store: &Store, dev: &Dev, api: SocketAddr) -> Result<String
          curl -s -X POST http://{api}/api/v1/dns-zones/$ZONE/records/ -H \"Authorization: Bearer $TOKEN\" \\\n       \
          -H 'Content-Type: application/json' -d '{{\"name\": \"www\", \"record_type\": \"A\", \"value\": \"192.0.2.1\"}}'\n  \
          dig @{ip} -p {port} www.example.com A +norecurse\n\
-         {secondary_line}",
+         {secondary_line}{update_lines}",
         dns = layout.dns,
         dir = layout.dir.display(),
         ip = layout.dns.ip(),

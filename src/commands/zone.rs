@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{could_not_run, open_existing_store, open_store, write_failure};
 use crate::api::views::SoaView;
-use crate::cli::{ExportArgs, Format, TokenCommand, UserCommand, ZoneCommand};
+use crate::cli::{ExportArgs, Format, TokenCommand, TsigCommand, UserCommand, ZoneCommand};
 use crate::compile::{self, Destination};
 use crate::render::Template;
 use crate::store::{StoreError, ZoneInfo};
@@ -284,6 +284,79 @@ fn valid_user_name(name: &str) -> Result<(), &'static str> {
         return Err("use letters, digits, '.', '_', '-' and '@' only");
     }
     Ok(())
+}
+
+/// A TSIG key in BIND's `key` syntax, as `nsupdate -k`, `dig -k` and
+/// named.conf read it.
+pub fn bind_key_text(name: &str, algorithm: &str, secret: &[u8]) -> String {
+    use base64::Engine;
+    let secret = base64::engine::general_purpose::STANDARD.encode(secret);
+    format!("key \"{name}\" {{\n\talgorithm {algorithm};\n\tsecret \"{secret}\";\n}};\n")
+}
+
+/// `bindbridge tsig create|list|revoke`.
+pub async fn tsig(db: PathBuf, command: TsigCommand) -> io::Result<ExitCode> {
+    let mut out = io::stdout();
+    let store = match open_existing_store(&db).await {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let code = match command {
+        TsigCommand::Create {
+            user,
+            name,
+            zones,
+            algorithm,
+        } => {
+            let name = crate::store::key_name(&name.unwrap_or_else(|| format!("{user}-update")));
+            match store
+                .create_tsig_key(&user, &name, &algorithm, &zones)
+                .await
+            {
+                Ok(secret) => {
+                    let algorithm = algorithm.to_ascii_lowercase();
+                    write!(out, "{}", bind_key_text(&name, &algorithm, &secret))?;
+                    ExitCode::SUCCESS
+                }
+                Err(e @ (StoreError::BadAlgorithm(_) | StoreError::Conflict { .. })) => {
+                    eprintln!("bindbridge: {e}");
+                    ExitCode::from(1)
+                }
+                Err(e) => store_failure(&e),
+            }
+        }
+        TsigCommand::List { user } => match store.tsig_keys(user.as_deref()).await {
+            Ok(keys) => {
+                for k in keys {
+                    let state = match &k.revoked_at {
+                        Some(at) => format!("revoked {at}"),
+                        None => "active".into(),
+                    };
+                    let zones = match k.zones.is_empty() {
+                        true => "all zones".to_string(),
+                        false => k.zones.join(","),
+                    };
+                    writeln!(
+                        out,
+                        "{}  {}  {}  {zones}  created {}  {state}",
+                        k.name, k.user, k.algorithm, k.created_at
+                    )?;
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => store_failure(&e),
+        },
+        TsigCommand::Revoke { name } => match store.revoke_tsig_key(&name).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => {
+                eprintln!("bindbridge: no active TSIG key named '{name}'");
+                ExitCode::from(1)
+            }
+            Err(e) => store_failure(&e),
+        },
+    };
+    store.close().await;
+    Ok(code)
 }
 
 /// `bindbridge token create|list|revoke`: each needs a user or a token

@@ -19,6 +19,8 @@ mod rules;
 mod secondaries;
 pub mod shape;
 mod tokens;
+mod tsig;
+mod update;
 mod users;
 mod zones;
 
@@ -39,6 +41,8 @@ pub use records::{
 pub use secondaries::{SecondaryCheck, SecondaryGauge, SecondaryState, Seen};
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
 pub use tokens::{Caller, PERMISSIONS, TokenInfo};
+pub use tsig::{TSIG_ALGORITHMS, TsigInfo, TsigKey, key_name};
+pub use update::{Prerequisite, PrerequisiteFailed, UpdateOp, Updated};
 pub use users::User;
 pub use zones::{AcceptZone, Change, SaveMode, SaveRequest, Saved, ZoneInfo, ZoneSummary};
 
@@ -146,6 +150,18 @@ pub enum StoreError {
         /// Why it was refused.
         reason: String,
     },
+    /// A TSIG algorithm that is not supported.
+    #[error(
+        "unknown TSIG algorithm '{0}' (known: hmac-md5, hmac-sha1, hmac-sha256, hmac-sha384, hmac-sha512)"
+    )]
+    BadAlgorithm(String),
+    /// A DNS UPDATE's prerequisite (RFC 2136 §2.4) does not hold.
+    #[error("prerequisite failed: {0}")]
+    Prerequisite(PrerequisiteFailed),
+    /// A DNS UPDATE asks for a change bindbridge does not make that way
+    /// (the apex NS set is the zone's nameservers, managed by the API).
+    #[error("{0}")]
+    UpdateRefused(String),
     /// A stored value does not fit the model (a corrupt or hand-edited row).
     #[error("zone {domain}: {source}")]
     Shape {

@@ -164,7 +164,7 @@ pub(super) async fn insert_rows(
 }
 
 /// Binds one row's nine parameters, in the order of [`insert_sql`].
-fn bind_row<'q>(
+pub(super) fn bind_row<'q>(
     query: Query<'q, Sqlite, SqliteArguments<'q>>,
     uuid: uuid::Uuid,
     zone_id: i64,
@@ -192,7 +192,7 @@ fn bind_content<'q>(
 /// anonymous `?`: sqlx looks every parameter's name up, which SQLite does
 /// in time linear in the number of named ones, so numbered parameters
 /// would make a large statement quadratic.
-fn insert_sql(rows: usize) -> String {
+pub(super) fn insert_sql(rows: usize) -> String {
     let mut sql = String::with_capacity(120 + rows * 20);
     sql.push_str(
         "INSERT INTO records (uuid, zone_id, name, record_type, value, ttl, priority, \
@@ -701,7 +701,7 @@ impl Store {
 /// Gives the rest of an RRset the TTL of the record just written (`row`),
 /// logging each change; for the apex NS set, the zone's NS TTL too.
 /// Returns the records changed, as they are now.
-async fn set_rrset_ttl(
+pub(super) async fn set_rrset_ttl(
     tx: &mut Transaction<'static, Sqlite>,
     zone: &Bumped,
     others: &[&NameEntry],
@@ -770,7 +770,7 @@ pub struct Written {
     pub deploy_error: Option<String>,
 }
 
-fn row_json(row: &RecordRow) -> serde_json::Value {
+pub(super) fn row_json(row: &RecordRow) -> serde_json::Value {
     serde_json::json!({
         "name": row.name,
         "record_type": row.record_type,
@@ -781,20 +781,20 @@ fn row_json(row: &RecordRow) -> serde_json::Value {
 }
 
 /// The zone a record write belongs to, after its version was bumped.
-struct Bumped {
-    id: i64,
+pub(super) struct Bumped {
+    pub(super) id: i64,
     /// The new version.
-    version: i64,
-    uuid: uuid::Uuid,
-    fields: ZoneFields,
+    pub(super) version: i64,
+    pub(super) uuid: uuid::Uuid,
+    pub(super) fields: ZoneFields,
     /// Why the last deploy failed, if it did.
-    deploy_error: Option<String>,
+    pub(super) deploy_error: Option<String>,
 }
 
 /// Finds the owner's zone and bumps its version, first thing in a write
 /// transaction and in one statement (a write that is then refused rolls
 /// it back with everything else). Another owner's zone is unknown.
-async fn bump(
+pub(super) async fn bump(
     tx: &mut Transaction<'static, Sqlite>,
     owner_id: i64,
     zone_uuid: &str,

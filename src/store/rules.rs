@@ -198,7 +198,7 @@ fn conflict(field: &'static str, detail: String) -> StoreError {
 
 /// True if two values of one type are the same RDATA in canonical form
 /// (names compared without case where RFC 4034 §6.2 lowercases them).
-fn same_rdata(record_type: &str, a: &str, b: &str, priority: Option<u16>) -> bool {
+pub(super) fn same_rdata(record_type: &str, a: &str, b: &str, priority: Option<u16>) -> bool {
     if a == b {
         return true;
     }

@@ -1,0 +1,430 @@
+//! RFC 2136 UPDATE with TSIG from the real clients (`nsupdate`, `dig`)
+//! against `bindbridge serve`'s DNS listener; every change is checked at
+//! the private named the deploy worker feeds.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::api::create_zone;
+use crate::deploy::{Stack, dig_at};
+
+/// A stack whose serve has the UPDATE listener on, a user `alice` with
+/// the zone `example.com`, served.
+struct Updates {
+    stack: Stack,
+    /// The UPDATE listener.
+    listen: SocketAddr,
+    /// alice's API token.
+    token: String,
+    keys: tempfile::TempDir,
+}
+
+impl Updates {
+    fn start() -> Updates {
+        let stack = Stack::with_config("[update]\nlisten = \"127.0.0.1:0\"\n");
+        let line = stack.server.wait_for_log(Duration::from_secs(20), |l| {
+            l.contains("DNS UPDATE (RFC 2136, TSIG) listening on ")
+        });
+        let listen = line
+            .split("listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        let token = stack.server.user_with_token("alice", "dns:*");
+        create_zone(&stack.server.client(&token), "example.com");
+        stack.wait_served("example.com");
+        Updates {
+            stack,
+            listen,
+            token,
+            keys: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    /// `tsig create` for `user` with `extra` arguments: the key file's
+    /// path and its name, algorithm and secret.
+    fn key(&self, user: &str, name: &str, extra: &[&str]) -> (String, String, String) {
+        let mut args = vec!["tsig", "create", "--user", user, "--name", name];
+        args.extend_from_slice(extra);
+        let text = self.stack.server.cli(&args);
+        assert!(text.starts_with(&format!("key \"{name}\" {{")), "{text}");
+        let path = self.keys.path().join(format!("{name}.key"));
+        std::fs::write(&path, &text).expect("key file written");
+        let field = |what: &str| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix(what))
+                .map(|v| v.trim_end_matches(';').trim_matches('"').to_string())
+                .unwrap_or_else(|| panic!("no {what} in {text}"))
+        };
+        let algorithm = field("algorithm ");
+        let secret = field("secret ");
+        (path.display().to_string(), algorithm, secret)
+    }
+
+    /// Runs `nsupdate -d AUTH...` with `commands` after a `server` line:
+    /// whether it succeeded, and all it printed (with -d, the rcodes and
+    /// the TSIG errors of the replies).
+    fn nsupdate(&self, auth: &[&str], commands: &str) -> (bool, String) {
+        let mut child = Command::new("nsupdate")
+            .arg("-d")
+            .args(auth)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("nsupdate runs (Debian: apt-get install bind9-dnsutils)");
+        let script = format!(
+            "server {} {}\n{commands}send\n",
+            self.listen.ip(),
+            self.listen.port()
+        );
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(script.as_bytes())
+            .expect("script written");
+        let out = child.wait_with_output().expect("nsupdate ends");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    /// What named serves for `name`/`rtype`: the answer's RDATA, or the
+    /// rcode.
+    fn served(&self, name: &str, rtype: &str) -> Result<Vec<String>, String> {
+        self.stack.dig(name, rtype)
+    }
+
+    /// Waits until named serves `want` for `name`/`rtype`.
+    fn wait_served_as(&self, name: &str, rtype: &str, want: Result<Vec<String>, String>) {
+        let _ = self
+            .stack
+            .wait_for(&format!("{name} {rtype} is {want:?}"), || {
+                let seen = self.served(name, rtype);
+                (seen == want, seen)
+            });
+    }
+}
+
+fn nxdomain() -> Result<Vec<String>, String> {
+    Err("NXDOMAIN".to_string())
+}
+
+#[test]
+fn nsupdate_adds_and_deletes_an_acme_challenge_and_named_serves_it() {
+    let u = Updates::start();
+    let (file, algorithm, secret) = u.key("alice", "alice-acme", &[]);
+    assert_eq!(algorithm, "hmac-sha256");
+    // With the key file, and without a zone line: nsupdate finds the
+    // zone with a signed SOA query, as certbot does.
+    let (ok, out) = u.nsupdate(
+        &["-k", &file],
+        "update add _acme-challenge.www.example.com 60 TXT \"token-1\"\n",
+    );
+    assert!(ok, "nsupdate -k: {out}");
+    assert!(out.contains("status: NOERROR"), "{out}");
+    u.wait_served_as(
+        "_acme-challenge.www.example.com",
+        "TXT",
+        Ok(vec!["\"token-1\"".into()]),
+    );
+    // The change log names the key.
+    let history = u.stack.server.cli(&["zone", "history", "example.com"]);
+    assert!(history.contains("tsig:alice-acme (alice)"), "{history}");
+    // A second token beside it, then the first deleted exactly (class
+    // NONE), the way certbot and lego clean up; with -y over TCP.
+    let y = format!("hmac-sha256:alice-acme:{secret}");
+    let (ok, out) = u.nsupdate(
+        &["-v", "-y", &y],
+        "zone example.com\n\
+         update add _acme-challenge.www.example.com 60 TXT \"token-2\"\n\
+         update delete _acme-challenge.www.example.com TXT \"token-1\"\n",
+    );
+    assert!(ok, "nsupdate -y: {out}");
+    u.wait_served_as(
+        "_acme-challenge.www.example.com",
+        "TXT",
+        Ok(vec!["\"token-2\"".into()]),
+    );
+    let (ok, out) = u.nsupdate(
+        &["-y", &y],
+        "zone example.com\nupdate delete _acme-challenge.www.example.com TXT\n",
+    );
+    assert!(ok, "delete RRset: {out}");
+    u.wait_served_as("_acme-challenge.www.example.com", "TXT", nxdomain());
+    // The API shows what named serves: nothing left.
+    let records = u
+        .stack
+        .server
+        .client(&u.token)
+        .get("/api/v1/dns-records/")
+        .body;
+    assert_eq!(records.as_array().map(Vec::len), Some(0), "{records}");
+}
+
+#[test]
+fn nsupdate_y_without_an_algorithm_is_hmac_md5() {
+    let u = Updates::start();
+    let (_, algorithm, secret) = u.key("alice", "alice-md5", &["--algorithm", "hmac-md5"]);
+    assert_eq!(algorithm, "hmac-md5");
+    let y = format!("alice-md5:{secret}");
+    let (ok, out) = u.nsupdate(
+        &["-y", &y],
+        "zone example.com\nupdate add md5.example.com 300 A 192.0.2.5\n",
+    );
+    assert!(ok, "{out}");
+    u.wait_served_as("md5.example.com", "A", Ok(vec!["192.0.2.5".into()]));
+    // And the other algorithms.
+    for algorithm in ["hmac-sha1", "hmac-sha384", "hmac-sha512"] {
+        let name = format!("alice-{algorithm}");
+        let (_, _, secret) = u.key("alice", &name, &["--algorithm", algorithm]);
+        let y = format!("{algorithm}:{name}:{secret}");
+        let host = format!("{algorithm}.example.com");
+        let (ok, out) = u.nsupdate(
+            &["-y", &y],
+            &format!("zone example.com\nupdate add {host} 300 A 192.0.2.6\n"),
+        );
+        assert!(ok, "{algorithm}: {out}");
+        u.wait_served_as(&host, "A", Ok(vec!["192.0.2.6".into()]));
+    }
+}
+
+#[test]
+fn bad_keys_and_other_users_zones_change_nothing() {
+    let u = Updates::start();
+    let (_, _, secret) = u.key("alice", "alice-key", &[]);
+    // bob's zone, and a key of alice's limited to another zone.
+    let bob = u.stack.server.user_with_token("bob", "dns:*");
+    create_zone(&u.stack.server.client(&bob), "example.net");
+    u.stack.wait_served("example.net");
+    let (_, _, limited) = u.key("alice", "alice-limited", &["--zones", "example.org"]);
+    let add = |zone: &str| format!("zone {zone}\nupdate add bad.{zone} 300 A 192.0.2.66\n");
+    // A key nobody has: BADKEY.
+    let (ok, out) = u.nsupdate(
+        &["-y", "hmac-sha256:nobody:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"],
+        &add("example.com"),
+    );
+    assert!(
+        !ok && out.contains("BADKEY") && out.contains("NOTAUTH"),
+        "{out}"
+    );
+    // alice's key with a wrong secret: BADSIG.
+    let mut wrong = secret.clone().into_bytes();
+    wrong[0] = if wrong[0] == b'A' { b'B' } else { b'A' };
+    let wrong = format!("hmac-sha256:alice-key:{}", String::from_utf8_lossy(&wrong));
+    let (ok, out) = u.nsupdate(&["-y", &wrong], &add("example.com"));
+    assert!(
+        !ok && out.contains("BADSIG") && out.contains("NOTAUTH"),
+        "{out}"
+    );
+    // The right key, on bob's zone: NOTAUTH, as for a zone that does not
+    // exist.
+    let good = format!("hmac-sha256:alice-key:{secret}");
+    let (ok, out) = u.nsupdate(&["-y", &good], &add("example.net"));
+    assert!(!ok && out.contains("status: NOTAUTH"), "{out}");
+    let (ok, out) = u.nsupdate(&["-y", &good], &add("nowhere.test"));
+    assert!(!ok && out.contains("status: NOTAUTH"), "{out}");
+    // A key limited to other zones.
+    let listed = u.stack.server.cli(&["tsig", "list", "--user", "alice"]);
+    assert!(
+        listed.contains("alice-limited  alice  hmac-sha256  example.org"),
+        "{listed}"
+    );
+    let limited = format!("hmac-sha256:alice-limited:{limited}");
+    let (ok, out) = u.nsupdate(&["-y", &limited], &add("example.com"));
+    assert!(!ok && out.contains("status: NOTAUTH"), "{out}");
+    // SOA queries: answered with authority for alice's zone only.
+    let soa = |name: &str| {
+        let out = dig_at(u.stack.named.layout().dns)
+            .args(["-p", &u.listen.port().to_string(), "-y", &good, name, "SOA"])
+            .output()
+            .expect("dig runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mine = soa("_acme-challenge.www.example.com");
+    assert!(
+        mine.contains("status: NOERROR") && mine.contains(" aa"),
+        "{mine}"
+    );
+    assert!(
+        mine.contains("example.com.\t") && mine.contains("SOA"),
+        "{mine}"
+    );
+    let theirs = soa("example.net");
+    assert!(
+        theirs.contains("status: REFUSED") && !theirs.contains(" aa"),
+        "{theirs}"
+    );
+    // Nothing was stored or served.
+    for zone in ["example.com", "example.net"] {
+        u.stack.wait_served(zone);
+        assert_eq!(u.served(&format!("bad.{zone}"), "A"), nxdomain());
+    }
+    let history = u.stack.server.cli(&["zone", "history", "example.net"]);
+    assert!(!history.contains("tsig:"), "{history}");
+}
+
+#[test]
+fn prerequisites_fail_with_their_rcodes_and_refusals_change_nothing() {
+    let u = Updates::start();
+    let (file, _, _) = u.key("alice", "alice-key", &[]);
+    let k = ["-k", file.as_str()];
+    let (ok, out) = u.nsupdate(
+        &k,
+        "zone example.com\nupdate add www.example.com 300 A 192.0.2.1\n",
+    );
+    assert!(ok, "{out}");
+    u.wait_served_as("www.example.com", "A", Ok(vec!["192.0.2.1".into()]));
+    let cases = [
+        ("prereq nxdomain www.example.com\n", "YXDOMAIN"),
+        ("prereq yxdomain nothere.example.com\n", "NXDOMAIN"),
+        ("prereq yxrrset www.example.com AAAA\n", "NXRRSET"),
+        ("prereq nxrrset www.example.com A\n", "YXRRSET"),
+        ("prereq yxrrset www.example.com A 192.0.2.9\n", "NXRRSET"),
+        // The apex NS set is the zone's nameservers: refused.
+        (
+            "update add example.com 300 NS ns9.example.net.\n",
+            "REFUSED",
+        ),
+        // A CNAME beside other data, as the API refuses it.
+        (
+            "update add www.example.com 300 CNAME other.example.net.\n",
+            "REFUSED",
+        ),
+        // A CNAME at the apex, as the API refuses it.
+        (
+            "update add example.com 300 CNAME other.example.net.\n",
+            "REFUSED",
+        ),
+        // A TTL the API refuses.
+        ("update add ttl.example.com 0 A 192.0.2.3\n", "REFUSED"),
+        // A name outside the zone.
+        ("update add www.example.org 300 A 192.0.2.1\n", "NOTZONE"),
+    ];
+    for (commands, rcode) in cases {
+        // Each with an add that would otherwise go through.
+        let script =
+            format!("zone example.com\n{commands}update add new.example.com 300 A 192.0.2.2\n");
+        let (ok, out) = u.nsupdate(&k, &script);
+        assert!(
+            !ok && out.contains(&format!("status: {rcode}")),
+            "{commands}: {out}"
+        );
+    }
+    // Prerequisites that hold let the update through.
+    let (ok, out) = u.nsupdate(
+        &k,
+        "zone example.com\nprereq yxrrset www.example.com A 192.0.2.1\n\
+         prereq nxdomain new.example.com\nupdate add new.example.com 300 A 192.0.2.2\n",
+    );
+    assert!(ok, "{out}");
+    u.wait_served_as("new.example.com", "A", Ok(vec!["192.0.2.2".into()]));
+    // Nothing of the refused ones was stored.
+    let history = u.stack.server.cli(&["zone", "history", "example.com"]);
+    let creates = history.matches("record.create").count();
+    assert_eq!(creates, 2, "{history}");
+    assert_eq!(
+        u.served("www.example.com", "A"),
+        Ok(vec!["192.0.2.1".into()])
+    );
+}
+
+/// What certbot's dns-rfc2136 plugin does, in dnspython: find the zone
+/// with signed SOA queries up the name (NOERROR, the SOA in the answer,
+/// AA), then add the TXT record and delete it again, over TCP, with
+/// hmac-sha512. Prints one rcode per step.
+const CERTBOT_LIKE: &str = r#"
+import sys
+import dns.flags, dns.message, dns.name, dns.query, dns.rcode, dns.rdataclass
+import dns.rdatatype, dns.tsig, dns.tsigkeyring, dns.update
+
+server, port, key_name, secret, record, value, step = sys.argv[1:]
+port = int(port)
+keyring = dns.tsigkeyring.from_text({key_name: secret})
+algorithm = dns.tsig.HMAC_SHA512
+
+def query_soa(name):
+    request = dns.message.make_query(name, dns.rdatatype.SOA, dns.rdataclass.IN)
+    request.use_tsig(keyring, algorithm=algorithm)
+    request.flags ^= dns.flags.RD
+    try:
+        response = dns.query.tcp(request, server, port=port, timeout=5)
+    except OSError:
+        response = dns.query.udp(request, server, port=port, timeout=5)
+    return (response.rcode() == dns.rcode.NOERROR
+            and response.get_rrset(response.answer, name, dns.rdataclass.IN, dns.rdatatype.SOA)
+            and response.flags & dns.flags.AA)
+
+name = dns.name.from_text(record)
+zone = None
+guess = name
+while len(guess) > 1:
+    if query_soa(guess):
+        zone = guess
+        break
+    guess = guess.parent()
+if zone is None:
+    print("no zone")
+    sys.exit(1)
+print("zone", zone.to_text())
+relative = name.relativize(zone)
+update = dns.update.Update(zone, keyring=keyring, keyalgorithm=algorithm)
+if step == "add":
+    update.add(relative, 10, dns.rdatatype.TXT, value)
+else:
+    update.delete(relative, dns.rdatatype.TXT, value)
+response = dns.query.tcp(update, server, port=port, timeout=5)
+print(dns.rcode.to_text(response.rcode()))
+"#;
+
+/// The Debian interpreter, which `python3-dnspython` installs for.
+const PYTHON: &str = "/usr/bin/python3";
+
+#[test]
+fn a_certbot_like_dnspython_client_adds_and_deletes_its_challenge() {
+    let has_dnspython = Command::new(PYTHON)
+        .args(["-c", "import dns.update"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        has_dnspython,
+        "{PYTHON} with dnspython is needed (Debian: apt-get install python3-dnspython)"
+    );
+    let u = Updates::start();
+    let (_, _, secret) = u.key("alice", "certbot", &["--algorithm", "hmac-sha512"]);
+    let script = u.keys.path().join("certbot_like.py");
+    std::fs::write(&script, CERTBOT_LIKE).expect("script written");
+    let run = |step: &str| {
+        let out = Command::new(PYTHON)
+            .arg(&script)
+            .args([&u.listen.ip().to_string(), &u.listen.port().to_string()])
+            .args([
+                "certbot",
+                &secret,
+                "_acme-challenge.www.example.com.",
+                "acme-token",
+            ])
+            .arg(step)
+            .output()
+            .expect("python3 runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let errors = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{step}: {text}{errors}");
+        text
+    };
+    assert_eq!(run("add"), "zone example.com.\nNOERROR\n");
+    u.wait_served_as(
+        "_acme-challenge.www.example.com",
+        "TXT",
+        Ok(vec!["\"acme-token\"".into()]),
+    );
+    assert_eq!(run("delete"), "zone example.com.\nNOERROR\n");
+    u.wait_served_as("_acme-challenge.www.example.com", "TXT", nxdomain());
+}
