@@ -8,8 +8,10 @@ use serde_json::{Map, Value, json};
 use super::{MAX_PAGE, MAX_PAGE_SIZE, ROUTES};
 
 /// A zone name in ASCII: two or more LDH labels of at most 63 octets
-/// (what [`super::input::domain`] accepts, IDN aside).
-const DOMAIN_PATTERN: &str = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$";
+/// (what [`super::input::domain`] accepts, IDN aside), the last one
+/// starting with a letter as every top-level domain does (an all-numeric
+/// last label reads as an IP address and is refused).
+const DOMAIN_PATTERN: &str = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$";
 
 /// The OpenAPI document.
 pub fn document() -> Value {
