@@ -6,6 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{MAX_PAGE, MAX_PAGE_SIZE, ROUTES};
+use crate::zone::RType;
 
 /// A zone name in ASCII: two or more LDH labels of at most 63 octets
 /// (what [`super::input::domain`] accepts, IDN aside), the last one
@@ -104,7 +105,7 @@ fn schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "properties": {
-                "record_type": {"type": "string", "minLength": 1, "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, and the other types of RFC 1035 zone files except SOA"},
+                "record_type": {"type": "string", "minLength": 1, "enum": record_types(), "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, and the other types of zone files except SOA (case is ignored; RFC 3597 TYPEnnn is accepted too)"},
                 "name": {"type": "string", "minLength": 1, "description": "@ (the apex); the zone's name or a name ending in '.' + the zone's name, with or without the final dot (that full name); another name ending in a dot is outside the zone (400); any other name is relative to the zone (www, _sip._tcp, a.b), except a name of three labels or more ending in a top-level domain (www.other.test), which is refused as a name outside the zone; * first for a wildcard"},
                 "value": {"type": "string", "description": "names are full names, final dot optional (a target without a dot, or an IP address where a host name is needed, is refused); TXT as plain text (split into 255-octet strings) or, starting with a quote, as quoted strings in zone-file form (\"a\" \"b\"), the form records of other strings are shown in; SRV as 'weight port target'; CAA as 'flags tag \"value\"'"},
                 "ttl": {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 3600, "description": "the TTL of the record's whole RRset (same name and type): the other records of the RRset take it too; without it, a record joins its RRset's TTL (3600 for a new RRset)"},
@@ -225,6 +226,16 @@ fn operation(path: &str, method: &str) -> Value {
         op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});
     }
     op
+}
+
+/// The record types a record may have: every mnemonic the parser knows
+/// but the SOA (part of the zone) and the meta types.
+fn record_types() -> Vec<&'static str> {
+    (1..=u16::MAX)
+        .map(RType)
+        .filter(|t| !t.is_meta() && *t != RType::SOA)
+        .filter_map(RType::mnemonic)
+        .collect()
 }
 
 fn one(schema: &str) -> Value {
