@@ -34,3 +34,9 @@ mod secondaries;
 /// What the API says is what named serves: RRset TTLs, multi-string TXT,
 /// names, zone rules, and a seeded random walk of API writes.
 mod served;
+
+/// Atomic batches and dry runs of writes, served by a real named.
+mod batch;
+
+/// Zone files over the API: export and import, served by a real named.
+mod zone_files;
