@@ -280,3 +280,62 @@ fn a_dry_run_stores_nothing_shows_the_diff_and_refuses_only_what_the_write_would
     }
     assert_served_as_shown(&stack, &api, &zone, apex, dir.path());
 }
+
+#[test]
+fn a_batch_is_judged_whole_and_a_thousand_creates_are_one_version() {
+    let server = crate::api::Server::start_with("", "info");
+    let api = server.client(&server.user_with_token("alice", "dns:*"));
+    let zone = create_zone(&api, "whole.example");
+    let records = records_path(&zone);
+    let address = create(&api, &zone, "ns3", "192.0.2.53");
+    let ns = api.post(
+        &records,
+        &json!({"record_type": "NS", "name": "@", "value": "ns3.whole.example"}),
+    );
+    assert_eq!(ns.status, 201, "{}", ns.text);
+    // Alone, deleting the nameserver's only address is refused...
+    let alone = api.delete(&record_path(&address));
+    assert_eq!(alone.status, 400, "{}", alone.text);
+    // ...in a batch that gives it a new one, it is not: the zone after
+    // the batch is what counts.
+    let renumber = json!([
+        {"op": "delete", "uuid": address},
+        {"op": "create", "record_type": "A", "name": "ns3", "value": "192.0.2.54"},
+    ]);
+    let reply = api.patch(&records, &renumber);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    // And a batch that leaves it without one is refused as a whole.
+    let reply = api.patch(
+        &records,
+        &json!([{"op": "delete", "name": "ns3", "record_type": "A"}]),
+    );
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    // A thousand creates: one request, one transaction, one version.
+    let before = server.cli(&["zone", "show", "whole.example"]);
+    let creates: Vec<Value> = (0..1000)
+        .map(|i| json!({"op": "create", "record_type": "A", "name": format!("h{i}"), "value": format!("198.51.100.{}", i % 250 + 1)}))
+        .collect();
+    let started = std::time::Instant::now();
+    let reply = api.patch(&records, &Value::Array(creates));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let took = started.elapsed();
+    let after = server.cli(&["zone", "show", "whole.example"]);
+    let version = |show: &str| -> u64 {
+        show.lines()
+            .find_map(|l| l.strip_prefix("version:")?.trim().parse().ok())
+            .expect("a version")
+    };
+    assert_eq!(
+        version(&after),
+        version(&before) + 1,
+        "one version for 1,000 creates"
+    );
+    let listed = api.get(&records);
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(1002));
+    // Generous: a debug build on a busy machine; one commit, not 1,000.
+    assert!(
+        took < std::time::Duration::from_secs(20),
+        "1,000 creates took {took:?}"
+    );
+    eprintln!("a batch of 1,000 creates took {took:?}");
+}
