@@ -105,6 +105,24 @@ fn a_batch_of_three_creates_and_a_delete_is_served_as_one_new_serial() {
     assert_served_as_shown(&stack, &api, &zone, apex, dir.path());
     assert_eq!(stack.dig("www.batch.example.", "A").unwrap(), ["192.0.2.3"]);
     assert_eq!(stack.serial(apex), Some(now + 1));
+    // The apex NS set has one TTL, the zone's: a TTL given by one change
+    // is the TTL the later changes of the batch join.
+    let reply = api.patch(
+        &records_path(&zone),
+        &json!([
+            {"op": "create", "record_type": "A", "name": "ns3", "value": "192.0.2.53"},
+            {"op": "create", "record_type": "NS", "name": "@", "value": "ns3.batch.example", "ttl": 600},
+            {"op": "create", "record_type": "NS", "name": "@", "value": "ns4.other.example"},
+        ]),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.body["changes"][2]["records"][0]["ttl"], 600,
+        "{}",
+        reply.text
+    );
+    assert_eq!(api.get(&zone_path(&zone)).body["nameservers_ttl"], 600);
+    assert_served_as_shown(&stack, &api, &zone, apex, dir.path());
 }
 
 #[test]

@@ -641,6 +641,7 @@ impl Store {
             added: Vec::new(),
             removed: Vec::new(),
             touched: false,
+            ns_ttl: zone.fields.ns_ttl,
         };
         let applied = batch.apply_all(changes).await;
         let touched = batch.touched;
@@ -821,6 +822,8 @@ struct Batch<'a> {
     removed: Vec<RecordRow>,
     /// True once `names` changed: on failure it is dropped.
     touched: bool,
+    /// The zone's apex NS TTL, as the changes so far left it.
+    ns_ttl: u32,
 }
 
 impl Batch<'_> {
@@ -940,11 +943,8 @@ impl Batch<'_> {
             .cloned()
             .collect();
         let apex_ns = at_apex && row.record_type.eq_ignore_ascii_case("NS");
-        // The apex NS set's TTL is the zone's, which an earlier change of
-        // this batch may have set.
         let set_ttl = match (apex_ns, same_set.last()) {
-            (true, Some(last)) => Some(last.ttl),
-            (true, None) => Some(zone.fields.ns_ttl),
+            (true, _) => Some(self.ns_ttl),
             (false, Some(last)) => Some(last.ttl),
             (false, None) => None,
         };
@@ -994,8 +994,10 @@ impl Batch<'_> {
             Some(ttl) if ttl != row.ttl => same_set.iter().collect(),
             _ => Vec::new(),
         };
-        let retimed_rows =
-            set_rrset_ttl(self.tx, zone, &retimed, apex_ns, &row, self.actor, now).await?;
+        let retimed_rows = self.set_rrset_ttl(&retimed, apex_ns, &row).await?;
+        if apex_ns {
+            self.ns_ttl = row.ttl;
+        }
         self.touched = true;
         if let Some(old) = replacing {
             self.names.remove(old.id, &old.row.name);
@@ -1014,6 +1016,56 @@ impl Batch<'_> {
             updated_at: now,
         };
         Ok((record, retimed_rows))
+    }
+
+    /// Gives the rest of an RRset the TTL of the record just written (`row`),
+    /// logging each change; for the apex NS set, the zone's NS TTL too
+    /// (as the batch so far left it).
+    /// Returns the records changed, as they are now.
+    async fn set_rrset_ttl(
+        &mut self,
+        others: &[&NameEntry],
+        apex_ns: bool,
+        row: &RecordRow,
+    ) -> Result<Vec<RecordRow>, StoreError> {
+        let (zone, actor, now) = (self.zone, self.actor, self.now);
+        let tx = &mut *self.tx;
+        if apex_ns && self.ns_ttl != row.ttl {
+            sqlx::query("UPDATE zones SET ns_ttl = ? WHERE id = ?")
+                .bind(i64::from(row.ttl))
+                .bind(zone.id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let mut changed = Vec::with_capacity(others.len());
+        for other in others {
+            let uuid: Vec<u8> = sqlx::query_scalar(
+                "UPDATE records SET ttl = ?, updated_at = ? WHERE id = ? RETURNING uuid",
+            )
+            .bind(i64::from(row.ttl))
+            .bind(now)
+            .bind(other.id)
+            .fetch_one(&mut **tx)
+            .await?;
+            let before = other.row();
+            let after = RecordRow {
+                ttl: row.ttl,
+                ..before.clone()
+            };
+            let uuid = uuid::Uuid::from_slice(&uuid).unwrap_or_default();
+            let entry = ChangeEntry {
+                zone_uuid: &zone.uuid,
+                domain: &zone.fields.domain,
+                record_uuid: Some(&uuid),
+                actor,
+                action: "record.update",
+                before: Some(row_json(&before)),
+                after: Some(row_json(&after)),
+            };
+            log_change(tx, entry).await?;
+            changed.push(after);
+        }
+        Ok(changed)
     }
 
     /// Notes that row `id` (as `row`) is gone: a row this batch added is
@@ -1071,56 +1123,6 @@ impl Batch<'_> {
         }
         Ok(deleted)
     }
-}
-
-/// Gives the rest of an RRset the TTL of the record just written (`row`),
-/// logging each change; for the apex NS set, the zone's NS TTL too.
-/// Returns the records changed, as they are now.
-async fn set_rrset_ttl(
-    tx: &mut Transaction<'static, Sqlite>,
-    zone: &Bumped,
-    others: &[&NameEntry],
-    apex_ns: bool,
-    row: &RecordRow,
-    actor: &str,
-    now: i64,
-) -> Result<Vec<RecordRow>, StoreError> {
-    if apex_ns && zone.fields.ns_ttl != row.ttl {
-        sqlx::query("UPDATE zones SET ns_ttl = ? WHERE id = ?")
-            .bind(i64::from(row.ttl))
-            .bind(zone.id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    let mut changed = Vec::with_capacity(others.len());
-    for other in others {
-        let uuid: Vec<u8> = sqlx::query_scalar(
-            "UPDATE records SET ttl = ?, updated_at = ? WHERE id = ? RETURNING uuid",
-        )
-        .bind(i64::from(row.ttl))
-        .bind(now)
-        .bind(other.id)
-        .fetch_one(&mut **tx)
-        .await?;
-        let before = other.row();
-        let after = RecordRow {
-            ttl: row.ttl,
-            ..before.clone()
-        };
-        let uuid = uuid::Uuid::from_slice(&uuid).unwrap_or_default();
-        let entry = ChangeEntry {
-            zone_uuid: &zone.uuid,
-            domain: &zone.fields.domain,
-            record_uuid: Some(&uuid),
-            actor,
-            action: "record.update",
-            before: Some(row_json(&before)),
-            after: Some(row_json(&after)),
-        };
-        log_change(tx, entry).await?;
-        changed.push(after);
-    }
-    Ok(changed)
 }
 
 /// A record to write, as the API made it from a request.
