@@ -209,7 +209,7 @@ impl Server {
     }
 
     /// `token create --user USER --permissions PERMISSIONS EXTRA...`: the token.
-    fn token(&self, user: &str, permissions: &str, extra: &[&str]) -> String {
+    pub(crate) fn token(&self, user: &str, permissions: &str, extra: &[&str]) -> String {
         let mut args = vec!["token", "create", "--user", user];
         args.extend(["--permissions", permissions]);
         args.extend_from_slice(extra);
@@ -284,7 +284,7 @@ impl Drop for Server {
 }
 
 /// A request body: its content type and bytes.
-type Body<'a> = Option<(&'a str, Vec<u8>)>;
+pub(crate) type Body<'a> = Option<(&'a str, Vec<u8>)>;
 
 /// Requests with one Authorization header.
 pub(crate) struct Client<'a> {
@@ -300,7 +300,7 @@ impl Client<'_> {
     }
 
     /// A request with a body sent as is, under its content type.
-    fn raw(&self, method: &str, path: &str, body: Body) -> Reply {
+    pub(crate) fn raw(&self, method: &str, path: &str, body: Body) -> Reply {
         let authorization = self.authorization.as_deref();
         self.server.request(method, path, authorization, body)
     }
@@ -1316,7 +1316,7 @@ fn the_openapi_document_matches_the_routes() {
     assert_eq!(doc.status, 200, "{}", doc.text);
     assert_eq!(doc.body["openapi"], "3.1.0");
     let paths = doc.body["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 5, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 7, "{:?}", paths.keys());
     let unknown = "01a21d4e-0000-7000-8000-000000000000";
     for (path, item) in paths {
         let documented: BTreeSet<String> = item

@@ -42,3 +42,9 @@ mod served;
 /// Standard DNS clients: nsupdate (RFC 2136 UPDATE with TSIG) and dig
 /// against `serve`'s DNS listener, checked at the real named.
 mod update;
+
+/// Atomic batches and dry runs of writes, served by a real named.
+mod batch;
+
+/// Zone files over the API: export and import, served by a real named.
+mod zone_files;

@@ -22,7 +22,7 @@ fn records_path(zone: &str) -> String {
 }
 
 /// The zone as named serves it: its AXFR, printed by named-compilezone.
-fn served(stack: &Stack, apex: &str, dir: &Path) -> Vec<String> {
+pub(crate) fn served(stack: &Stack, apex: &str, dir: &Path) -> Vec<String> {
     let out = dig_at(stack.named.layout().dns)
         .args(["+nocmd", "+nostats", "+onesoa", "+tcp", apex, "AXFR"])
         .output()
@@ -37,7 +37,7 @@ fn served(stack: &Stack, apex: &str, dir: &Path) -> Vec<String> {
 
 /// The records named-compilezone reads from `text`, one a line, owners in
 /// lowercase (named serves one spelling per name), sorted.
-fn compiled(apex: &str, text: &str, dir: &Path, what: &str) -> Vec<String> {
+pub(crate) fn compiled(apex: &str, text: &str, dir: &Path, what: &str) -> Vec<String> {
     let file = dir.join(format!("{what}.zone"));
     std::fs::write(&file, text).expect("zone file written");
     let out = bind_tool(
@@ -116,7 +116,12 @@ fn zone_file_value(record: &Value) -> String {
 
 /// The zone as the API shows it (its detail and records), as records, and
 /// every RRset the API shows with more than one TTL.
-fn api_view(api: &Client, zone: &str, apex: &str, dir: &Path) -> (Vec<String>, Vec<String>) {
+pub(crate) fn api_view(
+    api: &Client,
+    zone: &str,
+    apex: &str,
+    dir: &Path,
+) -> (Vec<String>, Vec<String>) {
     let detail = api.get(&zone_path(zone));
     assert_eq!(detail.status, 200, "{}", detail.text);
     let detail = detail.body;
@@ -167,7 +172,7 @@ fn api_view(api: &Client, zone: &str, apex: &str, dir: &Path) -> (Vec<String>, V
 }
 
 /// Waits until the zone's deploy settled; fails on a failed deploy.
-fn settle(stack: &Stack, api: &Client, zone: &str) {
+pub(crate) fn settle(stack: &Stack, api: &Client, zone: &str) {
     let detail = stack.wait_for("the deploy settled", || {
         let detail = api.get(&zone_path(zone)).body;
         let state = detail["deploy"]["state"].as_str().unwrap_or("").to_string();
@@ -180,7 +185,13 @@ fn settle(stack: &Stack, api: &Client, zone: &str) {
 }
 
 /// Asserts the invariant for one zone: named serves the API's view.
-fn assert_served_as_shown(stack: &Stack, api: &Client, zone: &str, apex: &str, dir: &Path) {
+pub(crate) fn assert_served_as_shown(
+    stack: &Stack,
+    api: &Client,
+    zone: &str,
+    apex: &str,
+    dir: &Path,
+) {
     settle(stack, api, zone);
     let (shown, mixed) = api_view(api, zone, apex, dir);
     assert!(

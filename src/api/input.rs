@@ -124,6 +124,25 @@ pub fn record(apex: &Name, input: &RecordInput, default_ttl: u32) -> Result<Reco
     Ok(RecordWrite { row, ttl_given })
 }
 
+/// An RRset's owner name and type as a batch names them (`name`,
+/// `record_type`), in the store's spelling: checked like a record's.
+pub fn rrset(
+    apex: &Name,
+    name: Option<&str>,
+    record_type: Option<&str>,
+) -> Result<(String, String), ApiError> {
+    let required = |field: &str| ApiError::invalid(field, format!("{field} is required"));
+    let rtype = record_type.ok_or_else(|| required("record_type"))?;
+    let rtype = self::record_type(rtype)?;
+    let owner = owner(apex, name.ok_or_else(|| required("name"))?)?;
+    let mut name_text = Vec::new();
+    name::write_text(&mut name_text, &owner, Some(apex.wire()));
+    Ok((
+        String::from_utf8_lossy(&name_text).into_owned(),
+        rtype.to_string(),
+    ))
+}
+
 fn record_type(text: &str) -> Result<RType, ApiError> {
     let rtype = RType::from_text(text.trim().as_bytes())
         .filter(|t| !t.is_meta())

@@ -7,11 +7,13 @@
 //! `Authorization: Bearer vps_…`; another user's zone or record is a 404,
 //! never a 403, so nobody learns what others host.
 
+mod batch;
 pub mod error;
 pub mod input;
 pub mod openapi;
 mod records;
 pub mod server;
+mod transfer;
 pub mod views;
 mod zones;
 
@@ -21,7 +23,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use serde::de::DeserializeOwned;
 
 use crate::store::{Caller, Page, Store, ZoneFields};
@@ -124,10 +126,15 @@ impl ZoneDefaults {
 /// Every API path (without its trailing slash) and its methods: what the
 /// router serves, what the OpenAPI document describes, and what the tests
 /// check the two against.
-pub const ROUTES: [(&str, &[&str]); 5] = [
+pub const ROUTES: [(&str, &[&str]); 7] = [
     ("/api/v1/dns-zones", &["GET", "POST"]),
     ("/api/v1/dns-zones/{uuid}", &["GET", "DELETE"]),
-    ("/api/v1/dns-zones/{uuid}/records", &["GET", "POST"]),
+    (
+        "/api/v1/dns-zones/{uuid}/records",
+        &["GET", "POST", "PATCH"],
+    ),
+    ("/api/v1/dns-zones/{uuid}/export", &["GET"]),
+    ("/api/v1/dns-zones/{uuid}/import", &["POST"]),
     ("/api/v1/dns-records", &["GET"]),
     (
         "/api/v1/dns-records/{uuid}",
@@ -137,7 +144,7 @@ pub const ROUTES: [(&str, &[&str]); 5] = [
 
 /// The whole route table.
 pub fn router(state: AppState) -> Router {
-    let routes: [(&str, MethodRouter<AppState>); 5] = [
+    let routes: [(&str, MethodRouter<AppState>); 7] = [
         ("/api/v1/dns-zones", get(zones::list).post(zones::create)),
         (
             "/api/v1/dns-zones/{uuid}",
@@ -145,8 +152,12 @@ pub fn router(state: AppState) -> Router {
         ),
         (
             "/api/v1/dns-zones/{uuid}/records",
-            get(records::list_in_zone).post(records::create),
+            get(records::list_in_zone)
+                .post(records::create)
+                .patch(batch::apply),
         ),
+        ("/api/v1/dns-zones/{uuid}/export", get(transfer::export)),
+        ("/api/v1/dns-zones/{uuid}/import", post(transfer::import)),
         ("/api/v1/dns-records", get(records::list)),
         (
             "/api/v1/dns-records/{uuid}",

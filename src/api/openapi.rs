@@ -101,6 +101,42 @@ fn schemas() -> Value {
                 "created_at": {"type": "string", "format": "date-time"},
             },
         },
+        "Batch": {
+            "description": "A list of changes (or {\"changes\": [...]}), applied in order in one transaction: all or nothing, one version, one deploy, one new serial. Each change is checked like the single write it stands for; the zone rules judge the batch as a whole. A refused change answers 400 naming it (field changes[3].value) and nothing is stored. At most 10,000 changes.",
+            "type": "array",
+            "items": one("BatchChange"),
+        },
+        "BatchChange": {
+            "oneOf": [
+                {"allOf": [{"$ref": "#/components/schemas/RecordWrite"}], "type": "object", "required": ["op", "record_type", "name", "value"], "properties": {"op": {"const": "create"}}, "description": "A new record (needs dns:create)"},
+                {"type": "object", "additionalProperties": false, "required": ["op", "name", "record_type", "records"], "properties": {
+                    "op": {"const": "replace_rrset"}, "name": {"type": "string"}, "record_type": {"type": "string"},
+                    "records": {"type": "array", "items": {"type": "object", "additionalProperties": false, "properties": {"value": {"type": "string"}, "ttl": {"type": "integer"}, "priority": {"type": ["integer", "null"]}}}}},
+                    "description": "The RRset at name of record_type becomes records; an empty list deletes it (needs dns:update)"},
+                {"type": "object", "additionalProperties": false, "required": ["op"], "properties": {
+                    "op": {"const": "delete"}, "uuid": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "record_type": {"type": "string"}},
+                    "description": "A record by uuid, or an RRset by name and record_type (needs dns:delete)"},
+            ],
+        },
+        "BatchResult": {
+            "type": "object",
+            "properties": {
+                "dry_run": {"type": "boolean"},
+                "changes": {"type": "array", "items": {"type": "object", "properties": {
+                    "op": {"type": "string"},
+                    "records": {"type": "array", "items": one("Record")},
+                    "deleted": {"type": "array", "items": {"type": "string", "format": "uuid"}}}}},
+            },
+        },
+        "DryRun": {
+            "allOf": [one("BatchResult")],
+            "properties": {
+                "diff": {"type": "array", "items": {"type": "string"}, "description": "Lines of the rendered zone file removed (-) and added (+), whitespace collapsed; the SOA serial is the stored one (the deploy picks the next)"},
+                "checkzone": {"type": "object", "properties": {
+                    "accepted": {"type": ["boolean", "null"], "description": "named-checkzone's verdict on the zone after the write, as the deploy renders it; null if it could not be run"},
+                    "output": {"type": "string"}}},
+            },
+        },
         "RecordWrite": {
             "type": "object",
             "additionalProperties": false,
@@ -119,6 +155,10 @@ fn operation(path: &str, method: &str) -> Value {
     let zone = path.starts_with("/api/v1/dns-zones");
     let item = path.ends_with("{uuid}");
     let nested = path.ends_with("/records") && zone;
+    let file = path.ends_with("/export") || path.ends_with("/import");
+    if file {
+        return zone_file_operation(path, method);
+    }
     let (summary, permission, ok, schema, body) = match (method, zone, item, nested) {
         ("GET", true, false, false) => ("List DNS zones", "dns:list", "200", list("Zone"), None),
         ("POST", true, false, false) => (
@@ -149,6 +189,13 @@ fn operation(path: &str, method: &str) -> Value {
             "201",
             one("Record"),
             Some("RecordWrite"),
+        ),
+        ("PATCH", true, _, true) => (
+            "Apply a batch of changes to a zone, all or nothing",
+            "dns:create, dns:update or dns:delete (each change its own)",
+            "200",
+            one("BatchResult"),
+            Some("Batch"),
         ),
         ("GET", false, false, _) => ("List records", "dns:list", "200", list("Record"), None),
         ("GET", false, true, _) => ("Get a record", "dns:read", "200", one("Record"), None),
@@ -186,7 +233,18 @@ fn operation(path: &str, method: &str) -> Value {
         parameters.push(json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}}));
         parameters.push(json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}}));
     }
+    let writes = matches!(method, "POST" | "PUT" | "PATCH" | "DELETE");
+    if writes && (nested || (item && !zone)) {
+        parameters.push(json!({"name": "dry_run", "in": "query", "schema": {"type": "boolean", "default": false},
+            "description": "true: store nothing, and answer 200 with a DryRun (the diff of the rendered zone and named-checkzone's verdict). The write runs in its transaction and is rolled back, so a dry run refuses exactly what the write would refuse, with the same error."}));
+    }
     let mut responses = Map::new();
+    if writes && (nested || (item && !zone)) {
+        responses.insert(
+            "200".into(),
+            json!({"description": "With ?dry_run=true: what the write would do; nothing was stored", "content": {"application/json": {"schema": one("DryRun")}}}),
+        );
+    }
     let mut success = match schema {
         Value::Null => json!({"description": "Done; no body"}),
         schema => json!({"description": "OK", "content": {"application/json": {"schema": schema}}}),
@@ -236,6 +294,40 @@ fn record_types() -> Vec<&'static str> {
         .filter(|t| !t.is_meta() && *t != RType::SOA)
         .filter_map(RType::mnemonic)
         .collect()
+}
+
+/// Export and import: zone files, not JSON.
+fn zone_file_operation(path: &str, method: &str) -> Value {
+    let uuid = json!({"name": "uuid", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}});
+    let error = |description: &str| json!({"description": description, "content": {"application/json": {"schema": one("Error")}}});
+    let zone_file = json!({"text/dns": {"schema": {"type": "string"}}});
+    if path.ends_with("/export") && method == "GET" {
+        return json!({
+            "summary": "Export the zone as its canonical zone file",
+            "description": "Needs dns:read. The file the deploy renders (same renderer), with the serial named serves once deployed; text/dns is the media type RFC 4027 registers for master files.",
+            "parameters": [uuid],
+            "responses": {"200": {"description": "The zone file", "content": zone_file},
+                "401": error("Invalid or missing API token"), "403": error("The token lacks dns:read"),
+                "404": error("Not found, or not the caller's")},
+        });
+    }
+    json!({
+        "summary": "Replace the zone's records with those of a zone file",
+        "description": "Needs dns:update. The body is a zone file (text/dns or text/plain), parsed as bindbridge compile does; $INCLUDE is refused. Its records replace the zone's in one transaction (one deploy). The SOA and the apex NS set stay the zone's: the body's SOA (serial included) and apex NS records are not imported; apex NS records other than the zone's nameservers are listed in `ignored`.",
+        "parameters": [uuid],
+        "requestBody": {"required": true, "content": zone_file},
+        "responses": {
+            "200": {"description": "Imported", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "records": {"type": "integer"}, "added": {"type": "integer"}, "removed": {"type": "integer"},
+                "updated": {"type": "integer"}, "changed": {"type": "boolean"},
+                "warnings": {"type": "array", "items": {"type": "string"}},
+                "ignored": {"type": "array", "items": {"type": "string"}}}}}}},
+            "400": error("The zone file has errors: field body, each diagnostic as body:line:col: message; nothing imported"),
+            "401": error("Invalid or missing API token"), "403": error("The token lacks dns:update"),
+            "404": error("Not found, or not the caller's"),
+            "413": error("Body over 1 MiB"), "415": error("Body not sent as text/dns or text/plain"),
+        },
+    })
 }
 
 fn one(schema: &str) -> Value {

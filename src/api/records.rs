@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+use super::batch::{self, DryRun};
 use super::error::ApiError;
 use super::input::{self, RecordInput};
 use super::zones::query;
@@ -17,7 +18,8 @@ use uuid::Uuid;
 use axum::body::{Body, Bytes};
 
 use crate::store::{
-    Iso8601, RecordFilter, RecordPage, RecordStream, RecordView, StoreError, StoredRow, Written,
+    BatchChange, Iso8601, RecordFilter, RecordPage, RecordStream, RecordView, StoreError,
+    StoredRow, Written,
 };
 use crate::zone::Name;
 
@@ -117,7 +119,7 @@ pub struct RecordQuery {
 }
 
 /// The zone's apex name, from its stored domain.
-fn apex(domain: &str) -> Result<Name, ApiError> {
+pub(super) fn apex(domain: &str) -> Result<Name, ApiError> {
     Name::from_ascii(&crate::store::shape::absolute_domain(domain)).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -179,14 +181,22 @@ async fn list_records(
     ))
 }
 
-/// POST a record into a zone.
+/// POST a record into a zone (with `?dry_run=true`, what it would do).
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
     Path(uuid): Path<String>,
+    q: Result<Query<DryRun>, QueryRejection>,
     JsonBody(body): JsonBody<RecordInput>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:create")?;
+    if batch::dry_run(q)? {
+        return batch::preview_one(&state, caller, &uuid, "create", |domain| {
+            let write = input::record(&apex(domain)?, &body, input::DEFAULT_TTL)?;
+            Ok(BatchChange::Create(write))
+        })
+        .await;
+    }
     let written = state
         .store
         .write_record(caller.user_id, &uuid, None, &caller.actor(), |domain| {
@@ -259,9 +269,10 @@ pub async fn replace(
     state: State<AppState>,
     auth: Auth,
     path: Path<String>,
+    q: Result<Query<DryRun>, QueryRejection>,
     JsonBody(body): JsonBody<RecordInput>,
 ) -> Result<Response, ApiError> {
-    write(state, auth, path, body, false).await
+    write(state, auth, path, body, false, batch::dry_run(q)?).await
 }
 
 /// PATCH: the body's fields merged onto the record.
@@ -269,9 +280,10 @@ pub async fn update(
     state: State<AppState>,
     auth: Auth,
     path: Path<String>,
+    q: Result<Query<DryRun>, QueryRejection>,
     JsonBody(body): JsonBody<RecordInput>,
 ) -> Result<Response, ApiError> {
-    write(state, auth, path, body, true).await
+    write(state, auth, path, body, true, batch::dry_run(q)?).await
 }
 
 async fn write(
@@ -280,6 +292,7 @@ async fn write(
     Path(uuid): Path<String>,
     body: RecordInput,
     merge: bool,
+    dry_run: bool,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:update")?;
     let old = state.store.record(caller.user_id, &uuid).await?;
@@ -300,6 +313,14 @@ async fn write(
         false => (body, input::DEFAULT_TTL),
     };
     let zone_uuid = old.zone_uuid.to_string();
+    if dry_run {
+        let op = if merge { "update" } else { "replace" };
+        return batch::preview_one(&state, caller, &zone_uuid, op, |domain| {
+            let write = input::record(&apex(domain)?, &body, default_ttl)?;
+            Ok(BatchChange::Replace { old, write })
+        })
+        .await;
+    }
     let written = state
         .store
         .write_record(
@@ -319,9 +340,17 @@ pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
     Path(uuid): Path<String>,
+    q: Result<Query<DryRun>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:delete")?;
     let record = state.store.record(caller.user_id, &uuid).await?;
+    if batch::dry_run(q)? {
+        let zone_uuid = record.zone_uuid.to_string();
+        return batch::preview_one(&state, caller, &zone_uuid, "delete", |_| {
+            Ok(BatchChange::Delete(record))
+        })
+        .await;
+    }
     let deploy_error = state
         .store
         .delete_record(caller.user_id, &record, &caller.actor())

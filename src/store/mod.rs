@@ -36,7 +36,8 @@ use sqlx::{Connection, Sqlite, Transaction};
 
 pub use deploys::DeployTarget;
 pub use records::{
-    Page, RecordFilter, RecordPage, RecordStream, RecordView, RecordWrite, StoredRow, Written,
+    BatchChange, BatchDone, BatchFailure, ChangeDone, Commit, Page, Preview, RecordFilter,
+    RecordPage, RecordStream, RecordView, RecordWrite, StoredRow, Written,
 };
 pub use secondaries::{SecondaryCheck, SecondaryGauge, SecondaryState, Seen};
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};

@@ -13,7 +13,9 @@ use sqlx::sqlite::SqliteArguments;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use super::changes::{ChangeEntry, log_change};
-use super::rules::{Edit, NameEntry, check_record, check_zone_rules, name_key, zone_names};
+use super::rules::{
+    Edit, NameEntry, ZoneNames, check_applied_rules, check_record, name_key, zone_names,
+};
 use super::shape::{self, RecordRow, ZoneBuilder, ZoneFields};
 use super::{Store, StoreError, now_unix, zones};
 use crate::zone::Zone;
@@ -530,7 +532,8 @@ impl Store {
     /// makes the record from the zone's domain (it validates the input).
     /// Finding the zone, bumping its version, the zone rules (see
     /// [`rules`](super::rules)), the RRset's TTL, the write and the change
-    /// log are one transaction; an error anywhere rolls it back.
+    /// log are one transaction; an error anywhere rolls it back. It is a
+    /// batch of one change ([`Store::write_batch`]): one path for both.
     ///
     /// An RRset has one TTL (RFC 2181 §5.2): a record written with a TTL
     /// gives it to its whole RRset (the other records change with it, each
@@ -543,110 +546,33 @@ impl Store {
         actor: &str,
         make_row: impl FnOnce(&str) -> Result<RecordWrite, E>,
     ) -> Result<Written, E> {
-        let mut tx = self.write().await?;
-        let zone = bump(&mut tx, owner_id, zone_uuid).await?;
-        let RecordWrite { mut row, ttl_given } = make_row(&zone.fields.domain)?;
-        let (zone_id, version) = (zone.id, zone.version - 1);
-        let mut index = self.names.zones.lock().await;
-        let names = zone_names(&mut index, &mut tx, zone_id, version, &zone.fields.domain).await?;
-        let except = replacing.map(|r| r.id);
-        let at_apex = name_key(&row.name, &zone.fields.domain) == "@";
-        check_record(names.at(&row.name), &row, at_apex, except)?;
-        // The rest of the RRset the record joins.
-        let same_set: Vec<NameEntry> = names
-            .at(&row.name)
-            .iter()
-            .filter(|e| {
-                Some(e.id) != except && e.record_type.eq_ignore_ascii_case(&row.record_type)
-            })
-            .cloned()
-            .collect();
-        let apex_ns = at_apex && row.record_type.eq_ignore_ascii_case("NS");
-        let set_ttl = match (apex_ns, same_set.last()) {
-            (true, _) => Some(zone.fields.ns_ttl),
-            (false, Some(last)) => Some(last.ttl),
-            (false, None) => None,
+        let change = |domain: &str| -> Result<Vec<BatchChange>, E> {
+            let write = make_row(domain)?;
+            Ok(vec![match replacing {
+                Some(old) => BatchChange::Replace {
+                    old: old.clone(),
+                    write,
+                },
+                None => BatchChange::Create(write),
+            }])
         };
-        if let (false, Some(ttl)) = (ttl_given, set_ttl) {
-            row.ttl = ttl;
+        let done = self
+            .write_batch(owner_id, zone_uuid, actor, Commit::Store, change)
+            .await
+            .map_err(BatchFailure::into_plain)?;
+        let deploy_error = done.deploy_error;
+        match done.changes.into_iter().next() {
+            Some(ChangeDone {
+                mut written,
+                retimed,
+                ..
+            }) if written.len() == 1 => Ok(Written {
+                record: written.remove(0),
+                retimed,
+                deploy_error,
+            }),
+            _ => Err(StoreError::UnknownZone(zone_uuid.to_string()).into()),
         }
-        let removed = replacing.map(|old| [(old.id, old.row.name.as_str())]);
-        let edit = Edit {
-            removed: removed.as_ref().map_or(&[][..], |r| &r[..]),
-            added: std::slice::from_ref(&row),
-        };
-        check_zone_rules(&zone.fields, names, &edit)?;
-        let now = now_unix();
-        let (id, uuid, action) = match replacing {
-            Some(old) => {
-                let update = sqlx::query(
-                    "UPDATE records SET name = ?, record_type = ?, value = ?, ttl = ?, \
-                     priority = ?, updated_at = ? WHERE id = ? AND zone_id = ?",
-                );
-                let updated = bind_content(update, &row)
-                    .bind(now)
-                    .bind(old.id)
-                    .bind(zone_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::from)?;
-                // Deleted since it was read: nothing to replace.
-                if updated.rows_affected() == 0 {
-                    return Err(StoreError::UnknownRecord(old.uuid.to_string()).into());
-                }
-                (old.id, old.uuid, "record.update")
-            }
-            None => {
-                let uuid = uuid::Uuid::now_v7();
-                let sql = insert_sql(1);
-                let id = bind_row(sqlx::query(&sql), uuid, zone_id, &row, now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::from)?
-                    .last_insert_rowid();
-                (id, uuid, "record.create")
-            }
-        };
-        let entry = ChangeEntry {
-            zone_uuid: &zone.uuid,
-            domain: &zone.fields.domain,
-            record_uuid: Some(&uuid),
-            actor,
-            action,
-            before: replacing.map(|old| row_json(&old.row)),
-            after: Some(row_json(&row)),
-        };
-        log_change(&mut tx, entry).await?;
-        let retimed: Vec<&NameEntry> = match set_ttl {
-            Some(ttl) if ttl != row.ttl => same_set.iter().collect(),
-            _ => Vec::new(),
-        };
-        let retimed_rows =
-            set_rrset_ttl(&mut tx, &zone, &retimed, apex_ns, &row, actor, now).await?;
-        if let Some(old) = replacing {
-            names.remove(old.id, &old.row.name);
-        }
-        let ids: Vec<i64> = retimed.iter().map(|e| e.id).collect();
-        names.set_ttl(&ids, &row.name, row.ttl);
-        names.add(NameEntry::new(id, &row));
-        names.version = zone.version;
-        if let Err(e) = tx.commit().await {
-            index.remove(&zone_id);
-            return Err(StoreError::from(e).into());
-        }
-        self.changed();
-        Ok(Written {
-            record: StoredRow {
-                id,
-                uuid,
-                zone_uuid: zone.uuid,
-                row,
-                created_at: replacing.map_or(now, |old| old.created_at),
-                updated_at: now,
-            },
-            retimed: retimed_rows,
-            deploy_error: zone.deploy_error,
-        })
     }
 
     /// Deletes the owner's record, bumping its zone's version and logging
@@ -659,58 +585,124 @@ impl Store {
         record: &StoredRow,
         actor: &str,
     ) -> Result<Option<String>, StoreError> {
-        let mut tx = self.write().await?;
-        let zone = bump(&mut tx, owner_id, &record.zone_uuid.to_string()).await?;
+        let change = |_: &str| Ok::<_, StoreError>(vec![BatchChange::Delete(record.clone())]);
+        let zone_uuid = record.zone_uuid.to_string();
+        let done = self
+            .write_batch(owner_id, &zone_uuid, actor, Commit::Store, change)
+            .await
+            .map_err(BatchFailure::into_plain)?;
+        Ok(done.deploy_error)
+    }
+
+    /// Applies `changes` (made by `make_changes` from the zone's domain,
+    /// which validates the input) to the owner's zone `zone_uuid`, all or
+    /// nothing: one transaction, one version bump, so one deploy and one
+    /// new serial. Each change goes through the same steps as a single
+    /// write (its own rules, the RRset's TTL, the change log), seeing the
+    /// changes before it; the zone rules then judge the batch as a whole.
+    /// With [`Commit::DryRun`], the zone before and after is read inside
+    /// the transaction and everything is rolled back.
+    ///
+    /// The rows go one statement each: they need their ids for the rules
+    /// and the change log, and inside one transaction SQLite writes a
+    /// thousand small statements in milliseconds; it is the commit (one
+    /// fsync) that costs, and a batch has one.
+    pub async fn write_batch<E>(
+        &self,
+        owner_id: i64,
+        zone_uuid: &str,
+        actor: &str,
+        commit: Commit,
+        make_changes: impl FnOnce(&str) -> Result<Vec<BatchChange>, E>,
+    ) -> Result<BatchDone, BatchFailure<E>> {
+        let store = |error| BatchFailure::Store { index: None, error };
+        let mut tx = self.write().await.map_err(store)?;
+        let zone = bump(&mut tx, owner_id, zone_uuid).await.map_err(store)?;
+        let changes = make_changes(&zone.fields.domain).map_err(BatchFailure::Input)?;
         let (zone_id, version) = (zone.id, zone.version - 1);
+        let before = match commit {
+            Commit::DryRun => Some(
+                load_records(&mut tx, zone_id, &zone.fields, 0)
+                    .await
+                    .map_err(store)?,
+            ),
+            Commit::Store => None,
+        };
         let mut index = self.names.zones.lock().await;
-        let names = zone_names(&mut index, &mut tx, zone_id, version, &zone.fields.domain).await?;
-        let edit = Edit {
-            removed: &[(record.id, record.row.name.as_str())],
-            added: &[],
-        };
-        check_zone_rules(&zone.fields, names, &edit)?;
-        let deleted = sqlx::query("DELETE FROM records WHERE id = ? AND zone_id = ?")
-            .bind(record.id)
-            .bind(zone_id)
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::UnknownRecord(record.uuid.to_string()));
-        }
-        let entry = ChangeEntry {
-            zone_uuid: &zone.uuid,
-            domain: &zone.fields.domain,
-            record_uuid: Some(&record.uuid),
+        let names = zone_names(&mut index, &mut tx, zone_id, version, &zone.fields.domain)
+            .await
+            .map_err(store)?;
+        let mut batch = Batch {
+            tx: &mut tx,
+            zone: &zone,
+            names,
             actor,
-            action: "record.delete",
-            before: Some(row_json(&record.row)),
-            after: None,
+            now: now_unix(),
+            added: Vec::new(),
+            removed: Vec::new(),
+            touched: false,
+            ns_ttl: zone.fields.ns_ttl,
         };
-        log_change(&mut tx, entry).await?;
-        names.remove(record.id, &record.row.name);
-        names.version = zone.version;
-        if let Err(e) = tx.commit().await {
-            index.remove(&zone_id);
-            return Err(e.into());
-        }
-        self.changed();
-        Ok(zone.deploy_error)
+        let applied = batch.apply_all(changes).await;
+        let touched = batch.touched;
+        let done = match applied {
+            Ok(done) => done,
+            Err(e) => {
+                // The index saw some of the batch; the next write reads
+                // the zone again rather than trust it.
+                if touched {
+                    index.remove(&zone_id);
+                }
+                return Err(e);
+            }
+        };
+        let preview = match before {
+            Some(before) => {
+                let after = batch_preview(&mut tx, zone_id).await;
+                // Nothing of a dry run is kept, in the database or the index.
+                if touched {
+                    index.remove(&zone_id);
+                }
+                tx.rollback().await.map_err(|e| store(e.into()))?;
+                Some(Preview {
+                    before,
+                    after: after.map_err(store)?,
+                })
+            }
+            None => {
+                if let Some(names) = index.get_mut(&zone_id) {
+                    names.version = zone.version;
+                }
+                if let Err(e) = tx.commit().await {
+                    index.remove(&zone_id);
+                    return Err(store(e.into()));
+                }
+                self.changed();
+                None
+            }
+        };
+        Ok(BatchDone {
+            changes: done,
+            deploy_error: zone.deploy_error,
+            preview,
+        })
     }
 }
 
 /// Gives the rest of an RRset the TTL of the record just written (`row`),
-/// logging each change; for the apex NS set, the zone's NS TTL too.
-/// Returns the records changed, as they are now.
+/// logging each change; for the apex NS set (`apex_ns_ttl` is then the
+/// set's TTL so far), the zone's NS TTL too. Returns the records changed,
+/// as they are now.
 pub(super) async fn set_rrset_ttl(
     tx: &mut Transaction<'static, Sqlite>,
     zone: &Bumped,
     others: &[&NameEntry],
-    apex_ns: bool,
+    apex_ns_ttl: Option<u32>,
     row: &RecordRow,
     actor: &str,
     now: i64,
 ) -> Result<Vec<RecordRow>, StoreError> {
-    if apex_ns && zone.fields.ns_ttl != row.ttl {
+    if apex_ns_ttl.is_some_and(|ttl| ttl != row.ttl) {
         sqlx::query("UPDATE zones SET ns_ttl = ? WHERE id = ?")
             .bind(i64::from(row.ttl))
             .bind(zone.id)
@@ -746,6 +738,415 @@ pub(super) async fn set_rrset_ttl(
         changed.push(after);
     }
     Ok(changed)
+}
+
+/// The zone as a dry run left it, inside its transaction: its fields read
+/// again (a write to the apex NS set changes their TTL), then its records.
+async fn batch_preview(
+    tx: &mut Transaction<'static, Sqlite>,
+    zone_id: i64,
+) -> Result<Zone, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM zones WHERE id = ?",
+        zones::FIELD_COLUMNS
+    ))
+    .bind(zone_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let fields = zones::zone_fields_of(&row)?;
+    load_records(tx, zone_id, &fields, 0).await
+}
+
+/// Whether a batch is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Commit it.
+    Store,
+    /// Roll it back, and show the zone before and after it.
+    DryRun,
+}
+
+/// One change of a batch, validated by the API like a single write.
+#[derive(Debug, Clone)]
+pub enum BatchChange {
+    /// A new record.
+    Create(RecordWrite),
+    /// A record put in place of a stored one (keeping its uuid).
+    Replace {
+        /// The record replaced.
+        old: StoredRow,
+        /// What replaces it.
+        write: RecordWrite,
+    },
+    /// A stored record deleted.
+    Delete(StoredRow),
+    /// The record of this zone with this uuid deleted.
+    DeleteUuid(String),
+    /// Every record at `name` (as stored: relative, or `@`) of `record_type` deleted.
+    DeleteRrset {
+        /// Owner name.
+        name: String,
+        /// Type mnemonic.
+        record_type: String,
+    },
+    /// The RRset at `name` of `record_type` replaced by `writes`, which
+    /// all have this name and type (none: the RRset is deleted).
+    ReplaceRrset {
+        /// Owner name.
+        name: String,
+        /// Type mnemonic.
+        record_type: String,
+        /// The new records.
+        writes: Vec<RecordWrite>,
+    },
+}
+
+/// What one change of a batch did.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeDone {
+    /// Records written, as stored.
+    pub written: Vec<StoredRow>,
+    /// Uuids of the records deleted.
+    pub deleted: Vec<uuid::Uuid>,
+    /// Other records whose TTL changed with their RRset's.
+    pub retimed: Vec<RecordRow>,
+}
+
+/// What a batch did.
+pub struct BatchDone {
+    /// Each change's effect, in order.
+    pub changes: Vec<ChangeDone>,
+    /// The zone's last deploy error, if its last deploy failed.
+    pub deploy_error: Option<String>,
+    /// For a dry run: the zone before and after (nothing was stored).
+    pub preview: Option<Preview>,
+}
+
+/// The zone before and after a dry run, as the deploy would render it
+/// (with the stored serial: the deploy chooses the next one).
+pub struct Preview {
+    /// Before the batch.
+    pub before: Zone,
+    /// After it.
+    pub after: Zone,
+}
+
+/// Why a batch was refused; nothing of it was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchFailure<E> {
+    /// `make_changes` refused the input.
+    #[error("invalid input")]
+    Input(E),
+    /// The store refused (or failed) change `index`, or the batch as a
+    /// whole when `index` is `None`.
+    #[error("change {index:?}: {error}")]
+    Store {
+        /// The change at fault, counted from 0.
+        index: Option<usize>,
+        /// Why.
+        #[source]
+        error: StoreError,
+    },
+}
+
+impl<E: From<StoreError>> BatchFailure<E> {
+    /// The error of a batch of one change, without the change's index.
+    fn into_plain(self) -> E {
+        match self {
+            BatchFailure::Input(e) => e,
+            BatchFailure::Store { error, .. } => error.into(),
+        }
+    }
+}
+
+/// A batch being applied inside its transaction, with the zone's name
+/// index following each change (so that each sees the ones before it).
+struct Batch<'a> {
+    tx: &'a mut Transaction<'static, Sqlite>,
+    zone: &'a Bumped,
+    names: &'a mut ZoneNames,
+    actor: &'a str,
+    now: i64,
+    /// Ids and names of the rows the batch added (or rewrote).
+    added: Vec<(i64, String)>,
+    /// The rows it took away (or rewrote), as they were before it.
+    removed: Vec<RecordRow>,
+    /// True once `names` changed: on failure it is dropped.
+    touched: bool,
+    /// The zone's apex NS TTL, as the changes so far left it.
+    ns_ttl: u32,
+}
+
+impl Batch<'_> {
+    /// Applies every change, then the zone rules to the batch as a whole.
+    async fn apply_all<E>(
+        &mut self,
+        changes: Vec<BatchChange>,
+    ) -> Result<Vec<ChangeDone>, BatchFailure<E>> {
+        let mut done = Vec::with_capacity(changes.len());
+        for (index, change) in changes.into_iter().enumerate() {
+            let result = self.apply(change).await;
+            done.push(result.map_err(|error| BatchFailure::Store {
+                index: Some(index),
+                error,
+            })?);
+        }
+        let removed: Vec<(i64, &str)> =
+            self.added.iter().map(|(id, n)| (*id, n.as_str())).collect();
+        let undo = Edit {
+            removed: &removed,
+            added: &self.removed,
+        };
+        // A batch of one change is judged as that change: its error names it.
+        let index = (done.len() == 1).then_some(0);
+        check_applied_rules(&self.zone.fields, self.names, &undo)
+            .map_err(|error| BatchFailure::Store { index, error })?;
+        Ok(done)
+    }
+
+    async fn apply(&mut self, change: BatchChange) -> Result<ChangeDone, StoreError> {
+        let mut done = ChangeDone::default();
+        match change {
+            BatchChange::Create(write) => {
+                let (row, retimed) = self.put(None, write).await?;
+                done.written.push(row);
+                done.retimed = retimed;
+            }
+            BatchChange::Replace { old, write } => {
+                let (row, retimed) = self.put(Some(&old), write).await?;
+                done.written.push(row);
+                done.retimed = retimed;
+            }
+            BatchChange::Delete(record) => {
+                done.deleted
+                    .push(self.remove(record.id, &record.row).await?);
+            }
+            BatchChange::DeleteUuid(uuid) => {
+                let record = self.find(&uuid).await?;
+                done.deleted
+                    .push(self.remove(record.id, &record.row).await?);
+            }
+            BatchChange::DeleteRrset { name, record_type } => {
+                done.deleted = self.remove_rrset(&name, &record_type).await?;
+            }
+            BatchChange::ReplaceRrset {
+                name,
+                record_type,
+                writes,
+            } => {
+                done.deleted = self.remove_rrset(&name, &record_type).await?;
+                for write in writes {
+                    let (row, retimed) = self.put(None, write).await?;
+                    done.written.push(row);
+                    done.retimed.extend(retimed);
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// The record of this zone with this uuid.
+    async fn find(&mut self, uuid: &str) -> Result<StoredRow, StoreError> {
+        use sqlx::Row;
+        let unknown = || StoreError::UnknownRecord(uuid.to_string());
+        let row = sqlx::query(
+            "SELECT id, name, record_type, value, ttl, priority, created_at, updated_at \
+             FROM records WHERE uuid = ? AND zone_id = ?",
+        )
+        .bind(uuid_blob(uuid))
+        .bind(self.zone.id)
+        .fetch_optional(&mut **self.tx)
+        .await?
+        .ok_or_else(unknown)?;
+        Ok(StoredRow {
+            id: row.try_get("id")?,
+            uuid: uuid::Uuid::parse_str(uuid).map_err(|_| unknown())?,
+            zone_uuid: self.zone.uuid,
+            row: RecordRow {
+                name: row.try_get("name")?,
+                record_type: row.try_get("record_type")?,
+                value: row.try_get("value")?,
+                ttl: row.try_get("ttl")?,
+                priority: row.try_get("priority")?,
+            },
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+
+    /// Writes one record: new, or in place of `replacing`. Its own rules
+    /// and the RRset's TTL are checked here; the zone rules at the end.
+    async fn put(
+        &mut self,
+        replacing: Option<&StoredRow>,
+        write: RecordWrite,
+    ) -> Result<(StoredRow, Vec<RecordRow>), StoreError> {
+        let RecordWrite { mut row, ttl_given } = write;
+        let zone = self.zone;
+        let except = replacing.map(|r| r.id);
+        let at_apex = name_key(&row.name, &zone.fields.domain) == "@";
+        check_record(self.names.at(&row.name), &row, at_apex, except)?;
+        // The rest of the RRset the record joins.
+        let same_set: Vec<NameEntry> = (self.names.at(&row.name).iter())
+            .filter(|e| {
+                Some(e.id) != except && e.record_type.eq_ignore_ascii_case(&row.record_type)
+            })
+            .cloned()
+            .collect();
+        let apex_ns = at_apex && row.record_type.eq_ignore_ascii_case("NS");
+        let set_ttl = match (apex_ns, same_set.last()) {
+            (true, _) => Some(self.ns_ttl),
+            (false, Some(last)) => Some(last.ttl),
+            (false, None) => None,
+        };
+        if let (false, Some(ttl)) = (ttl_given, set_ttl) {
+            row.ttl = ttl;
+        }
+        let now = self.now;
+        let (id, uuid, action) = match replacing {
+            Some(old) => {
+                let update = sqlx::query(
+                    "UPDATE records SET name = ?, record_type = ?, value = ?, ttl = ?, \
+                     priority = ?, updated_at = ? WHERE id = ? AND zone_id = ?",
+                );
+                let updated = bind_content(update, &row)
+                    .bind(now)
+                    .bind(old.id)
+                    .bind(zone.id)
+                    .execute(&mut **self.tx)
+                    .await?;
+                // Deleted since it was read: nothing to replace.
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::UnknownRecord(old.uuid.to_string()));
+                }
+                (old.id, old.uuid, "record.update")
+            }
+            None => {
+                let uuid = uuid::Uuid::now_v7();
+                let sql = insert_sql(1);
+                let id = bind_row(sqlx::query(&sql), uuid, zone.id, &row, now)
+                    .execute(&mut **self.tx)
+                    .await?
+                    .last_insert_rowid();
+                (id, uuid, "record.create")
+            }
+        };
+        let entry = ChangeEntry {
+            zone_uuid: &zone.uuid,
+            domain: &zone.fields.domain,
+            record_uuid: Some(&uuid),
+            actor: self.actor,
+            action,
+            before: replacing.map(|old| row_json(&old.row)),
+            after: Some(row_json(&row)),
+        };
+        log_change(self.tx, entry).await?;
+        let retimed: Vec<&NameEntry> = match set_ttl {
+            Some(ttl) if ttl != row.ttl => same_set.iter().collect(),
+            _ => Vec::new(),
+        };
+        let retimed_rows = self.set_rrset_ttl(&retimed, apex_ns, &row).await?;
+        if apex_ns {
+            self.ns_ttl = row.ttl;
+        }
+        self.touched = true;
+        if let Some(old) = replacing {
+            self.names.remove(old.id, &old.row.name);
+            self.forget(old.id, &old.row);
+        }
+        let ids: Vec<i64> = retimed.iter().map(|e| e.id).collect();
+        self.names.set_ttl(&ids, &row.name, row.ttl);
+        self.names.add(NameEntry::new(id, &row));
+        self.added.push((id, row.name.clone()));
+        let record = StoredRow {
+            id,
+            uuid,
+            zone_uuid: zone.uuid,
+            row,
+            created_at: replacing.map_or(now, |old| old.created_at),
+            updated_at: now,
+        };
+        Ok((record, retimed_rows))
+    }
+
+    /// Gives the rest of an RRset the TTL of the record just written (`row`),
+    /// logging each change; for the apex NS set, the zone's NS TTL too
+    /// (as the batch so far left it).
+    /// Returns the records changed, as they are now.
+    async fn set_rrset_ttl(
+        &mut self,
+        others: &[&NameEntry],
+        apex_ns: bool,
+        row: &RecordRow,
+    ) -> Result<Vec<RecordRow>, StoreError> {
+        let apex_ns_ttl = apex_ns.then_some(self.ns_ttl);
+        set_rrset_ttl(
+            self.tx,
+            self.zone,
+            others,
+            apex_ns_ttl,
+            row,
+            self.actor,
+            self.now,
+        )
+        .await
+    }
+
+    /// Notes that row `id` (as `row`) is gone: a row this batch added is
+    /// simply no longer added; a stored one was taken away.
+    fn forget(&mut self, id: i64, row: &RecordRow) {
+        match self.added.iter().position(|(a, _)| *a == id) {
+            Some(at) => {
+                self.added.swap_remove(at);
+            }
+            None => self.removed.push(row.clone()),
+        }
+    }
+
+    /// Deletes one record; returns its uuid.
+    async fn remove(&mut self, id: i64, row: &RecordRow) -> Result<uuid::Uuid, StoreError> {
+        let zone = self.zone;
+        let uuid: Option<Vec<u8>> =
+            sqlx::query_scalar("DELETE FROM records WHERE id = ? AND zone_id = ? RETURNING uuid")
+                .bind(id)
+                .bind(zone.id)
+                .fetch_optional(&mut **self.tx)
+                .await?;
+        let uuid = uuid
+            .and_then(|u| uuid::Uuid::from_slice(&u).ok())
+            .ok_or_else(|| StoreError::UnknownRecord(id.to_string()))?;
+        let entry = ChangeEntry {
+            zone_uuid: &zone.uuid,
+            domain: &zone.fields.domain,
+            record_uuid: Some(&uuid),
+            actor: self.actor,
+            action: "record.delete",
+            before: Some(row_json(row)),
+            after: None,
+        };
+        log_change(self.tx, entry).await?;
+        self.touched = true;
+        self.names.remove(id, &row.name);
+        self.forget(id, row);
+        Ok(uuid)
+    }
+
+    /// Deletes the RRset at `name` of `record_type` (which may be empty).
+    async fn remove_rrset(
+        &mut self,
+        name: &str,
+        record_type: &str,
+    ) -> Result<Vec<uuid::Uuid>, StoreError> {
+        let set: Vec<NameEntry> = (self.names.at(name).iter())
+            .filter(|e| e.record_type.eq_ignore_ascii_case(record_type))
+            .cloned()
+            .collect();
+        let mut deleted = Vec::with_capacity(set.len());
+        for entry in set {
+            deleted.push(self.remove(entry.id, &entry.row()).await?);
+        }
+        Ok(deleted)
+    }
 }
 
 /// A record to write, as the API made it from a request.

@@ -259,20 +259,48 @@ pub(super) fn check_record(
     Ok(())
 }
 
-/// A write as the zone rules see it: rows taken away and rows added.
+/// A change to the name index as the zone rules see it: rows taken away
+/// and rows added.
 pub(super) struct Edit<'a> {
     /// Ids and names of the rows taken away.
     pub removed: &'a [(i64, &'a str)],
     pub added: &'a [RecordRow],
 }
 
-/// Applies the zone rules of [`check_zone`] to the names `edit` can
+/// Applies the zone rules of [`check_zone`] to the names a write can
 /// affect, before and after it; refuses it with the first error it brings
-/// in that was not there before.
+/// in that was not there before. The write is already applied to `names`
+/// (which hold the zone after it): `undo` takes it away again, its
+/// `removed` being the rows the write added and its `added` the rows it
+/// took away. A batch is judged whole, like one write: the zone after it
+/// against the zone before it, so that a batch may pass through a state
+/// the rules refuse (a nameserver's old address deleted, then its new one
+/// added).
+pub(super) fn check_applied_rules(
+    fields: &ZoneFields,
+    names: &ZoneNames,
+    undo: &Edit<'_>,
+) -> Result<(), StoreError> {
+    judge(fields, names, undo, true)
+}
+
+/// [`check_applied_rules`] for a write not yet applied to `names`, which
+/// hold the zone before it; `edit` is the write.
 pub(super) fn check_zone_rules(
     fields: &ZoneFields,
     names: &ZoneNames,
     edit: &Edit<'_>,
+) -> Result<(), StoreError> {
+    judge(fields, names, edit, false)
+}
+
+/// The zone rules on `names` and on `names` with `edit` applied: the zone
+/// after the write is the first when `applied`, else the second.
+fn judge(
+    fields: &ZoneFields,
+    names: &ZoneNames,
+    edit: &Edit<'_>,
+    applied: bool,
 ) -> Result<(), StoreError> {
     let domain = &names.domain;
     // The names whose records the checks read.
@@ -332,11 +360,11 @@ pub(super) fn check_zone_rules(
     };
     // Most writes break nothing: the zone before the write is built only
     // to tell an error the write brings in from one that was there.
-    let after = build(true)?;
+    let after = build(!applied)?;
     if after.is_empty() {
         return Ok(());
     }
-    let before = build(false)?;
+    let before = build(applied)?;
     match after.into_iter().find(|e| !before.contains(e)) {
         Some(error) => Err(conflict(
             "value",

@@ -387,7 +387,7 @@ impl Store {
                 ttl: *ttl,
                 ..e.row()
             };
-            set_rrset_ttl(&mut tx, &zone, &[e], false, &row, actor, now).await?;
+            set_rrset_ttl(&mut tx, &zone, &[e], None, &row, actor, now).await?;
         }
         for e in &removed {
             names.remove(e.id, &e.name);
