@@ -483,14 +483,29 @@ impl<'a> Fields<'a> {
             "an EUI-64 address xx-xx-xx-xx-xx-xx-xx-xx"
         };
         let (i, raw) = self.take(what)?;
-        let parts: Vec<&[u8]> = raw.split(|&c| c == b'-').collect();
-        if parts.len() != octets || parts.iter().any(|p| p.len() != 2) {
-            return Err(self.error_at(i, format!("expected {what}, found '{}'", shown(raw))));
-        }
-        for p in parts {
-            if decode_hex(p, out).is_none() {
-                return Err(self.error_at(i, format!("expected {what}, found '{}'", shown(raw))));
+        let bad = |p: &Self| p.error_at(i, format!("expected {what}, found '{}'", shown(raw)));
+        // BIND reads these with sscanf("%2x-%2x-…") and never looks past the
+        // last group: a group is one or two hex digits, and whatever follows
+        // the last one in the token is ignored. We read what BIND reads.
+        let mut k = 0;
+        for group in 0..octets {
+            if group > 0 {
+                if raw.get(k) != Some(&b'-') {
+                    return Err(bad(self));
+                }
+                k += 1;
             }
+            let digits = raw[k..]
+                .iter()
+                .take(2)
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
+            if digits == 0 {
+                return Err(bad(self));
+            }
+            let text = std::str::from_utf8(&raw[k..k + digits]).map_err(|_| bad(self))?;
+            out.push(u8::from_str_radix(text, 16).map_err(|_| bad(self))?);
+            k += digits;
         }
         Ok(())
     }
@@ -1497,7 +1512,8 @@ fn svc_param_value(
                 );
             }
         }
-        5 => decode_base64(need(value)?, out).ok_or("expected base64")?,
+        // BIND 9.18 takes `ech` with no value (an empty ECHConfigList).
+        5 => decode_base64(value.unwrap_or_default(), out).ok_or("expected base64")?,
         7 => {
             let v = need(value)?;
             std::str::from_utf8(v).map_err(|_| "dohpath must be UTF-8")?;
