@@ -45,7 +45,7 @@ pub fn parse_rdata(
         origin,
         scratch: Vec::new(),
     };
-    if p.peek_raw() == Some(&b"\\#"[..]) {
+    if p.is_generic_marker(rtype) {
         return p.generic(rtype, out);
     }
     let start = out.len();
@@ -95,6 +95,26 @@ impl<'a> Fields<'a> {
 
     fn peek_raw(&self) -> Option<&'a [u8]> {
         (self.next < self.tokens.len()).then(|| self.raw(self.next))
+    }
+
+    /// Whether the RDATA is in the RFC 3597 generic form, as BIND 9.18
+    /// decides it: a quoted `"\#"` is always text. An unquoted `\#` is the
+    /// generic marker, except for TXT, where it is the string "#" unless a
+    /// number follows (so `TXT \#` and `TXT \# x` hold "#").
+    fn is_generic_marker(&self, rtype: RType) -> bool {
+        let plain = |i: usize| {
+            self.tokens
+                .get(i)
+                .is_some_and(|t| matches!(t.kind, TokenKind::Plain))
+        };
+        if !plain(self.next) || self.raw(self.next) != b"\\#" {
+            return false;
+        }
+        rtype != RType::TXT
+            || plain(self.next + 1) && {
+                let len = self.raw(self.next + 1);
+                !len.is_empty() && len.iter().all(u8::is_ascii_digit)
+            }
     }
 
     fn at_end(&self) -> bool {
