@@ -1208,7 +1208,10 @@ fn parse_meters(raw: &[u8], signed: bool) -> Option<i64> {
 
 /// RFC 1876 §2 size/precision byte: mantissa and power of ten, in centimeters.
 fn loc_precision(cm: i64) -> Option<u8> {
-    if !(0..=9_000_000_000).contains(&cm) {
+    // BIND bounds only the whole meters (90000000); the centimeters of the
+    // largest size are dropped by the encoding, so 90000000.01m loads as
+    // 90000000m.
+    if !(0..=9_000_000_099).contains(&cm) {
         return None;
     }
     let mut exp = 0u8;
@@ -1382,6 +1385,7 @@ fn protocol_number(raw: &[u8]) -> Option<u64> {
 /// Well-known service names for WKS, from the IANA registry.
 fn service_port(raw: &[u8]) -> Option<u64> {
     const SERVICES: &[(u16, &str)] = &[
+        (1, "tcpmux"),
         (7, "echo"),
         (9, "discard"),
         (13, "daytime"),
@@ -1580,5 +1584,7 @@ mod tests {
         assert_eq!(loc_precision(100), Some(0x12));
         assert_eq!(loc_precision(1_000_000), Some(0x16));
         assert_eq!(loc_precision(0), Some(0x00));
+        assert_eq!(loc_precision(9_000_000_001), Some(0x99));
+        assert_eq!(loc_precision(9_000_000_100), None);
     }
 }
