@@ -45,7 +45,7 @@ pub fn parse_rdata(
         origin,
         scratch: Vec::new(),
     };
-    if p.peek_raw() == Some(&b"\\#"[..]) {
+    if p.is_generic_marker(rtype) {
         return p.generic(rtype, out);
     }
     let start = out.len();
@@ -95,6 +95,26 @@ impl<'a> Fields<'a> {
 
     fn peek_raw(&self) -> Option<&'a [u8]> {
         (self.next < self.tokens.len()).then(|| self.raw(self.next))
+    }
+
+    /// Whether the RDATA is in the RFC 3597 generic form, as BIND 9.18
+    /// decides it: a quoted `"\#"` is always text. An unquoted `\#` is the
+    /// generic marker, except for TXT, where it is the string "#" unless a
+    /// number follows (so `TXT \#` and `TXT \# x` hold "#").
+    fn is_generic_marker(&self, rtype: RType) -> bool {
+        let plain = |i: usize| {
+            self.tokens
+                .get(i)
+                .is_some_and(|t| matches!(t.kind, TokenKind::Plain))
+        };
+        if !plain(self.next) || self.raw(self.next) != b"\\#" {
+            return false;
+        }
+        rtype != RType::TXT
+            || plain(self.next + 1) && {
+                let len = self.raw(self.next + 1);
+                !len.is_empty() && len.iter().all(u8::is_ascii_digit)
+            }
     }
 
     fn at_end(&self) -> bool {
@@ -483,14 +503,29 @@ impl<'a> Fields<'a> {
             "an EUI-64 address xx-xx-xx-xx-xx-xx-xx-xx"
         };
         let (i, raw) = self.take(what)?;
-        let parts: Vec<&[u8]> = raw.split(|&c| c == b'-').collect();
-        if parts.len() != octets || parts.iter().any(|p| p.len() != 2) {
-            return Err(self.error_at(i, format!("expected {what}, found '{}'", shown(raw))));
-        }
-        for p in parts {
-            if decode_hex(p, out).is_none() {
-                return Err(self.error_at(i, format!("expected {what}, found '{}'", shown(raw))));
+        let bad = |p: &Self| p.error_at(i, format!("expected {what}, found '{}'", shown(raw)));
+        // BIND reads these with sscanf("%2x-%2x-…") and never looks past the
+        // last group: a group is one or two hex digits, and whatever follows
+        // the last one in the token is ignored. We read what BIND reads.
+        let mut k = 0;
+        for group in 0..octets {
+            if group > 0 {
+                if raw.get(k) != Some(&b'-') {
+                    return Err(bad(self));
+                }
+                k += 1;
             }
+            let digits = raw[k..]
+                .iter()
+                .take(2)
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
+            if digits == 0 {
+                return Err(bad(self));
+            }
+            let text = std::str::from_utf8(&raw[k..k + digits]).map_err(|_| bad(self))?;
+            out.push(u8::from_str_radix(text, 16).map_err(|_| bad(self))?);
+            k += digits;
         }
         Ok(())
     }
@@ -1173,7 +1208,10 @@ fn parse_meters(raw: &[u8], signed: bool) -> Option<i64> {
 
 /// RFC 1876 §2 size/precision byte: mantissa and power of ten, in centimeters.
 fn loc_precision(cm: i64) -> Option<u8> {
-    if !(0..=9_000_000_000).contains(&cm) {
+    // BIND bounds only the whole meters (90000000); the centimeters of the
+    // largest size are dropped by the encoding, so 90000000.01m loads as
+    // 90000000m.
+    if !(0..=9_000_000_099).contains(&cm) {
         return None;
     }
     let mut exp = 0u8;
@@ -1347,6 +1385,7 @@ fn protocol_number(raw: &[u8]) -> Option<u64> {
 /// Well-known service names for WKS, from the IANA registry.
 fn service_port(raw: &[u8]) -> Option<u64> {
     const SERVICES: &[(u16, &str)] = &[
+        (1, "tcpmux"),
         (7, "echo"),
         (9, "discard"),
         (13, "daytime"),
@@ -1497,7 +1536,8 @@ fn svc_param_value(
                 );
             }
         }
-        5 => decode_base64(need(value)?, out).ok_or("expected base64")?,
+        // BIND 9.18 takes `ech` with no value (an empty ECHConfigList).
+        5 => decode_base64(value.unwrap_or_default(), out).ok_or("expected base64")?,
         7 => {
             let v = need(value)?;
             std::str::from_utf8(v).map_err(|_| "dohpath must be UTF-8")?;
@@ -1544,5 +1584,7 @@ mod tests {
         assert_eq!(loc_precision(100), Some(0x12));
         assert_eq!(loc_precision(1_000_000), Some(0x16));
         assert_eq!(loc_precision(0), Some(0x00));
+        assert_eq!(loc_precision(9_000_000_001), Some(0x99));
+        assert_eq!(loc_precision(9_000_000_100), None);
     }
 }

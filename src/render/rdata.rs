@@ -526,7 +526,8 @@ fn write_svc_value(key: u16, value: &[u8], out: &mut Vec<u8>) -> Option<()> {
         }
         5 => {
             if value.is_empty() {
-                return None;
+                // An empty ECHConfigList is written as the bare key, as BIND does.
+                return Some(());
             }
             encode_base64(value, &mut text);
         }

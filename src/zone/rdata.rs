@@ -348,7 +348,9 @@ pub fn layout(rtype: RType) -> Layout {
         RType::DS | RType::CDS | RType::TA | RType::DLV => {
             &[U16, Enum8(ALGORITHMS), Enum8(DIGEST_TYPES), HexRequired]
         }
-        RType::SSHFP => &[U8, U8, HexRequired],
+        // The fingerprint may be empty for types other than SHA-1 and SHA-256
+        // (BIND loads `1 0`); their lengths are checked in `semantic_error`.
+        RType::SSHFP => &[U8, U8, Hex],
         RType::RRSIG => &[
             Type,
             Enum8(ALGORITHMS),
