@@ -562,6 +562,19 @@ fn dev_directory() -> (tempfile::TempDir, PathBuf, NamedReaper, SocketAddr) {
     (dir, data, reaper, dns)
 }
 
+/// Runs `serve --dev` on `data` and `dns`, which must refuse to start:
+/// requires exit status 2; what it printed on standard error.
+fn dev_serve_refused(data: &Path, dns: SocketAddr) -> String {
+    let serve = dev_serve(data, dns)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve --dev starts");
+    let out = finish_within(serve, SERVE_WAIT);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "serve --dev: {stderr}");
+    stderr
+}
+
 #[test]
 fn a_second_dev_serve_on_the_same_directory_exits_2_and_the_first_keeps_deploying() {
     let (_dir, data, _reaper, dns) = dev_directory();
@@ -569,13 +582,7 @@ fn a_second_dev_serve_on_the_same_directory_exits_2_and_the_first_keeps_deployin
     let token = first.token.clone().expect("a token at the first start");
     let conf = std::fs::read(data.join("named.conf")).expect("named.conf");
     // Its own API port, so that only the data directory is shared.
-    let second = dev_serve(&data, dns)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("a second serve --dev starts");
-    let out = finish_within(second, SERVE_WAIT);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "the second serve: {stderr}");
+    let stderr = dev_serve_refused(&data, dns);
     assert!(
         stderr.contains(&format!("pid {}", first.child.id())),
         "names the running serve: {stderr}"
@@ -613,18 +620,10 @@ fn dev_mode_after_sigkill_stops_the_named_it_left_and_serves_from_one_named() {
 
 #[test]
 fn dev_mode_refuses_a_dns_address_another_program_uses() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let data = dir.path().join("dev");
-    let _reaper = NamedReaper(data.join("named.conf"));
+    let (_dir, data, _reaper, _) = dev_directory();
     let taken = std::net::UdpSocket::bind((LOOPBACK, 0)).expect("a UDP socket");
     let dns = taken.local_addr().expect("its address");
-    let serve = dev_serve(&data, dns)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve --dev starts");
-    let out = finish_within(serve, SERVE_WAIT);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = dev_serve_refused(&data, dns);
     assert!(
         stderr.contains(&format!("cannot serve DNS on {dns}")) && stderr.contains("--dns-listen"),
         "{stderr}"
