@@ -632,6 +632,7 @@ impl Store {
         let names = zone_names(&mut index, &mut tx, zone_id, version, &zone.fields.domain)
             .await
             .map_err(store)?;
+        names.mark();
         let mut batch = Batch {
             tx: &mut tx,
             zone: &zone,
@@ -648,10 +649,9 @@ impl Store {
         let done = match applied {
             Ok(done) => done,
             Err(e) => {
-                // The index saw some of the batch; the next write reads
-                // the zone again rather than trust it.
-                if touched {
-                    index.remove(&zone_id);
+                // The index saw some of the batch: it is put back as it was.
+                if touched && let Some(names) = index.get_mut(&zone_id) {
+                    names.restore();
                 }
                 return Err(e);
             }
@@ -660,8 +660,8 @@ impl Store {
             Some(before) => {
                 let after = batch_preview(&mut tx, zone_id).await;
                 // Nothing of a dry run is kept, in the database or the index.
-                if touched {
-                    index.remove(&zone_id);
+                if touched && let Some(names) = index.get_mut(&zone_id) {
+                    names.restore();
                 }
                 tx.rollback().await.map_err(|e| store(e.into()))?;
                 Some(Preview {
@@ -671,7 +671,7 @@ impl Store {
             }
             None => {
                 if let Some(names) = index.get_mut(&zone_id) {
-                    names.version = zone.version;
+                    names.settle(zone.version);
                 }
                 if let Err(e) = tx.commit().await {
                     index.remove(&zone_id);

@@ -114,6 +114,11 @@ pub(super) struct ZoneNames {
     pub version: i64,
     domain: String,
     by_name: HashMap<String, Vec<NameEntry>>,
+    /// Since [`ZoneNames::mark`]: the entries of each name changed, as they
+    /// were, so that a write refused (or a dry run) puts them back instead
+    /// of dropping the zone's index, which the next write would then read
+    /// again whole.
+    saved: Option<HashMap<String, Vec<NameEntry>>>,
 }
 
 impl ZoneNames {
@@ -125,20 +130,53 @@ impl ZoneNames {
     }
 
     pub fn add(&mut self, entry: NameEntry) {
-        self.by_name
-            .entry(name_key(&entry.name, &self.domain))
-            .or_default()
-            .push(entry);
+        let key = self.keep(&entry.name);
+        self.by_name.entry(key).or_default().push(entry);
     }
 
     pub fn remove(&mut self, id: i64, name: &str) {
-        if let Some(entries) = self.by_name.get_mut(&name_key(name, &self.domain)) {
+        let key = self.keep(name);
+        if let Some(entries) = self.by_name.get_mut(&key) {
             entries.retain(|e| e.id != id);
         }
     }
 
+    /// Starts keeping what changes, for [`ZoneNames::restore`].
+    pub fn mark(&mut self) {
+        self.saved = Some(HashMap::new());
+    }
+
+    /// The changes since [`ZoneNames::mark`] are committed, as `version`.
+    pub fn settle(&mut self, version: i64) {
+        self.version = version;
+        self.saved = None;
+    }
+
+    /// Puts back every name changed since [`ZoneNames::mark`].
+    pub fn restore(&mut self) {
+        for (key, entries) in self.saved.take().unwrap_or_default() {
+            match entries.is_empty() {
+                true => self.by_name.remove(&key),
+                false => self.by_name.insert(key, entries),
+            };
+        }
+    }
+
+    /// The key of `name`, its entries saved first if they are being kept.
+    fn keep(&mut self, name: &str) -> String {
+        let key = name_key(name, &self.domain);
+        if let Some(saved) = &mut self.saved
+            && !saved.contains_key(&key)
+        {
+            let entries = self.by_name.get(&key).cloned().unwrap_or_default();
+            saved.insert(key.clone(), entries);
+        }
+        key
+    }
+
     pub fn set_ttl(&mut self, ids: &[i64], name: &str, ttl: u32) {
-        if let Some(entries) = self.by_name.get_mut(&name_key(name, &self.domain)) {
+        let key = self.keep(name);
+        if let Some(entries) = self.by_name.get_mut(&key) {
             for e in entries.iter_mut().filter(|e| ids.contains(&e.id)) {
                 e.ttl = ttl;
             }
@@ -172,6 +210,7 @@ pub(super) async fn zone_names<'a>(
             version,
             domain: domain.to_string(),
             by_name: HashMap::new(),
+            saved: None,
         };
         for_each_record(tx, zone_id, |r| {
             names.add(NameEntry {
@@ -387,6 +426,41 @@ mod tests {
         assert_eq!(name_key("@", d), "@");
         assert_eq!(name_key("ns1.example.net.", d), "ns1.example.net.");
         assert_eq!(name_key("xexample.com.", d), "xexample.com.");
+    }
+
+    #[test]
+    fn a_refused_write_puts_the_index_back() {
+        let row = |value: &str| RecordRow {
+            name: "www".into(),
+            record_type: "A".into(),
+            value: value.into(),
+            ttl: 300,
+            priority: None,
+        };
+        let mut names = ZoneNames {
+            domain: "example.com".into(),
+            ..ZoneNames::default()
+        };
+        names.add(NameEntry::new(1, &row("192.0.2.1")));
+        names.mark();
+        names.remove(1, "www");
+        names.add(NameEntry::new(2, &row("192.0.2.2")));
+        names.add(NameEntry::new(
+            3,
+            &NameEntry::new(0, &row("192.0.2.3")).row(),
+        ));
+        names.set_ttl(&[2], "WWW", 60);
+        names.restore();
+        let ids: Vec<i64> = names.at("www").iter().map(|e| e.id).collect();
+        assert_eq!(ids, [1]);
+        assert_eq!(names.at("www")[0].ttl, 300);
+        // After a commit, nothing is kept to put back.
+        names.mark();
+        names.add(NameEntry::new(4, &row("192.0.2.4")));
+        names.settle(7);
+        names.restore();
+        assert_eq!(names.at("www").len(), 2);
+        assert_eq!(names.version, 7);
     }
 
     #[test]
