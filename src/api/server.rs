@@ -17,7 +17,7 @@
 //!   connection is busy or recently used and authenticated, keeps being
 //!   served. When every connection is busy, the new one is refused.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
@@ -120,6 +120,58 @@ struct Entry {
 struct Table {
     next_id: u64,
     entries: HashMap<u64, Entry>,
+    /// The idle connections (no request of theirs being handled), in the
+    /// order they are closed for new ones: never authenticated before
+    /// authenticated, longest idle first. Kept in step with `entries` so
+    /// that a flood's churn finds its victim in O(log n), not by a scan of
+    /// every connection under the lock.
+    idle: BTreeSet<IdleKey>,
+}
+
+/// Where an idle connection stands in [`Table::idle`].
+type IdleKey = (bool, Instant, u64);
+
+impl Entry {
+    fn idle_key(&self, id: u64) -> Option<IdleKey> {
+        (self.handling == 0).then_some((self.authenticated, self.last_active, id))
+    }
+}
+
+impl Table {
+    fn insert(&mut self, entry: Entry) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        if let Some(key) = entry.idle_key(id) {
+            self.idle.insert(key);
+        }
+        self.entries.insert(id, entry);
+        id
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Entry> {
+        let entry = self.entries.remove(&id)?;
+        if let Some(key) = entry.idle_key(id) {
+            self.idle.remove(&key);
+        }
+        Some(entry)
+    }
+
+    fn update(&mut self, id: u64, change: impl FnOnce(&mut Entry)) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        let before = entry.idle_key(id);
+        change(entry);
+        let after = entry.idle_key(id);
+        if before != after {
+            if let Some(key) = before {
+                self.idle.remove(&key);
+            }
+            if let Some(key) = after {
+                self.idle.insert(key);
+            }
+        }
+    }
 }
 
 struct Shared {
@@ -141,20 +193,15 @@ impl Shared {
         if table.entries.len() >= self.limits.max_connections && !Self::evict(&mut table, false) {
             return None;
         }
-        let id = table.next_id;
-        table.next_id += 1;
         let close = Arc::new(Notify::new());
-        table.entries.insert(
-            id,
-            Entry {
-                last_active: Instant::now(),
-                requests: 0,
-                handling: 0,
-                authenticated: false,
-                served: false,
-                close: close.clone(),
-            },
-        );
+        let id = table.insert(Entry {
+            last_active: Instant::now(),
+            requests: 0,
+            handling: 0,
+            authenticated: false,
+            served: false,
+            close: close.clone(),
+        });
         let connection = Connection {
             id,
             shared: self.clone(),
@@ -168,12 +215,11 @@ impl Shared {
     /// none.
     fn evict(table: &mut Table, anonymous_only: bool) -> bool {
         let victim = table
-            .entries
-            .iter()
-            .filter(|(_, e)| e.handling == 0 && !(anonymous_only && e.authenticated))
-            .min_by_key(|(_, e)| (e.authenticated, e.last_active))
-            .map(|(id, _)| *id);
-        match victim.and_then(|id| table.entries.remove(&id)) {
+            .idle
+            .first()
+            .filter(|(authenticated, _, _)| !(anonymous_only && *authenticated))
+            .map(|&(_, _, id)| id);
+        match victim.and_then(|id| table.remove(id)) {
             Some(entry) => {
                 // A permit is kept if the task is not waiting right now.
                 entry.close.notify_one();
@@ -194,9 +240,7 @@ pub struct Connection {
 
 impl Connection {
     fn update(&self, change: impl FnOnce(&mut Entry)) {
-        if let Some(entry) = self.shared.table().entries.get_mut(&self.id) {
-            change(entry);
-        }
+        self.shared.table().update(self.id, change);
     }
 
     /// How long the request's body may take to arrive.
@@ -319,6 +363,7 @@ pub async fn serve(
         table: Mutex::new(Table {
             next_id: 0,
             entries: HashMap::new(),
+            idle: BTreeSet::new(),
         }),
         limits,
     });
@@ -431,7 +476,7 @@ async fn run_connection(
             }
         }
     }
-    connection.shared.table().entries.remove(&connection.id);
+    connection.shared.table().remove(connection.id);
 }
 
 /// Backs off after an error of `accept`, so that a lack of file
@@ -478,5 +523,111 @@ impl AcceptErrors {
     fn evict_anonymous(shared: &Arc<Shared>) {
         let mut table = shared.table();
         Shared::evict(&mut table, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(max_connections: usize) -> Arc<Shared> {
+        Arc::new(Shared {
+            table: Mutex::new(Table {
+                next_id: 0,
+                entries: HashMap::new(),
+                idle: BTreeSet::new(),
+            }),
+            limits: Limits {
+                max_connections,
+                ..Limits::default()
+            },
+        })
+    }
+
+    fn open(table: &Table) -> Vec<u64> {
+        let mut ids: Vec<u64> = table.entries.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn a_full_table_closes_the_longest_idle_anonymous_connection_first() {
+        let shared = shared(3);
+        let (authenticated, _) = shared.admit().unwrap();
+        let (busy, _) = shared.admit().unwrap();
+        let (idle, idle_close) = shared.admit().unwrap();
+        authenticated.authenticated();
+        let handling = busy.handling();
+
+        // Full: the anonymous idle one goes, not the authenticated one
+        // (older) nor the busy one (older still).
+        let (newest, _) = shared
+            .admit()
+            .expect("an idle anonymous connection to close");
+        assert_eq!(
+            open(&shared.table()),
+            vec![authenticated.id, busy.id, newest.id]
+        );
+        // Its task is told to close.
+        assert!(
+            futures_util::FutureExt::now_or_never(idle_close.notified()).is_some(),
+            "the closed connection was not notified"
+        );
+        let _ = idle;
+
+        // Then the newest (anonymous) before the authenticated one.
+        let (third, _) = shared.admit().unwrap();
+        assert_eq!(
+            open(&shared.table()),
+            vec![authenticated.id, busy.id, third.id]
+        );
+
+        // With the anonymous one busy too, the authenticated idle one goes.
+        let third_handling = third.handling();
+        let (fourth, _) = shared.admit().unwrap();
+        assert_eq!(open(&shared.table()), vec![busy.id, third.id, fourth.id]);
+
+        // Every other connection busy: refused.
+        let _fourth_handling = fourth.handling();
+        assert!(
+            shared.admit().is_none(),
+            "a table full of busy connections admitted one"
+        );
+
+        // A finished request makes its connection idle again, and
+        // closable, and the index follows every change.
+        drop(handling);
+        drop(third_handling);
+        let (_fifth, _) = shared.admit().unwrap();
+        let table = shared.table();
+        assert_eq!(table.entries.len(), 3);
+        let idle: Vec<u64> = table.idle.iter().map(|&(_, _, id)| id).collect();
+        let mut expected: Vec<u64> = table
+            .entries
+            .iter()
+            .filter_map(|(id, e)| e.idle_key(*id).map(|_| *id))
+            .collect();
+        expected.sort_unstable();
+        let mut sorted = idle.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted, expected,
+            "the idle index is out of step with the table"
+        );
+    }
+
+    #[test]
+    fn out_of_descriptors_closes_only_anonymous_connections() {
+        let shared = shared(8);
+        let (authenticated, _) = shared.admit().unwrap();
+        authenticated.authenticated();
+        let mut table = shared.table();
+        assert!(
+            !Shared::evict(&mut table, true),
+            "an authenticated connection was closed"
+        );
+        assert_eq!(table.entries.len(), 1);
+        assert!(Shared::evict(&mut table, false));
+        assert!(table.entries.is_empty() && table.idle.is_empty());
     }
 }
