@@ -53,11 +53,6 @@ impl Stack {
         Stack::start_full(false, false, adjust, "")
     }
 
-    /// With more configuration (TOML tables other than `[deploy]`).
-    pub(crate) fn with_config(extra: &str) -> Stack {
-        Stack::start_full(false, false, |_| {}, extra)
-    }
-
     /// Whose named lets 127.0.0.1 transfer every zone (AXFR with `dig`).
     pub(crate) fn with_transfers() -> Stack {
         Stack::start_full(false, true, |_| {}, "")
@@ -70,7 +65,10 @@ impl Stack {
         Stack::start_full(true, false, adjust, "")
     }
 
-    fn start_full(
+    /// With a secondary, with named allowing transfers to 127.0.0.1,
+    /// with the `[deploy]` settings `adjust` makes, and with `extra`
+    /// configuration (TOML tables other than `[deploy]`).
+    pub(crate) fn start_full(
         secondary: bool,
         transfers: bool,
         adjust: impl FnOnce(&mut DeployConfig),

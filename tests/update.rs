@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use crate::api::create_zone;
 use crate::deploy::{Stack, dig_at};
+use crate::served::{compiled, served, settle};
+use crate::zone_files::import;
 
 /// A stack whose serve has the UPDATE listener on, a user `alice` with
 /// the zone `example.com`, served.
@@ -23,7 +25,13 @@ struct Updates {
 
 impl Updates {
     fn start() -> Updates {
-        let stack = Stack::with_config("[update]\nlisten = \"127.0.0.1:0\"\n");
+        Updates::start_full(false)
+    }
+
+    /// With `transfers`, named lets 127.0.0.1 transfer its zones too.
+    fn start_full(transfers: bool) -> Updates {
+        let config = "[update]\nlisten = \"127.0.0.1:0\"\n";
+        let stack = Stack::start_full(false, transfers, |_| {}, config);
         let line = stack.server.wait_for_log(Duration::from_secs(20), |l| {
             l.contains("DNS UPDATE (RFC 2136, TSIG) listening on ")
         });
@@ -428,3 +436,172 @@ fn a_certbot_like_dnspython_client_adds_and_deletes_its_challenge() {
     assert_eq!(run("delete"), "zone example.com.\nNOERROR\n");
     u.wait_served_as("_acme-challenge.www.example.com", "TXT", nxdomain());
 }
+
+/// `dig` at the UPDATE listener, over TCP: `qtype` of `zone`, signed
+/// with `key` (`[alg:]name:secret`) when given. All it printed.
+fn dig_listener(listen: SocketAddr, key: Option<&str>, zone: &str, qtype: &str) -> String {
+    let mut dig = dig_at(listen);
+    if let Some(key) = key {
+        dig.args(["-y", key]);
+    }
+    let out = dig
+        .args(["+nocmd", "+nostats", "+onesoa", "+tcp", zone, qtype])
+        .output()
+        .expect("dig runs (Debian: apt-get install bind9-dnsutils)");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Lists a zone the way external-dns and octodns do: dnspython's
+/// `dns.query.xfr` with a TSIG key (every message verified), printing
+/// whether it took more than one message, the records and the serial.
+const XFR_LIKE: &str = r#"
+import sys
+import dns.name, dns.query, dns.rdatatype, dns.tsig, dns.tsigkeyring, dns.zone
+host, port, key, secret, algorithm, zone = sys.argv[1:7]
+keyring = dns.tsigkeyring.from_text({key: secret})
+# BIND's key syntax says hmac-md5; TSIG RRs say hmac-md5.sig-alg.reg.int.
+algorithm = dns.tsig.HMAC_MD5 if algorithm == "hmac-md5" else algorithm
+messages = list(dns.query.xfr(host, zone, port=int(port), keyring=keyring,
+                              keyname=key, keyalgorithm=algorithm, lifetime=30,
+                              relativize=False))
+records = sum(len(rrset) for m in messages for rrset in m.answer)
+z = dns.zone.from_xfr(iter(messages), relativize=False)
+soa = z.find_rdataset(z.origin, dns.rdatatype.SOA)[0]
+print(len(messages) > 1, records, soa.serial)
+"#;
+
+#[test]
+fn axfr_with_tsig_lists_a_10000_record_zone_as_named_serves_it() {
+    let u = Updates::start_full(true);
+    let api = u.stack.server.client(&u.token);
+    let apex = "big.example";
+    let zone = create_zone(&api, apex);
+    let mut text = String::from(
+        "$TTL 3600\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.53\n",
+    );
+    for i in 0..10_000u32 {
+        let line = match i % 4 {
+            0 => format!("host{i} A 10.{}.{}.{}\n", i >> 16, (i >> 8) & 255, i & 255),
+            1 => format!("host{i} 300 AAAA 2001:db8::{i:x}\n"),
+            2 => format!("txt{i} TXT \"v=spf1 include:_spf{i}.example.net -all\" \"second\"\n"),
+            _ => format!("mail{i} MX {} mx{i}.example.net.\n", i % 50),
+        };
+        text.push_str(&line);
+    }
+    let reply = import(&api, &zone, &text);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    settle(&u.stack, &api, &zone);
+    let (_, algorithm, secret) = u.key("alice", "lister", &["--algorithm", "hmac-sha256"]);
+    let y = format!("{algorithm}:lister:{secret}");
+
+    // dig checks the TSIG of every message; what it lists is, record
+    // for record, what named serves.
+    let ours = dig_listener(u.listen, Some(&y), apex, "AXFR");
+    assert!(
+        !ours.contains("failed") && !ours.contains("verify") && ours.contains("\tSOA\t"),
+        "AXFR from the listener: {}",
+        &ours[..ours.len().min(2000)]
+    );
+    let records: String = ours
+        .lines()
+        .filter(|l| !l.contains("\tTSIG\t") && !l.starts_with(';'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let listed = compiled(&format!("{apex}."), &records, dir.path(), "listed");
+    let named = served(&u.stack, &format!("{apex}."), dir.path());
+    // The zone keeps its own NS set (the provider's two nameservers).
+    assert_eq!(
+        listed.len(),
+        10_004,
+        "SOA, 2 NS, ns1 and the 10,000: {:?}",
+        &listed[..5]
+    );
+    assert!(listed == named, "the AXFR differs from what named serves");
+
+    // dnspython, as external-dns and octodns read a zone (md5, the
+    // default of older clients, on a second key).
+    let (_, md5, md5_secret) = u.key("alice", "lister-md5", &["--algorithm", "hmac-md5"]);
+    let out = Command::new(PYTHON)
+        .args(["-c", XFR_LIKE])
+        .args([&u.listen.ip().to_string(), &u.listen.port().to_string()])
+        .args(["lister-md5", &md5_secret, &md5, apex])
+        .output()
+        .expect("python3 runs");
+    let serial = u.stack.serial(apex).expect("named serves a serial");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("True 10005 {serial}"),
+        "dnspython xfr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // IXFR from the serial served: the SOA alone, "up to date".
+    let ixfr = dig_listener(u.listen, Some(&y), apex, &format!("IXFR={serial}"));
+    let answers: Vec<&str> = ixfr
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty() && !l.contains("\tTSIG\t"))
+        .collect();
+    assert!(
+        answers.len() == 1 && answers[0].contains("\tSOA\t"),
+        "IXFR={serial}: {ixfr}"
+    );
+
+    // Refused: no key; a wrong secret (BADSIG, nothing listed);
+    // another user's zone; a name inside the zone; AXFR over UDP.
+    let rcode = |zone: &str, key: Option<&str>, udp: bool| {
+        let mut args = vec![
+            u.listen.ip().to_string(),
+            u.listen.port().to_string(),
+            zone.to_string(),
+            udp.to_string(),
+        ];
+        args.extend(key.map(str::to_string));
+        let out = Command::new(PYTHON)
+            .args(["-c", AXFR_RCODE])
+            .args(&args)
+            .output()
+            .expect("python3 runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+            + &String::from_utf8_lossy(&out.stderr)
+    };
+    assert_eq!(rcode(apex, None, false), "REFUSED 0");
+    let out = dig_listener(
+        u.listen,
+        Some(&format!("{algorithm}:lister:{}", "A".repeat(secret.len()))),
+        apex,
+        "AXFR",
+    );
+    assert!(
+        out.contains("Transfer failed") && !out.contains("\tSOA\t"),
+        "{out}"
+    );
+    let bob = u.stack.server.user_with_token("bob", "dns:*");
+    create_zone(&u.stack.server.client(&bob), "bob.example");
+    assert_eq!(rcode("bob.example", Some(&secret), false), "REFUSED 0");
+    assert_eq!(
+        rcode("host0.big.example", Some(&secret), false),
+        "NOTAUTH 0"
+    );
+    assert_eq!(rcode(apex, Some(&secret), true), "FORMERR 0");
+}
+
+/// The rcode and answer count of one AXFR for argv[3] over TCP (argv[4]
+/// "false") or UDP, signed with hmac-sha256 key "lister" when a secret is
+/// given.
+const AXFR_RCODE: &str = r#"
+import sys
+import dns.message, dns.query, dns.rcode, dns.tsigkeyring
+host, port, zone, udp = sys.argv[1:5]
+q = dns.message.make_query(zone, "AXFR")
+if len(sys.argv) > 5:
+    q.use_tsig(dns.tsigkeyring.from_text({"lister": sys.argv[5]}), keyname="lister",
+               algorithm="hmac-sha256")
+send = dns.query.udp if udp == "true" else dns.query.tcp
+r = send(q, host, port=int(port), timeout=10)
+print(dns.rcode.to_text(r.rcode()), len(r.answer))
+"#;

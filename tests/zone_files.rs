@@ -12,7 +12,7 @@ fn export(api: &Client, zone: &str) -> Reply {
     api.get(&format!("{}export", zone_path(zone)))
 }
 
-fn import(api: &Client, zone: &str, text: &str) -> Reply {
+pub(crate) fn import(api: &Client, zone: &str, text: &str) -> Reply {
     let body = Some(("text/dns", text.as_bytes().to_vec()));
     api.raw("POST", &format!("{}import", zone_path(zone)), body)
 }

@@ -32,7 +32,6 @@ use crate::render::{Template, order, render_to_vec};
 use crate::store::shape::{self, ZoneFields};
 use crate::store::{SaveMode, SaveRequest, StoreError};
 use crate::zone::Class;
-use crate::zone::serial::serial_gt;
 
 /// The media type of a master file (RFC 4027).
 const ZONE_FILE_TYPE: &str = "text/dns";
@@ -46,15 +45,7 @@ pub async fn export(
     let caller = auth.require("dns:read")?;
     // Another user's zone is not found.
     let owned = state.store.owned_zone(caller.user_id, &uuid).await?;
-    let (info, mut zone) = state.store.load_zone(&owned.uuid).await?;
-    // The serial named serves, if above the stored one (a deploy of this
-    // very content may not have recorded it yet).
-    let stored = info.fields.soa.serial;
-    if let Some(deployed) = info.deployed_serial.and_then(|s| u32::try_from(s).ok())
-        && serial_gt(deployed, stored)
-    {
-        zone.set_soa_serial(deployed);
-    }
+    let (info, zone) = state.store.served_zone(&owned.uuid).await?;
     let text = tokio::task::spawn_blocking(move || render_to_vec(&zone, &Template::builtin()))
         .await
         .map_err(|e| internal(e.to_string()))?

@@ -1,20 +1,23 @@
-//! One request in, one reply out: TSIG first, then the operation.
+//! One request in, its replies out: TSIG first, then the operation. Most
+//! requests get one reply; a zone transfer over TCP gets as many as the
+//! zone needs, each signed (RFC 8945 §5.3.1).
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
+use super::transfer::{Transport, transfer};
 use super::tsig::{self, Algorithm, BADKEY, BADSIG, BADTIME, Signed};
 use super::update;
 use crate::store::{Store, TsigKey, ZoneInfo};
 
-/// The reply to `request` (a DNS message), or `None` when it gets none
-/// (it is a reply itself, or too short to answer). `now` is the time in
-/// seconds since the epoch.
-pub async fn answer(store: &Store, request: &[u8], now: u64) -> Option<Vec<u8>> {
+/// The replies to `request` (a DNS message) that came over `transport`,
+/// in order; none when it gets none (it is a reply itself, or too short
+/// to answer). `now` is the time in seconds since the epoch.
+pub async fn answer(store: &Store, request: &[u8], now: u64, transport: Transport) -> Vec<Vec<u8>> {
     // A header we cannot read, or a reply: answering could start a loop.
     if request.len() < 12 || request[2] & 0x80 != 0 {
-        return None;
+        return Vec::new();
     }
     let signed = match tsig::find(request) {
         Ok(Some(signed)) => signed,
@@ -25,15 +28,15 @@ pub async fn answer(store: &Store, request: &[u8], now: u64) -> Option<Vec<u8>> 
                 Ok(_) => ResponseCode::Refused,
                 Err(_) => ResponseCode::FormErr,
             };
-            return Some(bare_reply(request, rcode));
+            return vec![bare_reply(request, rcode)];
         }
-        Err(_) => return Some(bare_reply(request, ResponseCode::FormErr)),
+        Err(_) => return vec![bare_reply(request, ResponseCode::FormErr)],
     };
     let key = match store.tsig_key(&signed.key_name).await {
         Ok(key) => key,
         Err(e) => {
             tracing::error!("dns: reading TSIG key: {e}");
-            return Some(bare_reply(request, ResponseCode::ServFail));
+            return vec![bare_reply(request, ResponseCode::ServFail)];
         }
     };
     let algorithm = Algorithm::from_name(&signed.algorithm_name);
@@ -42,39 +45,62 @@ pub async fn answer(store: &Store, request: &[u8], now: u64) -> Option<Vec<u8>> 
         .filter(|(k, a)| Algorithm::from_name(&k.algorithm) == Some(*a))
     else {
         tracing::info!(key = %signed.key_name, "dns: unknown TSIG key (BADKEY)");
-        return Some(tsig_error(request, &signed, None, BADKEY, now));
+        return vec![tsig_error(request, &signed, None, BADKEY, now)];
     };
     if !signed.verify(algorithm, &key.secret) {
         tracing::info!(key = %signed.key_name, "dns: bad TSIG MAC (BADSIG)");
-        return Some(tsig_error(request, &signed, None, BADSIG, now));
+        return vec![tsig_error(request, &signed, None, BADSIG, now)];
     }
     if !signed.in_time(now) {
         tracing::info!(key = %signed.key_name, "dns: TSIG time outside the fudge (BADTIME)");
         let secret = Some((algorithm, key.secret.as_slice()));
-        return Some(tsig_error(request, &signed, secret, BADTIME, now));
+        return vec![tsig_error(request, &signed, secret, BADTIME, now)];
     }
-    let reply = match Message::from_vec(&signed.message) {
+    let mut replies = match Message::from_vec(&signed.message) {
         Ok(message) => match message.metadata.op_code {
-            OpCode::Update => update::handle(store, &key, &message).await,
-            OpCode::Query => query(store, &key, &message).await,
-            op => response(&message, op, ResponseCode::NotImp),
+            OpCode::Update => vec![encode(request, update::handle(store, &key, &message).await)],
+            OpCode::Query if is_transfer(&message) => {
+                match transfer(store, &key, &message, transport).await {
+                    Ok(messages) => messages,
+                    Err(reply) => vec![encode(request, reply)],
+                }
+            }
+            OpCode::Query => vec![encode(request, query(store, &key, &message).await)],
+            op => vec![encode(
+                request,
+                response(&message, op, ResponseCode::NotImp),
+            )],
         },
         Err(e) => {
             tracing::debug!("dns: malformed message: {e}");
-            let mut bytes = bare_reply(request, ResponseCode::FormErr);
-            signed.sign_reply(&mut bytes, Some((algorithm, &key.secret)), 0, now);
-            return Some(bytes);
+            vec![bare_reply(request, ResponseCode::FormErr)]
         }
     };
-    let mut bytes = match reply.to_vec() {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!("dns: encoding a reply: {e}");
-            bare_reply(request, ResponseCode::ServFail)
-        }
-    };
-    signed.sign_reply(&mut bytes, Some((algorithm, &key.secret)), 0, now);
-    Some(bytes)
+    let secret = (algorithm, key.secret.as_slice());
+    let mut mac = Vec::new();
+    for (i, reply) in replies.iter_mut().enumerate() {
+        mac = match i {
+            0 => signed.sign_reply(reply, Some(secret), 0, now),
+            _ => signed.sign_next(reply, secret, &mac, now),
+        };
+    }
+    replies
+}
+
+/// True for AXFR and IXFR questions.
+fn is_transfer(request: &Message) -> bool {
+    request
+        .queries
+        .iter()
+        .any(|q| matches!(q.query_type(), RecordType::AXFR | RecordType::IXFR))
+}
+
+/// `reply` in wire form; SERVFAIL if it cannot be encoded.
+fn encode(request: &[u8], reply: Message) -> Vec<u8> {
+    reply.to_vec().unwrap_or_else(|e| {
+        tracing::error!("dns: encoding a reply: {e}");
+        bare_reply(request, ResponseCode::ServFail)
+    })
 }
 
 /// A reply of just a header: the request's id and opcode, and `rcode`.
@@ -202,10 +228,14 @@ mod tests {
     async fn no_input_panics_and_unsigned_requests_are_refused(pool: SqlitePool) {
         let store = Store::from_pool(pool);
         // Too short, or a reply: no answer.
-        assert_eq!(answer(&store, &[1, 2, 3], 0).await, None);
+        assert!(
+            answer(&store, &[1, 2, 3], 0, Transport::Tcp)
+                .await
+                .is_empty()
+        );
         let mut reply = vec![0u8; 12];
         reply[2] = 0x80;
-        assert_eq!(answer(&store, &reply, 0).await, None);
+        assert!(answer(&store, &reply, 0, Transport::Udp).await.is_empty());
         // An unsigned SOA query for example.com: REFUSED.
         let mut query = Message::query();
         query.add_query(hickory_proto::op::Query::query(
@@ -213,7 +243,7 @@ mod tests {
             RecordType::SOA,
         ));
         let bytes = query.to_vec().unwrap();
-        let got = answer(&store, &bytes, 0).await.unwrap();
+        let got = answer(&store, &bytes, 0, Transport::Udp).await.remove(0);
         assert_eq!(got[3] & 0x0F, u16::from(ResponseCode::Refused) as u8);
         // Garbage: FORMERR or nothing, never a panic. A simple LCG
         // keeps it deterministic.
@@ -226,7 +256,7 @@ mod tests {
                 *b = (seed >> 16) as u8;
             }
             bytes[2] &= 0x7F;
-            if let Some(reply) = answer(&store, &bytes, 0).await {
+            for reply in answer(&store, &bytes, 0, Transport::Tcp).await {
                 assert!(reply.len() >= 12);
             }
         }

@@ -1,7 +1,8 @@
 //! The DNS listener of `serve`: RFC 2136 UPDATE signed with TSIG
-//! (RFC 8945), and SOA queries for the zones a key may change (clients
-//! such as certbot and nsupdate find the zone of a name that way).
-//! Everything else is REFUSED. Changes go to the store, in one
+//! (RFC 8945), SOA queries for the zones a key may change (clients such
+//! as certbot and nsupdate find the zone of a name that way), and zone
+//! transfers of them (AXFR, IXFR as AXFR; external-dns, octodns and
+//! dnscontrol read a zone that way). Everything else is REFUSED. Changes go to the store, in one
 //! transaction per message, with the API's validation; the deploy worker
 //! takes them to named like any other change (named itself never gets a
 //! dynamic zone).
@@ -10,6 +11,7 @@
 //! reads time out, so one slow or broken client never stalls another.
 
 mod answer;
+mod transfer;
 pub mod tsig;
 mod update;
 
@@ -23,6 +25,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use crate::store::Store;
 
 pub use answer::answer;
+pub use transfer::Transport;
 
 /// How long a TCP client may take to send a message.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -108,10 +111,12 @@ async fn serve_udp(socket: Arc<UdpSocket>, store: Store) {
         let request = buf[..len].to_vec();
         let (socket, store) = (socket.clone(), store.clone());
         tokio::spawn(async move {
-            // Our replies (an rcode, at most an SOA, a TSIG) stay well
-            // within the 512 octets of plain UDP.
-            if let Some(reply) = answer(&store, &request, now()).await
-                && let Err(e) = socket.send_to(&reply, peer).await
+            // Our replies over UDP (an rcode, at most an SOA, a TSIG)
+            // stay well within the 512 octets of plain UDP, and are one.
+            if let Some(reply) = answer(&store, &request, now(), Transport::Udp)
+                .await
+                .first()
+                && let Err(e) = socket.send_to(reply, peer).await
             {
                 tracing::debug!("dns udp send to {peer}: {e}");
             }
@@ -153,17 +158,21 @@ async fn serve_connection(mut stream: TcpStream, store: &Store) -> std::io::Resu
         tokio::time::timeout(READ_TIMEOUT, stream.read_exact(&mut request))
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out"))??;
-        let Some(reply) = answer(store, &request, now()).await else {
-            continue;
-        };
-        let Ok(reply_len) = u16::try_from(reply.len()) else {
-            continue;
-        };
-        let mut out = Vec::with_capacity(reply.len() + 2);
-        out.extend_from_slice(&reply_len.to_be_bytes());
-        out.extend_from_slice(&reply);
-        tokio::time::timeout(READ_TIMEOUT, stream.write_all(&out))
-            .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))??;
+        // A zone transfer's messages go out one by one, each within the
+        // write timeout, so a client that stops reading is dropped.
+        for reply in answer(store, &request, now(), Transport::Tcp).await {
+            let Ok(reply_len) = u16::try_from(reply.len()) else {
+                tracing::error!("dns: a reply of {} octets cannot be sent", reply.len());
+                break;
+            };
+            let mut out = Vec::with_capacity(reply.len() + 2);
+            out.extend_from_slice(&reply_len.to_be_bytes());
+            out.extend_from_slice(&reply);
+            tokio::time::timeout(READ_TIMEOUT, stream.write_all(&out))
+                .await
+                .map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out")
+                })??;
+        }
     }
 }

@@ -347,14 +347,16 @@ impl Signed {
     /// the reply is signed (RFC 8945 §5.3: over the request's MAC, the
     /// reply and the variables); without, the MAC is empty, as for BADKEY
     /// and BADSIG. A BADTIME reply carries our time in Other Data and the
-    /// request's time as its signing time (§5.2.3).
+    /// request's time as its signing time (§5.2.3). Returns the reply's
+    /// MAC, which signs the next message of a multi-message answer
+    /// ([`Signed::sign_next`]).
     pub fn sign_reply(
         &self,
         reply: &mut Vec<u8>,
         key: Option<(Algorithm, &[u8])>,
         error: u16,
         now: u64,
-    ) {
+    ) -> Vec<u8> {
         let algorithm = key.map(|(a, _)| a);
         let (time, other) = if error == BADTIME {
             (self.time, now.to_be_bytes()[2..].to_vec())
@@ -389,10 +391,42 @@ impl Signed {
             error,
             other: &other,
         };
-        reply.extend(tsig_rr(&self.key_wire, &alg_wire, &fields));
-        let arcount = u16::from_be_bytes([reply[10], reply[11]]).wrapping_add(1);
-        reply[10..12].copy_from_slice(&arcount.to_be_bytes());
+        append_tsig(reply, &self.key_wire, &alg_wire, &fields);
+        mac
     }
+
+    /// Signs a later message of a multi-message answer (a zone transfer,
+    /// RFC 8945 §5.3.1): over the MAC of the message before it, this
+    /// message and the timers only. Returns its MAC, for the next one.
+    pub fn sign_next(
+        &self,
+        reply: &mut Vec<u8>,
+        (algorithm, secret): (Algorithm, &[u8]),
+        prior_mac: &[u8],
+        now: u64,
+    ) -> Vec<u8> {
+        let mut timers = now.to_be_bytes()[2..].to_vec();
+        timers.extend_from_slice(&FUDGE.to_be_bytes());
+        let prior_len = (prior_mac.len() as u16).to_be_bytes();
+        let mac = algorithm.mac(secret, &[&prior_len, prior_mac, reply, &timers]);
+        let fields = TsigFields {
+            time: now,
+            fudge: FUDGE,
+            mac: &mac,
+            id: u16::from_be_bytes([reply[0], reply[1]]),
+            error: 0,
+            other: &[],
+        };
+        append_tsig(reply, &self.key_wire, &algorithm_wire(algorithm), &fields);
+        mac
+    }
+}
+
+/// Appends a TSIG RR to `message` and counts it in ARCOUNT.
+fn append_tsig(message: &mut Vec<u8>, key_wire: &[u8], alg_wire: &[u8], fields: &TsigFields) {
+    message.extend(tsig_rr(key_wire, alg_wire, fields));
+    let arcount = u16::from_be_bytes([message[10], message[11]]).wrapping_add(1);
+    message[10..12].copy_from_slice(&arcount.to_be_bytes());
 }
 
 #[cfg(test)]

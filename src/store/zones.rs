@@ -176,6 +176,21 @@ impl Store {
         tx.commit().await?;
         Ok((info, zone))
     }
+
+    /// The zone by uuid as named serves it or is about to: the stored
+    /// records with the SOA serial of the last deploy when that is above
+    /// the stored one (a deploy of this very content may not have
+    /// recorded it in the zone's fields yet). What export and AXFR send.
+    pub async fn served_zone(&self, uuid: &str) -> Result<(ZoneInfo, Zone), StoreError> {
+        let (info, mut zone) = self.load_zone(uuid).await?;
+        let stored = info.fields.soa.serial;
+        if let Some(deployed) = info.deployed_serial.and_then(|s| u32::try_from(s).ok())
+            && crate::zone::serial::serial_gt(deployed, stored)
+        {
+            zone.set_soa_serial(deployed);
+        }
+        Ok((info, zone))
+    }
 }
 
 /// A zone as the API lists it.
