@@ -2,11 +2,11 @@
 //! server on its own database, makes users and tokens with the CLI and talks
 //! to 127.0.0.1 only.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,10 @@ pub(crate) fn record_path(record: &str) -> String {
     format!("/api/v1/dns-records/{record}/")
 }
 
+/// A started `bindbridge serve`: the child, its base URL, its log before
+/// and after its "listening" line.
+type Spawned = (Child, String, VecDeque<String>, mpsc::Receiver<String>);
+
 /// `bindbridge serve` on a fresh database in a temporary directory; killed
 /// and waited for when dropped.
 pub(crate) struct Server {
@@ -50,6 +54,10 @@ pub(crate) struct Server {
     db: PathBuf,
     pub(crate) base: String,
     agent: Agent,
+    /// What the server wrote to stderr before its "listening" line, not
+    /// yet read by [`Server::wait_for_log`] (the DNS listener or the
+    /// deploy worker may log first).
+    early_log: Mutex<VecDeque<String>>,
     /// What the server wrote to stderr after its "listening" line.
     log: mpsc::Receiver<String>,
     log_filter: String,
@@ -77,7 +85,7 @@ impl Server {
         let dir = tempfile::tempdir().expect("temporary directory");
         let db = dir.path().join("api.db");
         std::fs::write(dir.path().join("config.toml"), config).expect("write the configuration");
-        let (child, base, log) = Server::spawn(dir.path(), &db, log_filter);
+        let (child, base, early_log, log) = Server::spawn(dir.path(), &db, log_filter);
         let agent = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -90,6 +98,7 @@ impl Server {
             db,
             base,
             agent,
+            early_log: Mutex::new(early_log),
             log,
             log_filter: log_filter.to_string(),
         }
@@ -100,15 +109,18 @@ impl Server {
     pub(crate) fn kill_and_restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, base, log) = Server::spawn(self.dir.path(), &self.db, &self.log_filter);
+        let (child, base, early_log, log) =
+            Server::spawn(self.dir.path(), &self.db, &self.log_filter);
         self.child = child;
         self.base = base;
+        self.early_log = Mutex::new(early_log);
         self.log = log;
     }
 
     /// Runs `bindbridge --db DB serve` with `DIR/config.toml`, and waits for
-    /// its "listening" line: the child, its base URL and its further log.
-    fn spawn(dir: &Path, db: &Path, log_filter: &str) -> (Child, String, mpsc::Receiver<String>) {
+    /// its "listening" line: the child, its base URL, the log lines before
+    /// that line and its further log.
+    fn spawn(dir: &Path, db: &Path, log_filter: &str) -> Spawned {
         let config_path = dir.join("config.toml");
         let mut child = bindbridge()
             .arg("--db")
@@ -155,7 +167,17 @@ impl Server {
             base.starts_with("http://127.0.0.1:"),
             "not 127.0.0.1: {base}"
         );
-        (child, base, lines)
+        (child, base, seen.into(), lines)
+    }
+
+    /// The next log line: first those printed before "listening".
+    fn next_log_line(&self, within: Duration) -> Option<String> {
+        let early = self
+            .early_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front();
+        early.or_else(|| self.log.recv_timeout(within).ok())
     }
 
     /// The address the server listens on.
@@ -170,10 +192,10 @@ impl Server {
         let mut seen = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.log.recv_timeout(left) {
-                Ok(line) if matches(&line) => return line,
-                Ok(line) => seen.push(line),
-                Err(_) => panic!(
+            match self.next_log_line(left) {
+                Some(line) if matches(&line) => return line,
+                Some(line) => seen.push(line),
+                None => panic!(
                     "no such log line within {within:?}; the log:\n{}",
                     seen.join("\n")
                 ),
@@ -187,7 +209,7 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let mut log = Vec::new();
-        while let Ok(line) = self.log.recv_timeout(Duration::from_secs(5)) {
+        while let Some(line) = self.next_log_line(Duration::from_secs(5)) {
             log.push(line);
         }
         log.join("\n")

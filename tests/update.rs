@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::api::create_zone;
 use crate::deploy::{Stack, dig_at};
-use crate::served::{compiled, served, settle};
+use crate::served::{assert_served_as_shown, compiled, served, settle};
 use crate::zone_files::import;
 
 /// A stack whose serve has the UPDATE listener on, a user `alice` with
@@ -20,6 +20,8 @@ struct Updates {
     listen: SocketAddr,
     /// alice's API token.
     token: String,
+    /// The uuid of example.com.
+    zone: String,
     keys: tempfile::TempDir,
 }
 
@@ -42,12 +44,13 @@ impl Updates {
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {line:?}"));
         let token = stack.server.user_with_token("alice", "dns:*");
-        create_zone(&stack.server.client(&token), "example.com");
+        let zone = create_zone(&stack.server.client(&token), "example.com");
         stack.wait_served("example.com");
         Updates {
             stack,
             listen,
             token,
+            zone,
             keys: tempfile::tempdir().expect("temporary directory"),
         }
     }
@@ -605,3 +608,90 @@ send = dns.query.udp if udp == "true" else dns.query.tcp
 r = send(q, host, port=int(port), timeout=10)
 print(dns.rcode.to_text(r.rcode()), len(r.answer))
 "#;
+
+/// Sends UPDATEs adding `burstN TXT "nN"` to example.com, one TCP
+/// connection each (as nsupdate), until one fails; prints each reply's
+/// rcode and N as it comes.
+const BURST: &str = r#"
+import sys
+import dns.query, dns.rcode, dns.tsigkeyring, dns.update
+host, port, secret = sys.argv[1:4]
+keyring = dns.tsigkeyring.from_text({"burst": secret})
+for i in range(100000):
+    u = dns.update.UpdateMessage("example.com", keyring=keyring, keyname="burst",
+                                 keyalgorithm="hmac-sha256")
+    u.add(f"burst{i}", 300, "TXT", f'"n{i}"')
+    try:
+        r = dns.query.tcp(u, host, port=int(port), timeout=5)
+    except Exception as e:
+        print("error", type(e).__name__, flush=True)
+        break
+    print(dns.rcode.to_text(r.rcode()), i, flush=True)
+"#;
+
+#[test]
+fn kill_9_during_a_burst_of_updates_loses_no_acknowledged_update() {
+    use std::io::{BufRead, BufReader};
+    let mut u = Updates::start_full(true);
+    let (_, _, secret) = u.key("alice", "burst", &["--algorithm", "hmac-sha256"]);
+    let mut burst = Command::new(PYTHON)
+        .args(["-c", BURST])
+        .args([
+            &u.listen.ip().to_string(),
+            &u.listen.port().to_string(),
+            &secret,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut lines = BufReader::new(burst.stdout.take().expect("stdout")).lines();
+    let mut acknowledged = Vec::new();
+    let mut read_reply = |acknowledged: &mut Vec<u32>| -> Option<String> {
+        let line = lines.next()?.expect("a line");
+        match line.split_once(' ') {
+            Some(("NOERROR", n)) => acknowledged.push(n.parse().expect("a number")),
+            _ => return Some(line),
+        }
+        None
+    };
+    // Killed in the middle of the burst, after 40 acknowledged updates.
+    while acknowledged.len() < 40 {
+        if let Some(other) = read_reply(&mut acknowledged) {
+            panic!("an update failed before the kill: {other}");
+        }
+    }
+    u.stack.server.kill_and_restart();
+    // The client's next update fails (the listener is gone), unless the
+    // new listener happens to get the same port; the replies it read
+    // before that count as acknowledged too.
+    loop {
+        if let Some(other) = read_reply(&mut acknowledged) {
+            assert!(other.starts_with("error"), "an update failed: {other}");
+            break;
+        }
+        if acknowledged.len() >= 400 {
+            let _ = burst.kill();
+            break;
+        }
+    }
+    let _ = burst.wait();
+
+    // Every acknowledged update is stored and served, and named serves
+    // exactly what the API shows.
+    let api = u.stack.server.client(&u.token);
+    let dir = tempfile::tempdir().unwrap();
+    assert_served_as_shown(&u.stack, &api, &u.zone, "example.com.", dir.path());
+    let named = served(&u.stack, "example.com.", dir.path());
+    let lost: Vec<u32> = acknowledged
+        .iter()
+        .copied()
+        .filter(|n| !named.contains(&format!("burst{n}.example.com. 300 IN TXT \"n{n}\"")))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged updates lost: {lost:?}",
+        lost.len(),
+        acknowledged.len()
+    );
+}
