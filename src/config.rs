@@ -86,12 +86,35 @@ pub struct Config {
 }
 
 /// `[update]`: the DNS listener for RFC 2136 UPDATE with TSIG.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateConfig {
     /// Where it answers (UDP and TCP); off when not set (dev mode turns
     /// it on at a free loopback port).
     pub listen: Option<SocketAddr>,
+    /// Answer an UPDATE once named serves the change (waiting
+    /// `served_timeout` seconds at most) rather than once it is stored:
+    /// for clients that check the record right after the reply.
+    #[serde(default)]
+    pub reply_when_served: bool,
+    /// How long an UPDATE's reply waits for named, with
+    /// `reply_when_served`.
+    #[serde(default = "default_served_timeout")]
+    pub served_timeout: u64,
+}
+
+fn default_served_timeout() -> u64 {
+    30
+}
+
+impl Default for UpdateConfig {
+    fn default() -> Self {
+        UpdateConfig {
+            listen: None,
+            reply_when_served: false,
+            served_timeout: default_served_timeout(),
+        }
+    }
 }
 
 /// `[api]`: the limits that keep clients without a token (or with a slow

@@ -27,13 +27,14 @@ struct Updates {
 
 impl Updates {
     fn start() -> Updates {
-        Updates::start_full(false)
+        Updates::start_full(false, "")
     }
 
-    /// With `transfers`, named lets 127.0.0.1 transfer its zones too.
-    fn start_full(transfers: bool) -> Updates {
-        let config = "[update]\nlisten = \"127.0.0.1:0\"\n";
-        let stack = Stack::start_full(false, transfers, |_| {}, config);
+    /// With `transfers`, named lets 127.0.0.1 transfer its zones too;
+    /// `update` is more of the `[update]` table.
+    fn start_full(transfers: bool, update: &str) -> Updates {
+        let config = format!("[update]\nlisten = \"127.0.0.1:0\"\n{update}");
+        let stack = Stack::start_full(false, transfers, |_| {}, &config);
         let line = stack.server.wait_for_log(Duration::from_secs(20), |l| {
             l.contains("DNS UPDATE (RFC 2136, TSIG) listening on ")
         });
@@ -479,7 +480,7 @@ print(len(messages) > 1, records, soa.serial)
 
 #[test]
 fn axfr_with_tsig_lists_a_10000_record_zone_as_named_serves_it() {
-    let u = Updates::start_full(true);
+    let u = Updates::start_full(true, "");
     let api = u.stack.server.client(&u.token);
     let apex = "big.example";
     let zone = create_zone(&api, apex);
@@ -632,7 +633,7 @@ for i in range(100000):
 #[test]
 fn kill_9_during_a_burst_of_updates_loses_no_acknowledged_update() {
     use std::io::{BufRead, BufReader};
-    let mut u = Updates::start_full(true);
+    let mut u = Updates::start_full(true, "");
     let (_, _, secret) = u.key("alice", "burst", &["--algorithm", "hmac-sha256"]);
     let mut burst = Command::new(PYTHON)
         .args(["-c", BURST])
@@ -694,4 +695,23 @@ fn kill_9_during_a_burst_of_updates_loses_no_acknowledged_update() {
         lost.len(),
         acknowledged.len()
     );
+}
+
+#[test]
+fn with_reply_when_served_named_serves_the_change_when_nsupdate_returns() {
+    let u = Updates::start_full(false, "reply_when_served = true\n");
+    let (file, _, _) = u.key("alice", "waiter", &[]);
+    for i in 1..=5 {
+        let (ok, out) = u.nsupdate(
+            &["-k", &file],
+            &format!("update add now{i}.example.com 60 A 192.0.2.{i}\n"),
+        );
+        assert!(ok && out.contains("status: NOERROR"), "{out}");
+        // Asked at once, without waiting: named serves it already.
+        assert_eq!(
+            u.served(&format!("now{i}.example.com"), "A"),
+            Ok(vec![format!("192.0.2.{i}")]),
+            "update {i}"
+        );
+    }
 }

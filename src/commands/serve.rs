@@ -119,7 +119,13 @@ pub fn run(db: Option<PathBuf>, args: ServeArgs) -> ExitCode {
             None => None,
         };
         let update_address = updates.as_ref().and_then(|l| l.local_addr().ok());
-        let updating = updates.map(|l| tokio::spawn(l.run(store.clone())));
+        let responder = crate::dns::Responder {
+            store: store.clone(),
+            // Without deploys, named never serves the change.
+            wait_served: (config.update.reply_when_served && config.deploy.enabled)
+                .then(|| std::time::Duration::from_secs(config.update.served_timeout)),
+        };
+        let updating = updates.map(|l| tokio::spawn(l.run(responder)));
         store.spawn_checkpointer();
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
         let mut checking = None;

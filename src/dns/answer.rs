@@ -8,13 +8,19 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use super::transfer::{Transport, transfer};
 use super::tsig::{self, Algorithm, BADKEY, BADSIG, BADTIME, Signed};
-use super::update;
+use super::{Responder, update};
 use crate::store::{Store, TsigKey, ZoneInfo};
 
 /// The replies to `request` (a DNS message) that came over `transport`,
 /// in order; none when it gets none (it is a reply itself, or too short
 /// to answer). `now` is the time in seconds since the epoch.
-pub async fn answer(store: &Store, request: &[u8], now: u64, transport: Transport) -> Vec<Vec<u8>> {
+pub async fn answer(
+    responder: &Responder,
+    request: &[u8],
+    now: u64,
+    transport: Transport,
+) -> Vec<Vec<u8>> {
+    let store = &responder.store;
     // A header we cannot read, or a reply: answering could start a loop.
     if request.len() < 12 || request[2] & 0x80 != 0 {
         return Vec::new();
@@ -58,7 +64,10 @@ pub async fn answer(store: &Store, request: &[u8], now: u64, transport: Transpor
     }
     let mut replies = match Message::from_vec(&signed.message) {
         Ok(message) => match message.metadata.op_code {
-            OpCode::Update => vec![encode(request, update::handle(store, &key, &message).await)],
+            OpCode::Update => vec![encode(
+                request,
+                update::handle(responder, &key, &message).await,
+            )],
             OpCode::Query if is_transfer(&message) => {
                 match transfer(store, &key, &message, transport).await {
                     Ok(messages) => messages,
@@ -226,7 +235,10 @@ mod tests {
 
     #[sqlx::test(migrator = "crate::store::MIGRATOR")]
     async fn no_input_panics_and_unsigned_requests_are_refused(pool: SqlitePool) {
-        let store = Store::from_pool(pool);
+        let store = Responder {
+            store: Store::from_pool(pool),
+            wait_served: None,
+        };
         // Too short, or a reply: no answer.
         assert!(
             answer(&store, &[1, 2, 3], 0, Transport::Tcp)

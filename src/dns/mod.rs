@@ -83,13 +83,24 @@ impl Listener {
     }
 
     /// Answers requests until the task is dropped.
-    pub async fn run(self, store: Store) {
+    pub async fn run(self, responder: Responder) {
         let udp = self.udp.clone();
-        let udp_store = store.clone();
-        let udp_task = tokio::spawn(async move { serve_udp(udp, udp_store).await });
-        serve_tcp(self.tcp, store).await;
+        let udp_responder = responder.clone();
+        let udp_task = tokio::spawn(async move { serve_udp(udp, udp_responder).await });
+        serve_tcp(self.tcp, responder).await;
         udp_task.abort();
     }
+}
+
+/// What answers the listener's requests.
+#[derive(Clone)]
+pub struct Responder {
+    /// Where zones are read and changed.
+    pub store: Store,
+    /// With a duration, an UPDATE that changed a zone is answered once
+    /// named serves the change (or failed to), waiting this long at most;
+    /// without, once it is stored.
+    pub wait_served: Option<Duration>,
 }
 
 fn now() -> u64 {
@@ -98,7 +109,7 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-async fn serve_udp(socket: Arc<UdpSocket>, store: Store) {
+async fn serve_udp(socket: Arc<UdpSocket>, responder: Responder) {
     let mut buf = vec![0u8; 65535];
     loop {
         let (len, peer) = match socket.recv_from(&mut buf).await {
@@ -109,11 +120,11 @@ async fn serve_udp(socket: Arc<UdpSocket>, store: Store) {
             }
         };
         let request = buf[..len].to_vec();
-        let (socket, store) = (socket.clone(), store.clone());
+        let (socket, responder) = (socket.clone(), responder.clone());
         tokio::spawn(async move {
             // Our replies over UDP (an rcode, at most an SOA, a TSIG)
             // stay well within the 512 octets of plain UDP, and are one.
-            if let Some(reply) = answer(&store, &request, now(), Transport::Udp)
+            if let Some(reply) = answer(&responder, &request, now(), Transport::Udp)
                 .await
                 .first()
                 && let Err(e) = socket.send_to(reply, peer).await
@@ -124,7 +135,7 @@ async fn serve_udp(socket: Arc<UdpSocket>, store: Store) {
     }
 }
 
-async fn serve_tcp(listener: TcpListener, store: Store) {
+async fn serve_tcp(listener: TcpListener, responder: Responder) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(r) => r,
@@ -134,9 +145,9 @@ async fn serve_tcp(listener: TcpListener, store: Store) {
                 continue;
             }
         };
-        let store = store.clone();
+        let responder = responder.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_connection(stream, &store).await {
+            if let Err(e) = serve_connection(stream, &responder).await {
                 tracing::debug!("dns tcp {peer}: {e}");
             }
         });
@@ -146,7 +157,7 @@ async fn serve_tcp(listener: TcpListener, store: Store) {
 /// Answers the messages of one TCP connection (RFC 7766: two-octet
 /// length, then the message), in order, until the client closes it or
 /// goes quiet.
-async fn serve_connection(mut stream: TcpStream, store: &Store) -> std::io::Result<()> {
+async fn serve_connection(mut stream: TcpStream, responder: &Responder) -> std::io::Result<()> {
     loop {
         let mut len = [0u8; 2];
         match tokio::time::timeout(IDLE_TIMEOUT, stream.read_exact(&mut len)).await {
@@ -160,7 +171,7 @@ async fn serve_connection(mut stream: TcpStream, store: &Store) -> std::io::Resu
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out"))??;
         // A zone transfer's messages go out one by one, each within the
         // write timeout, so a client that stops reading is dropped.
-        for reply in answer(store, &request, now(), Transport::Tcp).await {
+        for reply in answer(responder, &request, now(), Transport::Tcp).await {
             let Ok(reply_len) = u16::try_from(reply.len()) else {
                 tracing::error!("dns: a reply of {} octets cannot be sent", reply.len());
                 break;

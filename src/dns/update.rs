@@ -4,6 +4,7 @@ use hickory_proto::op::{Message, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
+use super::Responder;
 use super::answer::{response, zone_of};
 use crate::api::input::{RecordInput, record};
 use crate::store::shape::value_text;
@@ -15,7 +16,8 @@ use crate::zone::RType;
 /// Answers an UPDATE (RFC 2136 §3) signed with `key`: the zone must be
 /// one of the key's; the prerequisites and changes are applied by the
 /// store in one transaction, and the reply says how it went.
-pub(super) async fn handle(store: &Store, key: &TsigKey, request: &Message) -> Message {
+pub(super) async fn handle(responder: &Responder, key: &TsigKey, request: &Message) -> Message {
+    let store = &responder.store;
     let reply = |rcode| response(request, OpCode::Update, rcode);
     // §3.1.1: one zone, of type SOA.
     let [zone] = request.queries.as_slice() else {
@@ -57,9 +59,42 @@ pub(super) async fn handle(store: &Store, key: &TsigKey, request: &Message) -> M
         Ok(updated) => {
             tracing::info!(zone = %info.fields.domain, key = %key.name, added = updated.added,
                 deleted = updated.deleted, "dns update applied");
+            if let (Some(within), Some(version)) = (responder.wait_served, updated.version) {
+                wait_served(store, &info.uuid, version, within).await;
+            }
             reply(ResponseCode::NoError)
         }
         Err(e) => reply(rcode_of(&e, &info.fields.domain)),
+    }
+}
+
+/// How often the zone's deploy state is read while waiting.
+const SERVED_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Waits until the deploy worker has `version` of the zone served by
+/// named, or failed to deploy it, or `within` passed. The change is
+/// stored either way, so the reply is NOERROR: only logged here.
+async fn wait_served(store: &Store, uuid: &str, version: i64, within: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match store.zone(uuid).await {
+            Ok(zone) if zone.deployed_version >= version => return,
+            Ok(zone) if zone.deploy_state == "failed" => {
+                tracing::warn!(zone = %zone.fields.domain, "dns update stored, but its deploy failed");
+                return;
+            }
+            Ok(_) => {}
+            // Deleted meanwhile, or the store failing: nothing to wait for.
+            Err(e) => {
+                tracing::warn!("dns update stored; its deploy state unknown: {e}");
+                return;
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(%uuid, "dns update stored, not served by named within {within:?}");
+            return;
+        }
+        tokio::time::sleep(SERVED_POLL).await;
     }
 }
 
