@@ -357,3 +357,97 @@ fn a_batch_is_judged_whole_and_a_thousand_creates_are_one_version() {
     );
     eprintln!("a batch of 1,000 creates took {took:?}");
 }
+
+/// The `diff` of a dry run's answer.
+fn diff_of(reply: &crate::api::Reply) -> Vec<String> {
+    reply.body["diff"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no diff: {}", reply.text))
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn zone_create_delete_and_import_have_dry_runs_that_store_nothing() {
+    let stack = Stack::with_transfers();
+    let api = stack
+        .server
+        .client(&stack.server.user_with_token("alice", "dns:*"));
+    let dir = tempfile::tempdir().unwrap();
+    let zones = "/api/v1/dns-zones/";
+    let listed = |domain: &str| {
+        let reply = api.get(&format!("{zones}?domain={domain}"));
+        reply.body.as_array().map_or(0, Vec::len)
+    };
+
+    // Create: the new zone's SOA and NS lines, accepted; nothing stored.
+    let reply = api.post(
+        &format!("{zones}?dry_run=true"),
+        &json!({"domain": "new.example"}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["dry_run"], true);
+    assert_eq!(reply.body["changes"][0]["op"], "zone.create");
+    assert_eq!(reply.body["checkzone"]["accepted"], true, "{}", reply.text);
+    let diff = diff_of(&reply);
+    assert!(
+        diff.iter().all(|l| l.starts_with('+'))
+            && diff.iter().any(|l| l.contains(" SOA "))
+            && diff.iter().filter(|l| l.contains(" NS ")).count() >= 1,
+        "{diff:?}"
+    );
+    assert_eq!(listed("new.example"), 0, "the dry run stored the zone");
+    let zone = create_zone(&api, "new.example");
+    // The dry run refuses what the write refuses: the zone exists now.
+    let dry = api.post(
+        &format!("{zones}?dry_run=true"),
+        &json!({"domain": "new.example"}),
+    );
+    let real = api.post(zones, &json!({"domain": "new.example"}));
+    assert_eq!((dry.status, &dry.body), (real.status, &real.body));
+    assert_eq!(real.status, 400);
+    settle(&stack, &api, &zone);
+    let apex = "new.example.";
+    let before = seen(&stack, &api, &zone, apex, dir.path());
+
+    // Import: the report, the diff and the verdict; nothing stored.
+    let import_path = format!("{}import?dry_run=true", zone_path(&zone));
+    // No $TTL: BIND takes the SOA minimum (300) as the default TTL.
+    let text = "@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1.vps.org.\n\
+                www 600 IN A 192.0.2.80\nmail IN MX 10 www\n";
+    let reply = api.raw("POST", &import_path, Some(("text/dns", text.into())));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["dry_run"], true);
+    assert_eq!(reply.body["added"], 2, "{}", reply.text);
+    assert_eq!(reply.body["checkzone"]["accepted"], true, "{}", reply.text);
+    let diff = diff_of(&reply);
+    assert!(
+        diff.contains(&"+www 600 IN A 192.0.2.80".to_string())
+            && diff.contains(&"+mail 300 IN MX 10 www".to_string()),
+        "{diff:?}"
+    );
+    let broken = api.raw(
+        "POST",
+        &import_path,
+        Some(("text/dns", b"www IN A 300.1.2.3\n".to_vec())),
+    );
+    assert_eq!(broken.status, 400, "{}", broken.text);
+    assert_eq!(broken.body["field"], "body");
+    assert_eq!(seen(&stack, &api, &zone, apex, dir.path()), before);
+
+    // Delete: every line removed, the records counted; the zone stays,
+    // and named still serves it.
+    let reply = api.delete(&format!("{}?dry_run=true", zone_path(&zone)));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["changes"][0]["op"], "zone.delete");
+    let diff = diff_of(&reply);
+    assert!(
+        !diff.is_empty() && diff.iter().all(|l| l.starts_with('-')),
+        "{diff:?}"
+    );
+    assert_eq!(api.get(&zone_path(&zone)).status, 200);
+    assert_eq!(seen(&stack, &api, &zone, apex, dir.path()), before);
+    assert!(stack.serial("new.example").is_some());
+}

@@ -302,6 +302,17 @@ pub async fn answer(done: BatchDone, ops: &[&str]) -> Result<Response, ApiError>
     Ok(response)
 }
 
+/// The answer to a dry run that is not a batch of record changes (a zone
+/// created or deleted, a zone file imported): `body`, what the write
+/// would report, with `dry_run`, the diff and named-checkzone's verdict.
+pub async fn preview_answer(mut body: Value, preview: Preview) -> Result<Response, ApiError> {
+    let (diff, checkzone) = judge(preview).await?;
+    body["dry_run"] = json!(true);
+    body["diff"] = json!(diff);
+    body["checkzone"] = checkzone;
+    Ok(axum::Json(body).into_response())
+}
+
 /// A single write's dry run: the write as a batch of one, rolled back.
 pub async fn preview_one(
     state: &AppState,
@@ -349,7 +360,10 @@ async fn judge(preview: Preview) -> Result<(Vec<String>, Value), ApiError> {
         let origin = absolute_domain(&crate::store::shape::domain_text(
             preview.after.origin.wire(),
         ));
-        let verdict = checkzone(&origin, &after);
+        let verdict = match preview.after.records.is_empty() {
+            true => json!({ "accepted": null, "output": "no zone to check: it would be deleted" }),
+            false => checkzone(&origin, &after),
+        };
         Ok((diff, verdict))
     })
     .await

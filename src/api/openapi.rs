@@ -124,6 +124,8 @@ fn schemas() -> Value {
                 "dry_run": {"type": "boolean"},
                 "changes": {"type": "array", "items": {"type": "object", "properties": {
                     "op": {"type": "string"},
+                    "domain": {"type": "string", "description": "The zone's, for zone.create and zone.delete"},
+                    "record_count": {"type": "integer", "description": "Records the zone.delete would delete"},
                     "records": {"type": "array", "items": one("Record")},
                     "deleted": {"type": "array", "items": {"type": "string", "format": "uuid"}}}}},
             },
@@ -234,12 +236,12 @@ fn operation(path: &str, method: &str) -> Value {
         parameters.push(json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}}));
     }
     let writes = matches!(method, "POST" | "PUT" | "PATCH" | "DELETE");
-    if writes && (nested || (item && !zone)) {
+    if writes {
         parameters.push(json!({"name": "dry_run", "in": "query", "schema": {"type": "boolean", "default": false},
             "description": "true: store nothing, and answer 200 with a DryRun (the diff of the rendered zone and named-checkzone's verdict). The write runs in its transaction and is rolled back, so a dry run refuses exactly what the write would refuse, with the same error."}));
     }
     let mut responses = Map::new();
-    if writes && (nested || (item && !zone)) {
+    if writes {
         responses.insert(
             "200".into(),
             json!({"description": "With ?dry_run=true: what the write would do; nothing was stored", "content": {"application/json": {"schema": one("DryRun")}}}),
@@ -314,14 +316,17 @@ fn zone_file_operation(path: &str, method: &str) -> Value {
     json!({
         "summary": "Replace the zone's records with those of a zone file",
         "description": "Needs dns:update. The body is a zone file (text/dns or text/plain), parsed as bindbridge compile does; $INCLUDE is refused. Its records replace the zone's in one transaction (one deploy). The SOA and the apex NS set stay the zone's: the body's SOA (serial included) and apex NS records are not imported; apex NS records other than the zone's nameservers are listed in `ignored`.",
-        "parameters": [uuid],
+        "parameters": [uuid, {"name": "dry_run", "in": "query", "schema": {"type": "boolean", "default": false},
+            "description": "true: store nothing; the answer adds dry_run, diff (the rendered zone's lines removed and added) and checkzone (named-checkzone's verdict on the zone after)"}],
         "requestBody": {"required": true, "content": zone_file},
         "responses": {
             "200": {"description": "Imported", "content": {"application/json": {"schema": {"type": "object", "properties": {
                 "records": {"type": "integer"}, "added": {"type": "integer"}, "removed": {"type": "integer"},
                 "updated": {"type": "integer"}, "changed": {"type": "boolean"},
                 "warnings": {"type": "array", "items": {"type": "string"}},
-                "ignored": {"type": "array", "items": {"type": "string"}}}}}}},
+                "ignored": {"type": "array", "items": {"type": "string"}},
+                "dry_run": {"type": "boolean"}, "diff": {"type": "array", "items": {"type": "string"}},
+                "checkzone": {"type": "object"}}}}}},
             "400": error("The zone file has errors: field body, each diagnostic as body:line:col: message; nothing imported"),
             "401": error("Invalid or missing API token"), "403": error("The token lacks dns:update"),
             "404": error("Not found, or not the caller's"),

@@ -18,11 +18,13 @@
 //! answer lists the apex NS records it left out.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::batch::{self, DryRun};
 use super::error::ApiError;
 use super::records::apex;
 use super::{AppState, Auth, BODY_LIMIT, too_large};
@@ -81,9 +83,11 @@ pub async fn import(
     State(state): State<AppState>,
     auth: Auth,
     Path(uuid): Path<String>,
+    q: Result<Query<DryRun>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let dry_run = batch::dry_run(q)?;
     let caller = auth.require("dns:update")?;
     let text_body = headers
         .get(header::CONTENT_TYPE)
@@ -121,16 +125,27 @@ pub async fn import(
         actor: &caller.actor(),
         source: "api import",
     };
-    let saved = state
-        .store
-        .save_zone(request, parsed.rows.into_iter(), &mut |_| {}, None)
-        .await
-        .map_err(|e| match e {
-            // Deleted and created again by someone else meanwhile.
-            StoreError::OtherOwner { .. } => ApiError::not_found("Zone"),
-            e => e.into(),
-        })?;
-    Ok(axum::Json(json!({
+    // Deleted and created again by someone else meanwhile.
+    let refused = |e| match e {
+        StoreError::OtherOwner { .. } => ApiError::not_found("Zone"),
+        e => e.into(),
+    };
+    let rows = parsed.rows.into_iter();
+    let (saved, preview) = match dry_run {
+        true => {
+            let preview = state.store.preview_save(request, rows).await;
+            let (saved, preview) = preview.map_err(refused)?;
+            (saved, Some(preview))
+        }
+        false => {
+            let saved = state
+                .store
+                .save_zone(request, rows, &mut |_| {}, None)
+                .await;
+            (saved.map_err(refused)?, None)
+        }
+    };
+    let report = json!({
         "records": saved.records,
         "added": saved.added,
         "removed": saved.removed,
@@ -138,8 +153,11 @@ pub async fn import(
         "changed": saved.changed,
         "warnings": parsed.warnings,
         "ignored": parsed.ignored,
-    }))
-    .into_response())
+    });
+    match preview {
+        Some(preview) => batch::preview_answer(report, preview).await,
+        None => Ok(axum::Json(report).into_response()),
+    }
 }
 
 /// A zone file body, read.

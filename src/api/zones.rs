@@ -6,11 +6,13 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::batch::{self, DryRun};
 use super::error::ApiError;
 use super::input::{self, ZoneInput};
 use super::records::records_body;
 use super::{AppState, Auth, JsonBody, PageQuery, json_body_response, list_response};
-use crate::store::{RecordFilter, User, ZoneInfo, now_unix};
+use crate::store::{Preview, RecordFilter, User, ZoneInfo, now_unix};
+use crate::zone::Zone;
 use crate::zone::serial::{Policy, next_serial};
 
 /// `?domain=` and pagination.
@@ -108,6 +110,7 @@ async fn detail_response(
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
+    q: Result<Query<DryRun>, QueryRejection>,
     JsonBody(body): JsonBody<ZoneInput>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:create")?;
@@ -125,6 +128,15 @@ pub async fn create(
         name: caller.user.clone(),
         created_at: String::new(),
     };
+    if batch::dry_run(q)? {
+        let (zone, preview) = state
+            .store
+            .preview_create_zone(&owner, &fields, &caller.actor())
+            .await?;
+        let change = json!({"op": "zone.create", "domain": zone.fields.domain,
+            "records": [], "deleted": []});
+        return batch::preview_answer(json!({ "changes": [change] }), preview).await;
+    }
     let zone = state
         .store
         .create_zone(&owner, &fields, &caller.actor())
@@ -148,9 +160,18 @@ pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
     Path(uuid): Path<String>,
+    q: Result<Query<DryRun>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:delete")?;
     let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
+    if batch::dry_run(q)? {
+        let (zone, before) = state.store.served_zone(&zone.uuid).await?;
+        let after = Zone::new(before.origin.clone(), before.class);
+        let change = json!({"op": "zone.delete", "domain": zone.fields.domain,
+            "records": [], "deleted": [], "record_count": zone.record_count});
+        let preview = Preview { before, after };
+        return batch::preview_answer(json!({ "changes": [change] }), preview).await;
+    }
     state.store.delete_zone(&zone, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -13,7 +13,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::changes::{ChangeEntry, log_change};
 use super::records::{
-    Page, delete_rows, existing_rows, insert_rows, load_records, update_ttls, uuid_blob,
+    Page, Preview, delete_rows, existing_rows, insert_rows, load_records, update_ttls, uuid_blob,
 };
 use super::shape::{self, RecordRow, Soa, ZoneFields};
 use super::{Store, StoreError, User, iso8601, now_unix, uuid_text};
@@ -129,14 +129,7 @@ impl Store {
         accept: Option<&mut AcceptZone<'_>>,
     ) -> Result<Saved, StoreError> {
         let mut tx = self.write().await?;
-        let existing = zone_row(&mut tx, &request.fields.domain).await?;
-        let (saved, zone_id) = match existing {
-            None => create(&mut tx, &request, rows, progress, "import").await?,
-            Some(_) if request.mode == SaveMode::Create => {
-                return Err(StoreError::ZoneExists(request.fields.domain.clone()));
-            }
-            Some(old) => replace(&mut tx, &request, old, rows, progress).await?,
-        };
+        let (saved, zone_id) = save_in(&mut tx, &request, rows, progress).await?;
         if let Some(accept) = accept {
             let zone = load_records(&mut tx, zone_id, request.fields, saved.records).await?;
             if let Err(reason) = accept(&zone) {
@@ -150,6 +143,24 @@ impl Store {
         tx.commit().await?;
         self.changed();
         Ok(saved)
+    }
+
+    /// What [`Store::save_zone`] would do, rolled back: what it would
+    /// report, and the zone before and after (a dry run of an import).
+    pub async fn preview_save(
+        &self,
+        request: SaveRequest<'_>,
+        rows: impl Iterator<Item = RecordRow>,
+    ) -> Result<(Saved, Preview), StoreError> {
+        let mut tx = self.write().await?;
+        let before = match zone_row(&mut tx, &request.fields.domain).await? {
+            Some(old) => load_records(&mut tx, old.id, &old.fields, 0).await?,
+            None => no_zone(&request.fields.domain)?,
+        };
+        let (saved, zone_id) = save_in(&mut tx, &request, rows, &mut |_| {}).await?;
+        let after = load_records(&mut tx, zone_id, request.fields, saved.records).await?;
+        tx.rollback().await?;
+        Ok((saved, Preview { before, after }))
     }
 
     /// Every zone, by domain.
@@ -301,59 +312,27 @@ impl Store {
         fields: &ZoneFields,
         actor: &str,
     ) -> Result<ZoneInfo, StoreError> {
-        // The checks below compare stored text: only the one spelling of a
-        // name (`zone::domain::canonical`) may be stored through the API.
-        if crate::zone::domain::canonical(&fields.domain).as_deref() != Ok(fields.domain.as_str()) {
-            return Err(StoreError::Conflict {
-                field: "domain",
-                detail: format!("'{}' is not a zone name in canonical form", fields.domain),
-            });
-        }
         let mut tx = self.write().await?;
-        if zone_row(&mut tx, &fields.domain).await?.is_some() {
-            return Err(StoreError::ZoneExists(fields.domain.clone()));
-        }
-        // `a.example` is inside `example`; the root zone is above everything.
-        let overlap: Option<String> = sqlx::query_scalar(
-            "SELECT domain FROM zones WHERE owner_id != ?1 AND ( \
-               ?2 LIKE '%.' || domain OR domain LIKE '%.' || ?2 OR domain = '.' OR ?2 = '.') \
-             LIMIT 1",
-        )
-        .bind(owner.id)
-        .bind(&fields.domain)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(other) = overlap {
-            return Err(StoreError::Conflict {
-                field: "domain",
-                detail: format!(
-                    "{} overlaps the zone {other}, which belongs to another account",
-                    fields.domain
-                ),
-            });
-        }
-        let request = SaveRequest {
-            owner,
-            keep_owner: false,
-            fields,
-            mode: SaveMode::Create,
-            actor,
-            source: "api",
-        };
-        let (saved, _) = create(
-            &mut tx,
-            &request,
-            std::iter::empty(),
-            &mut |_| {},
-            "zone.create",
-        )
-        .await?;
-        let info = zone_row(&mut tx, &fields.domain)
-            .await?
-            .ok_or_else(|| StoreError::UnknownZone(saved.uuid.clone()))?;
+        let info = create_zone_in(&mut tx, owner, fields, actor).await?;
         tx.commit().await?;
         self.changed();
         Ok(info)
+    }
+
+    /// What [`Store::create_zone`] would do, rolled back: the zone it
+    /// would create, and the zone before (none) and after.
+    pub async fn preview_create_zone(
+        &self,
+        owner: &User,
+        fields: &ZoneFields,
+        actor: &str,
+    ) -> Result<(ZoneInfo, Preview), StoreError> {
+        let mut tx = self.write().await?;
+        let info = create_zone_in(&mut tx, owner, fields, actor).await?;
+        let after = load_records(&mut tx, info.id, &info.fields, 0).await?;
+        tx.rollback().await?;
+        let before = no_zone(&fields.domain)?;
+        Ok((info, Preview { before, after }))
     }
 
     /// Deletes a zone and its records; the change log keeps its history.
@@ -443,6 +422,85 @@ async fn zone_by_key(conn: &mut sqlx::SqliteConnection, key: &str) -> Result<Zon
         Some(row) => zone_info(&row),
         None => Err(StoreError::UnknownZone(key.to_string())),
     }
+}
+
+/// The save of [`Store::save_zone`], inside its transaction: the report
+/// and the zone's row id.
+async fn save_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    request: &SaveRequest<'_>,
+    rows: impl Iterator<Item = RecordRow>,
+    progress: &mut (dyn FnMut(usize) + Send),
+) -> Result<(Saved, i64), StoreError> {
+    match zone_row(tx, &request.fields.domain).await? {
+        None => create(tx, request, rows, progress, "import").await,
+        Some(_) if request.mode == SaveMode::Create => {
+            Err(StoreError::ZoneExists(request.fields.domain.clone()))
+        }
+        Some(old) => replace(tx, request, old, rows, progress).await,
+    }
+}
+
+/// A new empty zone of the API, inside a transaction: refused when it
+/// exists, or overlaps another account's zone.
+async fn create_zone_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    owner: &User,
+    fields: &ZoneFields,
+    actor: &str,
+) -> Result<ZoneInfo, StoreError> {
+    // The checks below compare stored text: only the one spelling of a
+    // name (`zone::domain::canonical`) may be stored through the API.
+    if crate::zone::domain::canonical(&fields.domain).as_deref() != Ok(fields.domain.as_str()) {
+        return Err(StoreError::Conflict {
+            field: "domain",
+            detail: format!("'{}' is not a zone name in canonical form", fields.domain),
+        });
+    }
+    if zone_row(tx, &fields.domain).await?.is_some() {
+        return Err(StoreError::ZoneExists(fields.domain.clone()));
+    }
+    // `a.example` is inside `example`; the root zone is above everything.
+    let overlap: Option<String> = sqlx::query_scalar(
+        "SELECT domain FROM zones WHERE owner_id != ?1 AND ( \
+           ?2 LIKE '%.' || domain OR domain LIKE '%.' || ?2 OR domain = '.' OR ?2 = '.') \
+         LIMIT 1",
+    )
+    .bind(owner.id)
+    .bind(&fields.domain)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(other) = overlap {
+        return Err(StoreError::Conflict {
+            field: "domain",
+            detail: format!(
+                "{} overlaps the zone {other}, which belongs to another account",
+                fields.domain
+            ),
+        });
+    }
+    let request = SaveRequest {
+        owner,
+        keep_owner: false,
+        fields,
+        mode: SaveMode::Create,
+        actor,
+        source: "api",
+    };
+    let (saved, _) = create(tx, &request, std::iter::empty(), &mut |_| {}, "zone.create").await?;
+    zone_row(tx, &fields.domain)
+        .await?
+        .ok_or_else(|| StoreError::UnknownZone(saved.uuid.clone()))
+}
+
+/// The zone before one that does not exist yet: no records at all.
+fn no_zone(domain: &str) -> Result<Zone, StoreError> {
+    let origin = crate::zone::Name::from_ascii(&format!("{}.", domain.trim_end_matches('.')))
+        .map_err(|e| StoreError::Conflict {
+            field: "domain",
+            detail: format!("'{domain}' is not a domain name: {e}"),
+        })?;
+    Ok(Zone::new(origin, crate::zone::Class::IN))
 }
 
 /// The stored zone with this domain, if any, inside a write transaction.
