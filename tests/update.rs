@@ -352,75 +352,47 @@ fn prerequisites_fail_with_their_rcodes_and_refusals_change_nothing() {
 /// with signed SOA queries up the name (NOERROR, the SOA in the answer,
 /// AA), then add the TXT record and delete it again, over TCP, with
 /// hmac-sha512. Prints one rcode per step.
-const CERTBOT_LIKE: &str = r#"
+/// certbot's dns-rfc2136 plugin itself (Debian's
+/// python3-certbot-dns-rfc2136): its client class, which the plugin's
+/// perform and cleanup steps call, finds the zone with signed SOA queries
+/// and adds or deletes the challenge TXT over TCP.
+const CERTBOT: &str = r#"
 import sys
-import dns.flags, dns.message, dns.name, dns.query, dns.rcode, dns.rdataclass
-import dns.rdatatype, dns.tsig, dns.tsigkeyring, dns.update
-
+import dns.tsig
+from certbot_dns_rfc2136._internal.dns_rfc2136 import _RFC2136Client
 server, port, key_name, secret, record, value, step = sys.argv[1:]
-port = int(port)
-keyring = dns.tsigkeyring.from_text({key_name: secret})
-algorithm = dns.tsig.HMAC_SHA512
-
-def query_soa(name):
-    request = dns.message.make_query(name, dns.rdatatype.SOA, dns.rdataclass.IN)
-    request.use_tsig(keyring, algorithm=algorithm)
-    request.flags ^= dns.flags.RD
-    try:
-        response = dns.query.tcp(request, server, port=port, timeout=5)
-    except OSError:
-        response = dns.query.udp(request, server, port=port, timeout=5)
-    return (response.rcode() == dns.rcode.NOERROR
-            and response.get_rrset(response.answer, name, dns.rdataclass.IN, dns.rdatatype.SOA)
-            and response.flags & dns.flags.AA)
-
-name = dns.name.from_text(record)
-zone = None
-guess = name
-while len(guess) > 1:
-    if query_soa(guess):
-        zone = guess
-        break
-    guess = guess.parent()
-if zone is None:
-    print("no zone")
-    sys.exit(1)
-print("zone", zone.to_text())
-relative = name.relativize(zone)
-update = dns.update.Update(zone, keyring=keyring, keyalgorithm=algorithm)
+client = _RFC2136Client(server, int(port), key_name, secret, dns.tsig.HMAC_SHA512, 10)
 if step == "add":
-    update.add(relative, 10, dns.rdatatype.TXT, value)
+    client.add_txt_record(record, value, 120)
 else:
-    update.delete(relative, dns.rdatatype.TXT, value)
-response = dns.query.tcp(update, server, port=port, timeout=5)
-print(dns.rcode.to_text(response.rcode()))
+    client.del_txt_record(record, value)
+print("done", step)
 "#;
 
 /// The Debian interpreter, which `python3-dnspython` installs for.
 const PYTHON: &str = "/usr/bin/python3";
 
 #[test]
-fn a_certbot_like_dnspython_client_adds_and_deletes_its_challenge() {
-    let has_dnspython = Command::new(PYTHON)
-        .args(["-c", "import dns.update"])
+fn certbots_rfc2136_plugin_adds_and_deletes_its_challenge() {
+    let has_certbot = Command::new(PYTHON)
+        .args(["-c", "import certbot_dns_rfc2136._internal.dns_rfc2136"])
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(
-        has_dnspython,
-        "{PYTHON} with dnspython is needed (Debian: apt-get install python3-dnspython)"
+        has_certbot,
+        "{PYTHON} with certbot's dns-rfc2136 plugin is needed \
+         (Debian: apt-get install python3-certbot-dns-rfc2136)"
     );
     let u = Updates::start();
     let (_, _, secret) = u.key("alice", "certbot", &["--algorithm", "hmac-sha512"]);
-    let script = u.keys.path().join("certbot_like.py");
-    std::fs::write(&script, CERTBOT_LIKE).expect("script written");
     let run = |step: &str| {
         let out = Command::new(PYTHON)
-            .arg(&script)
+            .args(["-c", CERTBOT])
             .args([&u.listen.ip().to_string(), &u.listen.port().to_string()])
             .args([
                 "certbot",
                 &secret,
-                "_acme-challenge.www.example.com.",
+                "_acme-challenge.www.example.com",
                 "acme-token",
             ])
             .arg(step)
@@ -431,14 +403,26 @@ fn a_certbot_like_dnspython_client_adds_and_deletes_its_challenge() {
         assert!(out.status.success(), "{step}: {text}{errors}");
         text
     };
-    assert_eq!(run("add"), "zone example.com.\nNOERROR\n");
+    assert_eq!(run("add"), "done add\n");
     u.wait_served_as(
         "_acme-challenge.www.example.com",
         "TXT",
         Ok(vec!["\"acme-token\"".into()]),
     );
-    assert_eq!(run("delete"), "zone example.com.\nNOERROR\n");
+    assert_eq!(run("delete"), "done delete\n");
     u.wait_served_as("_acme-challenge.www.example.com", "TXT", nxdomain());
+    // A name in no zone of the key: the plugin finds no zone and fails.
+    let out = Command::new(PYTHON)
+        .args(["-c", CERTBOT])
+        .args([&u.listen.ip().to_string(), &u.listen.port().to_string()])
+        .args(["certbot", &secret, "_acme-challenge.other.test", "x", "add"])
+        .output()
+        .expect("python3 runs");
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && errors.contains("Unable to determine base domain"),
+        "{errors}"
+    );
 }
 
 /// `dig` at the UPDATE listener, over TCP: `qtype` of `zone`, signed
