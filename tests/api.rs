@@ -107,8 +107,18 @@ impl Server {
     /// Kills the server with SIGKILL, at whatever it was doing, and starts
     /// it again on the same database and configuration.
     pub(crate) fn kill_and_restart(&mut self) {
+        self.kill();
+        self.start_again();
+    }
+
+    /// Kills the server with SIGKILL (until [`Server::start_again`]).
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same database and configuration.
+    pub(crate) fn start_again(&mut self) {
         let (child, base, early_log, log) =
             Server::spawn(self.dir.path(), &self.db, &self.log_filter);
         self.child = child;

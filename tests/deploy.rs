@@ -1142,6 +1142,8 @@ fn zones_with_the_longest_names_are_served_and_hold_up_no_other_zone() {
     let hashed = std::path::PathBuf::from(hashed);
     let plain = config.zone_dir.join(format!("{older}.zone"));
     let served = stack.serial(&format!("{older}.")).expect("served");
+    // Stopped first: a running server would write its include file again.
+    stack.server.kill();
     std::fs::rename(&hashed, &plain).expect("the old name");
     std::fs::write(
         &config.include_file,
@@ -1155,7 +1157,7 @@ fn zones_with_the_longest_names_are_served_and_hold_up_no_other_zone() {
         .named
         .rndc(&["reconfig"])
         .expect("named takes the old names");
-    stack.server.kill_and_restart();
+    stack.server.start_again();
     let _ = stack.wait_for("the file under its new name", || {
         let text = std::fs::read_to_string(&config.include_file).unwrap_or_default();
         let done = hashed.is_file() && !plain.exists() && text.contains(&*hashed.to_string_lossy());
@@ -1218,7 +1220,7 @@ fn an_include_file_removed_while_serving_is_written_again_at_the_next_reconcile(
     for domain in zones {
         let zone = create_zone(&api, domain);
         create_record(&api, &zone, &a_record("www", "192.0.2.9"));
-        stack.wait_served(&format!("{domain}."));
+        stack.wait_deploy(&api, &zone, "deployed");
     }
     let include = stack.named.layout().deploy_config().include_file;
     std::fs::remove_file(&include).expect("remove the include file");

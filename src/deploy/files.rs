@@ -114,6 +114,22 @@ fn conf_zone(domain: &str) -> String {
     conf_string(&absolute_domain(domain))
 }
 
+/// A configuration for `named-checkconf -z` that loads each `(origin,
+/// file)` as named would load it: a primary of class IN with named's
+/// default checks.
+pub fn checkconf_text(zones: &[(&str, &Path)]) -> String {
+    zones
+        .iter()
+        .map(|(origin, file)| {
+            format!(
+                "zone {} IN {{ type primary; file {}; }};\n",
+                conf_string(origin),
+                conf_string(&file.to_string_lossy())
+            )
+        })
+        .collect()
+}
+
 /// The zones include file: the key file's `include`, then one `zone`
 /// statement per line, primary, in class IN: the catalog zone's first if
 /// given, then one for each `(domain, file)`. Domains as the store spells

@@ -78,6 +78,52 @@ impl Named {
         self.run(&self.checkzone, &["--", origin, &file]).await
     }
 
+    /// Which of `zones` (absolute origin, file) named would load, from
+    /// one `named-checkconf -z` over a configuration listing them all,
+    /// written in `scratch`: a batch costs one process instead of one per
+    /// zone (most of a named-checkzone run is its start). `None` when the
+    /// configured checks are not the default ones, whose verdicts named's
+    /// own zone defaults give (check-names fail, check-integrity local),
+    /// or when the run itself failed: then each zone is checked alone.
+    pub async fn loads(&self, zones: &[(&str, &Path)], scratch: &Path) -> Option<Vec<bool>> {
+        let program = self.checkconf()?;
+        let conf = tempfile::Builder::new()
+            // Named like a staged file, so that one a kill leaves behind
+            // is cleaned at the next start.
+            .prefix(".bindbridge-check-")
+            .suffix(".tmp")
+            .tempfile_in(scratch)
+            .ok()?;
+        tokio::fs::write(conf.path(), super::files::checkconf_text(zones))
+            .await
+            .ok()?;
+        let args = [OsStr::new("-z"), conf.path().as_os_str()];
+        let output = run_tool(&program, &args, None, self.command_timeout)
+            .await
+            .map_err(|e| tracing::warn!("{program} -z: {e}; checking zones one by one"))
+            .ok()?;
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        let text = text.to_ascii_lowercase();
+        let loaded = zones
+            .iter()
+            .map(|(origin, _)| {
+                let zone = origin.trim_end_matches('.').to_ascii_lowercase();
+                text.lines()
+                    .any(|l| l.starts_with(&format!("zone {zone}/in: loaded serial ")))
+            })
+            .collect();
+        Some(loaded)
+    }
+
+    /// named-checkconf beside named-checkzone, when named-checkzone is
+    /// configured with the default options.
+    fn checkconf(&self) -> Option<String> {
+        let (program, options) = self.checkzone.split_first()?;
+        let base = program.strip_suffix("named-checkzone")?;
+        (options == ["-k", "fail", "-i", "local"]).then(|| format!("{base}named-checkconf"))
+    }
+
     /// `rndc ARGS`; a failure of rndc itself (named down, wrong key) is
     /// [`Unreachable`] with what rndc said.
     pub async fn rndc(&self, args: &[&str]) -> Result<String, Unreachable> {
@@ -181,3 +227,53 @@ async fn ask_tcp(dns: SocketAddr, wire: &[u8], id: u16) -> Result<Message, Unrea
 
 /// How long one DNS query to named may take.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    const GOOD: &str = "$TTL 300\n@ SOA ns1.example. h.example. 1 3600 600 86400 300\n\
+                        @ NS ns1.example.\nwww A 192.0.2.1\n";
+
+    #[tokio::test]
+    async fn one_checkconf_run_tells_which_zones_of_a_batch_named_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = GOOD.replace("www A", "www CNAME x\nwww A");
+        let files: Vec<(String, PathBuf)> = [
+            ("a.example.", GOOD),
+            ("b.example.", &bad),
+            ("c.example.", GOOD),
+        ]
+        .iter()
+        .map(|(origin, text)| {
+            let path = dir.path().join(format!("{origin}zone"));
+            std::fs::write(&path, text).unwrap();
+            (origin.to_string(), path)
+        })
+        .collect();
+        let zones: Vec<(&str, &Path)> = files
+            .iter()
+            .map(|(o, p)| (o.as_str(), p.as_path()))
+            .collect();
+        let named = Named::new(&crate::config::DeployConfig::default());
+        assert_eq!(
+            named.loads(&zones, dir.path()).await,
+            Some(vec![true, false, true]),
+            "named-checkconf (Debian: bind9-utils) judged the batch otherwise"
+        );
+        // Its configuration is gone again.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty());
+        // Other checks than named's defaults: zone by zone.
+        let mut strict = named.clone();
+        strict
+            .checkzone
+            .extend(["-M".to_string(), "fail".to_string()]);
+        assert_eq!(strict.loads(&zones, dir.path()).await, None);
+    }
+}

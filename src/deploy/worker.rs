@@ -627,21 +627,34 @@ impl Deployer {
         Ok(())
     }
 
-    /// Proves `staged` with named-checkzone, one run per core at once, and
-    /// swaps in what it accepts; what it refuses is refused.
+    /// Proves `staged` and swaps in what named would load; what it
+    /// refuses is refused. The batch is loaded by one named-checkconf
+    /// run ([`Named::loads`]); each zone it did not load (or every zone,
+    /// when that cannot be used) is judged by named-checkzone, one run per
+    /// core at once, whose output is the refusal's reason.
     async fn check_and_swap(
         &mut self,
         staged: Vec<StagedZone>,
     ) -> Result<Vec<Installed>, Unreachable> {
         let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let zones: Vec<(&str, &Path)> = (staged.iter())
+            .map(|z| (z.deploy.origin.as_str(), z.staged.path()))
+            .collect();
+        let loaded = match zones.len() {
+            0 | 1 => None,
+            _ => self.named.loads(&zones, &self.zone_dir).await,
+        }
+        .unwrap_or_else(|| vec![false; staged.len()]);
         // Boxed with the batch's lifetime spelled out: the compiler cannot
         // prove an unboxed stream of borrowing futures Send for spawn.
         type Check<'a> = std::pin::Pin<
             Box<dyn Future<Output = Result<Result<(), String>, Unreachable>> + Send + 'a>,
         >;
-        let checks: Vec<Check<'_>> = staged
-            .iter()
-            .map(|zone| {
+        let checks: Vec<Check<'_>> = (staged.iter().zip(loaded))
+            .map(|(zone, loaded)| {
+                if loaded {
+                    return Box::pin(std::future::ready(Ok(Ok(())))) as Check<'_>;
+                }
                 let check = check(
                     &self.named,
                     &zone.deploy.origin,
@@ -887,7 +900,6 @@ impl Deployer {
         }
         self.included.extend(back);
         self.sync_include().await?;
-        self.remove_stale();
         self.check_served(targets).await
     }
 
@@ -1101,6 +1113,9 @@ impl Deployer {
         atomic::replace(&self.include_file, self.include_text().as_bytes())
             .map_err(|e| io_error("write", &self.include_file, e))?;
         self.include_seen = fingerprint(&self.include_file);
+        // Nothing names the files left under old names any more (named
+        // reads this file at its next reconfig or start).
+        self.remove_stale();
         Ok(())
     }
 
