@@ -379,7 +379,10 @@ class Client:
         if algorithm != ALGORITHM:
             raise common.CannotRun(f"the key's algorithm is {algorithm}, not {ALGORITHM}")
         self.key = dns.tsig.Key(name, secret, dns.tsig.HMAC_SHA256)
+        # dnspython waits for a socket it is given only if it does not
+        # block (a blocking one would wait forever for a lost answer).
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.setblocking(False)
 
     def message(self, zone, label, token):
         update = dns.update.UpdateMessage(zone, keyring=self.key)
@@ -439,6 +442,7 @@ def throughput(client, update_addr, named_addr, cpu):
     """Part 1 against one server: COUNT UPDATEs over one TCP connection."""
     sock = socket.create_connection(update_addr, timeout=UPDATE_TIMEOUT)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setblocking(False)  # as dnspython wants a socket it is given
     latencies = []
     cpu_before = cpu()
     client_cpu = time.process_time()
@@ -560,18 +564,22 @@ def pct(values):
     return common.percentile(values, 50), common.percentile(values, 99)
 
 
+def load_average():
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def report(info, floor, bb, ref, lat, deploys):
     log = common.log
     cores, model = common.machine()
-    try:
-        load = open("/proc/loadavg", encoding="ascii").read().split()[:3]
-    except OSError:
-        load = ["?"] * 3
     log()
     log("=" * 78)
     log("bindbridge DNS UPDATE benchmark (RFC 2136 + TSIG hmac-sha256), BIND as reference")
-    log(f"machine: {cores} cores ({model or 'unknown CPU'}); load average at the end "
-        f"{' '.join(load)}")
+    log(f"machine: {cores} cores ({model or 'unknown CPU'}); load average (1/5/15 min) "
+        f"at the start {info['load']}, at the end {load_average()}")
     log(f"bindbridge commit (of the tree): {info['commit']}")
     log(f"binary: {info['binary']} ({info['source']}); {info['named']}")
     log(f"zones of {ZONE_RECORDS:,} A records; {COUNT:,} sequential UPDATEs; "
@@ -634,6 +642,27 @@ def report(info, floor, bb, ref, lat, deploys):
         f"{common.fmt_ms(pct(u_srv)[0])} / {common.fmt_ms(pct(r_srv)[0])} ms = {ratio:.2f}x "
         f"(target <= {TARGET_RATIO}x)")
 
+    # Markdown (for the README).
+    ms = common.fmt_ms
+    log()
+    log("Markdown (for the README):")
+    log()
+    log(f"Machine: {cores} cores ({model or 'unknown CPU'}), load average {info['load']} at the "
+        f"start; bindbridge {info['commit']}; {info['named'].split(' (')[0]}; zones of "
+        f"{ZONE_RECORDS:,} records; client: bench/update.py (dnspython, same machine).")
+    log()
+    log("| Benchmark | bindbridge p50 | p99 | Throughput | BIND p50 | p99 | Throughput | Target |")
+    log("|---|---:|---:|---:|---:|---:|---:|---|")
+    log(f"| {COUNT:,} UPDATEs (TXT, TSIG hmac-sha256), sequential, 1 TCP connection "
+        f"| {ms(bb['p50'])} ms | {ms(bb['p99'])} ms | {bb['rate']:,.0f}/s "
+        f"| {ms(ref['p50'])} ms | {ms(ref['p99'])} ms | {ref['rate']:,.0f}/s "
+        f"| ≥ {TARGET_RATE:,.0f}/s: {'met' if rate_ok else 'MISSED'} |")
+    log(f"| UPDATE → named serves it ({ROUNDS}) | {ms(pct(u_srv)[0])} ms | {ms(pct(u_srv)[1])} ms "
+        f"| | {ms(pct(b_srv)[0])} ms | {ms(pct(b_srv)[1])} ms | "
+        f"| ≤ {TARGET_RATIO}x REST: {ratio:.2f}x, {'met' if ratio_ok else 'MISSED'} |")
+    log(f"| REST POST → named serves it ({ROUNDS}) | {ms(pct(r_srv)[0])} ms | {ms(pct(r_srv)[1])} ms "
+        f"| | | | | |")
+
 
 # --------------------------------------------------------------------------
 
@@ -685,7 +714,7 @@ def run(binary, workdir):
         server.check_alive()
         common.log(f"   {bb['rate']:,.0f}/s, p50 {common.fmt_ms(bb['p50'])} ms, p99 "
                    f"{common.fmt_ms(bb['p99'])} ms; last served {bb['served']:.2f} s after the first sent")
-        common.log(f"   BIND (the reference named) …")
+        common.log("   BIND (the reference named) …")
         rb = throughput(client, ref.dns, ref.dns, ref.cpu)
         ref.check_alive()
         common.log(f"   {rb['rate']:,.0f}/s, p50 {common.fmt_ms(rb['p50'])} ms, p99 "
@@ -750,7 +779,7 @@ def main():
         return 2
     named_version = subprocess.run(["named", "-v"], capture_output=True, text=True).stdout.strip()
     info = {"commit": common.git_commit(), "binary": binary, "source": source,
-            "named": named_version}
+            "named": named_version, "load": load_average()}
     common.log(f"binary: {binary}; {named_version}; commit {info['commit']}")
     workdir = tempfile.mkdtemp(prefix="bindbridge-update-bench-")
     common.log(f"work directory: {workdir}")
