@@ -151,23 +151,14 @@ pub(super) async fn zone_of(
     key: &TsigKey,
     name: &Name,
 ) -> Result<Option<ZoneInfo>, ResponseCode> {
-    let text = name.to_ascii().to_ascii_lowercase();
-    let found = store.owned_zone_of(key.user_id, &text).await.map_err(|e| {
-        tracing::error!("dns: finding a zone: {e}");
-        ResponseCode::ServFail
-    })?;
-    let Some((uuid, domain)) = found.filter(|(_, domain)| key.allows(domain)) else {
-        return Ok(None);
-    };
-    match store.owned_zone(key.user_id, &uuid).await {
-        Ok(zone) => Ok(Some(zone)),
-        // Deleted since: as if it never was.
-        Err(crate::store::StoreError::UnknownZone(_)) => Ok(None),
-        Err(e) => {
-            tracing::error!("dns: reading zone {domain}: {e}");
-            Err(ResponseCode::ServFail)
-        }
-    }
+    let found = store
+        .owned_zone_holding(key.user_id, &name.to_ascii())
+        .await
+        .map_err(|e| {
+            tracing::error!("dns: finding a zone: {e}");
+            ResponseCode::ServFail
+        })?;
+    Ok(found.filter(|zone| key.allows(&zone.fields.domain)))
 }
 
 /// The zone's SOA record as named serves it, owned by the apex or, when

@@ -199,35 +199,6 @@ impl Store {
         })
         .transpose()
     }
-
-    /// The zone of `owner_id` that holds `name` (a domain, lowercase, no
-    /// final dot): the longest of its zones that is `name` or above it.
-    /// Returns its uuid and domain.
-    pub async fn owned_zone_of(
-        &self,
-        owner_id: i64,
-        name: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
-        let name = key_name(name);
-        let mut candidates = vec![name.clone()];
-        let mut rest = name.as_str();
-        while let Some((_, parent)) = rest.split_once('.') {
-            candidates.push(parent.to_string());
-            rest = parent;
-        }
-        for domain in candidates {
-            let uuid: Option<Vec<u8>> =
-                sqlx::query_scalar("SELECT uuid FROM zones WHERE owner_id = ? AND domain = ?")
-                    .bind(owner_id)
-                    .bind(&domain)
-                    .fetch_optional(&self.pool)
-                    .await?;
-            if let Some(uuid) = uuid {
-                return Ok(Some((super::uuid_text(&uuid), domain)));
-            }
-        }
-        Ok(None)
-    }
 }
 
 #[cfg(test)]

@@ -303,6 +303,35 @@ impl Store {
         }
     }
 
+    /// The zone of `owner_id` that holds `name` (a domain, any case, with
+    /// or without the final dot): the longest of its zones that is `name`
+    /// or above it, in one query (the DNS listener asks for every
+    /// request). Without the record count, as [`Store::owned_zone`].
+    pub async fn owned_zone_holding(
+        &self,
+        owner_id: i64,
+        name: &str,
+    ) -> Result<Option<ZoneInfo>, StoreError> {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let mut candidates = vec![name.as_str()];
+        let mut rest = name.as_str();
+        while let Some((_, parent)) = rest.split_once('.') {
+            candidates.push(parent);
+            rest = parent;
+        }
+        let slots = vec!["?"; candidates.len()].join(", ");
+        let sql = zone_query(&format!(
+            "WHERE z.owner_id = ? AND z.domain IN ({slots}) ORDER BY length(z.domain) DESC LIMIT 1"
+        ))
+        .replace(COUNT_COLUMN, "0 AS record_count");
+        let mut query = sqlx::query(&sql).bind(owner_id);
+        for candidate in candidates {
+            query = query.bind(candidate);
+        }
+        let row = query.fetch_optional(&self.pool).await?;
+        row.as_ref().map(zone_info).transpose()
+    }
+
     /// Creates an empty zone (its SOA and NS in `fields`) for `owner`,
     /// refusing a domain that exists, or that is inside or above another
     /// user's zone (it would take over part of their namespace).
