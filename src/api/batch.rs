@@ -53,10 +53,16 @@ pub enum BatchBody {
     /// `[...]`.
     List(Vec<Value>),
     /// `{"changes": [...]}`.
-    Object {
-        /// The changes.
-        changes: Vec<Value>,
-    },
+    Object(ChangesObject),
+}
+
+/// `{"changes": [...]}`, and nothing else: a misspelt or extra field is
+/// refused rather than silently ignored, as in every other body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesObject {
+    /// The changes.
+    changes: Vec<Value>,
 }
 
 /// One change as a client sends it.
@@ -139,7 +145,7 @@ pub async fn apply(
     JsonBody(body): JsonBody<BatchBody>,
 ) -> Result<Response, ApiError> {
     let dry_run = dry_run(q)?;
-    let (BatchBody::List(items) | BatchBody::Object { changes: items }) = body;
+    let (BatchBody::List(items) | BatchBody::Object(ChangesObject { changes: items })) = body;
     if items.is_empty() {
         // A version bump that changes nothing would only cost a deploy.
         return Err(ApiError::invalid(
@@ -427,6 +433,14 @@ mod tests {
             line_diff(before, after),
             ["-ftp 3600 IN A 192.0.2.2", "+longname 3600 IN A 192.0.2.3"]
         );
+    }
+
+    #[test]
+    fn a_batch_object_takes_changes_and_nothing_else() {
+        let parse = |text: &str| serde_json::from_str::<BatchBody>(text).is_ok();
+        assert!(parse(r#"{"changes": []}"#));
+        assert!(parse(r#"[]"#));
+        assert!(!parse(r#"{"changes": [], "dry_run": true}"#));
     }
 
     #[test]
