@@ -89,7 +89,11 @@ struct RrsetInput {
 #[serde(deny_unknown_fields)]
 struct RrsetMember {
     value: Option<String>,
+    // Numbers as a record's (`RecordInput`): 3600.0 is 3600, as JSON
+    // Schema's integers have it.
+    #[serde(default, deserialize_with = "super::whole_number")]
     ttl: Option<i64>,
+    #[serde(default, deserialize_with = "super::whole_number")]
     priority: Option<i64>,
 }
 
@@ -441,6 +445,9 @@ mod tests {
         assert!(parse(r#"{"changes": []}"#));
         assert!(parse(r#"[]"#));
         assert!(!parse(r#"{"changes": [], "dry_run": true}"#));
+        let member: RrsetMember =
+            serde_json::from_str(r#"{"value": "x", "ttl": 3600.0, "priority": null}"#).unwrap();
+        assert_eq!((member.ttl, member.priority), (Some(3600), None));
     }
 
     #[test]

@@ -422,7 +422,11 @@ fn record_fields(kind: &Kind) -> Map<String, Value> {
     );
     fields.insert("name".into(), one(kind.owner));
     fields.insert("value".into(), one(kind.value));
-    fields.insert("ttl".into(), one("Ttl"));
+    // A null TTL is the same as none.
+    fields.insert(
+        "ttl".into(),
+        json!({"anyOf": [one("Ttl"), {"type": "null"}]}),
+    );
     let priority = if kind.priority {
         "Priority"
     } else {
