@@ -86,7 +86,9 @@ def filter_body(context, body):
     def values(item):
         if isinstance(item, dict):
             yield item.get("value")
-            for member in item.get("records") or []:
+            records = item.get("records")
+            # Negative data puts anything here (a float, a string).
+            for member in records if isinstance(records, list) else []:
                 if isinstance(member, dict):
                     yield member.get("value")
     items = body if isinstance(body, list) else [body]
