@@ -357,11 +357,8 @@ fn the_openapi_limits_are_the_ones_the_api_enforces() {
         schemas["ZoneCreate"]["properties"]["domain"]["minLength"],
         1
     );
-    assert_eq!(
-        schemas["RecordWrite"]["properties"]["record_type"]["minLength"],
-        1
-    );
-    let ttl = &schemas["RecordWrite"]["properties"]["ttl"];
+    assert_eq!(schemas["RecordType"]["minLength"], 1);
+    let ttl = &schemas["Ttl"];
     assert_eq!(ttl["type"], "integer");
     let parameters = document["paths"]["/api/v1/dns-zones/"]["get"]["parameters"]
         .as_array()

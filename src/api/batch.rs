@@ -53,10 +53,16 @@ pub enum BatchBody {
     /// `[...]`.
     List(Vec<Value>),
     /// `{"changes": [...]}`.
-    Object {
-        /// The changes.
-        changes: Vec<Value>,
-    },
+    Object(ChangesObject),
+}
+
+/// `{"changes": [...]}`, and nothing else: a misspelt or extra field is
+/// refused rather than silently ignored, as in every other body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesObject {
+    /// The changes.
+    changes: Vec<Value>,
 }
 
 /// One change as a client sends it.
@@ -83,7 +89,11 @@ struct RrsetInput {
 #[serde(deny_unknown_fields)]
 struct RrsetMember {
     value: Option<String>,
+    // Numbers as a record's (`RecordInput`): 3600.0 is 3600, as JSON
+    // Schema's integers have it.
+    #[serde(default, deserialize_with = "super::whole_number")]
     ttl: Option<i64>,
+    #[serde(default, deserialize_with = "super::whole_number")]
     priority: Option<i64>,
 }
 
@@ -139,7 +149,7 @@ pub async fn apply(
     JsonBody(body): JsonBody<BatchBody>,
 ) -> Result<Response, ApiError> {
     let dry_run = dry_run(q)?;
-    let (BatchBody::List(items) | BatchBody::Object { changes: items }) = body;
+    let (BatchBody::List(items) | BatchBody::Object(ChangesObject { changes: items })) = body;
     if items.is_empty() {
         // A version bump that changes nothing would only cost a deploy.
         return Err(ApiError::invalid(
@@ -441,6 +451,17 @@ mod tests {
             line_diff(before, after),
             ["-ftp 3600 IN A 192.0.2.2", "+longname 3600 IN A 192.0.2.3"]
         );
+    }
+
+    #[test]
+    fn a_batch_object_takes_changes_and_nothing_else() {
+        let parse = |text: &str| serde_json::from_str::<BatchBody>(text).is_ok();
+        assert!(parse(r#"{"changes": []}"#));
+        assert!(parse(r#"[]"#));
+        assert!(!parse(r#"{"changes": [], "dry_run": true}"#));
+        let member: RrsetMember =
+            serde_json::from_str(r#"{"value": "x", "ttl": 3600.0, "priority": null}"#).unwrap();
+        assert_eq!((member.ttl, member.priority), (Some(3600), None));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub const DEFAULT_TTL: u32 = 3600;
 const MAX_TTL: i64 = 2_147_483_647;
 
 /// CAA property tags in use (RFC 8659 §4, RFC 9495).
-const CAA_TAGS: [&str; 7] = [
+pub const CAA_TAGS: [&str; 7] = [
     "issue",
     "issuewild",
     "iodef",

@@ -8,6 +8,8 @@ use serde_json::{Map, Value, json};
 use super::{MAX_PAGE, MAX_PAGE_SIZE, ROUTES};
 use crate::zone::RType;
 
+use super::input::CAA_TAGS;
+
 /// A zone name in ASCII: two or more LDH labels of at most 63 octets
 /// (what [`super::input::domain`] accepts, IDN aside), the last one
 /// starting with a letter as every top-level domain does (an all-numeric
@@ -103,21 +105,13 @@ fn schemas() -> Value {
         },
         "Batch": {
             "description": "A list of changes (or {\"changes\": [...]}), applied in order in one transaction: all or nothing, one version, one deploy, one new serial. Each change is checked like the single write it stands for; the zone rules judge the batch as a whole. A refused change answers 400 naming it (field changes[3].value) and nothing is stored. At most 10,000 changes.",
-            "type": "array",
-            "items": one("BatchChange"),
-        },
-        "BatchChange": {
-            "oneOf": [
-                {"allOf": [{"$ref": "#/components/schemas/RecordWrite"}], "type": "object", "required": ["op", "record_type", "name", "value"], "properties": {"op": {"const": "create"}}, "description": "A new record (needs dns:create)"},
-                {"type": "object", "additionalProperties": false, "required": ["op", "name", "record_type", "records"], "properties": {
-                    "op": {"const": "replace_rrset"}, "name": {"type": "string"}, "record_type": {"type": "string"},
-                    "records": {"type": "array", "items": {"type": "object", "additionalProperties": false, "properties": {"value": {"type": "string"}, "ttl": {"type": "integer"}, "priority": {"type": ["integer", "null"]}}}}},
-                    "description": "The RRset at name of record_type becomes records; an empty list deletes it (needs dns:update)"},
-                {"type": "object", "additionalProperties": false, "required": ["op"], "properties": {
-                    "op": {"const": "delete"}, "uuid": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "record_type": {"type": "string"}},
-                    "description": "A record by uuid, or an RRset by name and record_type (needs dns:delete)"},
+            "anyOf": [
+                {"type": "array", "minItems": 1, "items": one("BatchChange")},
+                {"type": "object", "additionalProperties": false, "required": ["changes"], "properties": {
+                    "changes": {"type": "array", "minItems": 1, "items": one("BatchChange")}}},
             ],
         },
+        "BatchChange": batch_change(),
         "BatchResult": {
             "type": "object",
             "properties": {
@@ -139,17 +133,25 @@ fn schemas() -> Value {
                     "output": {"type": "string"}}},
             },
         },
-        "RecordWrite": {
-            "type": "object",
-            "additionalProperties": false,
-            "properties": {
-                "record_type": {"type": "string", "minLength": 1, "enum": record_types(), "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, and the other types of zone files except SOA (case is ignored; RFC 3597 TYPEnnn is accepted too)"},
-                "name": {"type": "string", "minLength": 1, "description": "@ (the apex); the zone's name or a name ending in '.' + the zone's name, with or without the final dot (that full name); another name ending in a dot is outside the zone (400); any other name is relative to the zone (www, _sip._tcp, a.b), except a name of three labels or more ending in a top-level domain (www.other.test), which is refused as a name outside the zone; * first for a wildcard"},
-                "value": {"type": "string", "description": "names are full names, final dot optional (a target without a dot, or an IP address where a host name is needed, is refused); TXT as plain text (split into 255-octet strings) or, starting with a quote, as quoted strings in zone-file form (\"a\" \"b\"), the form records of other strings are shown in; SRV as 'weight port target'; CAA as 'flags tag \"value\"'"},
-                "ttl": {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 3600, "description": "the TTL of the record's whole RRset (same name and type): the other records of the RRset take it too; without it, a record joins its RRset's TTL (3600 for a new RRset)"},
-                "priority": {"type": ["integer", "null"], "minimum": 0, "maximum": 65535, "description": "required for MX and SRV, refused for other types"},
-            },
-        },
+        "RecordWrite": record_write(true),
+        "RecordPatch": record_write(false),
+        "RecordName": {"type": "string", "minLength": 1, "pattern": NAME_PATTERN, "description": "@ (the apex); the zone's name or a name ending in '.' + the zone's name, with or without the final dot (that full name); another name ending in a dot is outside the zone (400); any other name is relative to the zone (www, _sip._tcp, a.b), except a name of three labels or more ending in a top-level domain (www.other.test), which is refused as a name outside the zone; * first for a wildcard. The pattern shows the relative form of one or two labels; full names inside the zone are accepted too"},
+        "HostName": {"type": "string", "minLength": 1, "pattern": HOST_NAME_PATTERN, "description": "a RecordName that is a host name (letters, digits, inner hyphens; * first for a wildcard): the owner of A, AAAA and MX records (check-names)"},
+        "NsName": {"type": "string", "minLength": 1, "pattern": NS_NAME_PATTERN, "description": "a RecordName without a wildcard: named refuses a wildcard NS"},
+        "Ttl": {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 3600, "description": "the TTL of the record's whole RRset (same name and type): the other records of the RRset take it too; without it, a record joins its RRset's TTL (3600 for a new RRset)"},
+        "Priority": {"type": "integer", "minimum": 0, "maximum": 65535, "description": "MX preference or SRV priority"},
+        "NoPriority": {"type": "null", "description": "only MX and SRV take a priority; null is the same as absent"},
+        "ValueA": {"type": "string", "pattern": format!("^[ \\t]*{IPV4}[ \\t]*$"), "description": "an IPv4 address, four decimal octets without leading zeros"},
+        "ValueAAAA": {"type": "string", "format": "ipv6", "description": "an IPv6 address (RFC 4291 text form)"},
+        "ValueHost": {"type": "string", "maxLength": 254, "pattern": DOMAIN_PATTERN, "description": "a host name: a full name with a dot, final dot optional (not an IP address, not a name of one label)"},
+        "ValueSRV": {"type": "string", "pattern": format!("^[ \\t]*{U16}[ \\t]+{U16}[ \\t]+({HOST}|\\.)[ \\t]*$"), "description": "'weight port target': numbers of 0-65535 and a host name, or . for no service"},
+        "ValueCAA": {"type": "string", "pattern": format!("^[ \\t]*{U8}[ \\t]+{}[ \\t]+\"[^\"\\\\\\u0000-\\u001f\\u007f]*\"[ \\t]*$", type_words(&CAA_TAGS)), "description": "'flags tag \"value\"': flags 0-255, a tag of issue, issuewild, iodef, contactemail, contactphone, issuemail, issuevmc (any case)"},
+        "ValueTXT": {"anyOf": [
+            {"type": "string", "pattern": "^\\s*([^\\s\"][\\s\\S]*)?$", "description": "plain text, split into 255-octet strings"},
+            {"type": "string", "pattern": TXT_STRINGS_PATTERN, "description": "starting with a quote: character strings in zone-file form (\"a\" \"b\")"},
+        ], "description": "TXT (and SPF) as plain text or, starting with a quote, as quoted strings in zone-file form; 65535 octets at most in all (a limit in octets, which JSON Schema cannot state)"},
+        "ValueOther": {"type": "string", "minLength": 1, "format": "dns-rdata", "description": "the type's RDATA in zone-file presentation form (RFC 3597 '\\# length hex' too); names in it are full names"},
+        "RecordType": {"type": "string", "minLength": 1, "pattern": type_pattern(&record_types()), "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, and the other types of zone files except SOA (case is ignored; RFC 3597 TYPEnnn is accepted too)"},
     })
 }
 
@@ -213,7 +215,7 @@ fn operation(path: &str, method: &str) -> Value {
             "dns:update",
             "200",
             one("Record"),
-            Some("RecordWrite"),
+            Some("RecordPatch"),
         ),
         ("DELETE", false, true, _) => ("Delete a record", "dns:delete", "204", Value::Null, None),
         _ => ("", "", "200", Value::Null, None),
@@ -333,6 +335,175 @@ fn zone_file_operation(path: &str, method: &str) -> Value {
             "413": error("Body over 1 MiB"), "415": error("Body not sent as text/dns or text/plain"),
         },
     })
+}
+
+/// A decimal number of 0-255 or 0-65535 (leading zeros allowed, as the
+/// parser reads numbers).
+const U8: &str = "0*(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+const U16: &str =
+    "0*(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)";
+/// A strict dotted quad, as the parser's `parse_ipv4` reads it.
+const IPV4: &str = "((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+/// [`DOMAIN_PATTERN`] unanchored, for a host name inside a longer value.
+const HOST: &str =
+    "([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?";
+/// A record's owner as a relative name of one or two labels (`www`,
+/// `_sip._tcp`, `*.dev`) or `@`.
+const NAME_PATTERN: &str = "^(@|(\\*|[A-Za-z0-9_-]{1,63})(\\.[A-Za-z0-9_-]{1,63})?)$";
+/// [`NAME_PATTERN`] with host-name labels.
+const HOST_NAME_PATTERN: &str = "^(@|(\\*|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)?)$";
+/// [`NAME_PATTERN`] without the wildcard.
+const NS_NAME_PATTERN: &str = "^(@|[A-Za-z0-9_-]{1,63}(\\.[A-Za-z0-9_-]{1,63})?)$";
+/// Character strings in zone-file form, the first quoted: quoted strings
+/// and bare words, no control bytes (a tab aside), no `;`, `(` or `)`
+/// outside quotes; `\DDD` at most `\255`.
+const TXT_STRINGS_PATTERN: &str = "^[ \\t]*\"([^\"\\\\\\u0000-\\u001f\\u007f]|\\\\(25[0-5]|2[0-4][0-9]|[01][0-9]{2})|\\\\[^0-9\\u0000-\\u001f\\u007f])*\"([ \\t]+(\"([^\"\\\\\\u0000-\\u001f\\u007f]|\\\\(25[0-5]|2[0-4][0-9]|[01][0-9]{2})|\\\\[^0-9\\u0000-\\u001f\\u007f])*\"|([^\\s\"\\\\;()\\u0000-\\u001f\\u007f]|\\\\(25[0-5]|2[0-4][0-9]|[01][0-9]{2})|\\\\[^0-9\\u0000-\\u001f\\u007f])+))*[ \\t]*$";
+
+/// Record types that share one value grammar, and whether they take a
+/// priority: each is one branch of a record write, keyed on `record_type`.
+struct Kind {
+    types: Vec<&'static str>,
+    value: &'static str,
+    priority: bool,
+    owner: &'static str,
+}
+
+fn kinds() -> Vec<Kind> {
+    let kind = |types: &[&'static str], value, priority, owner| Kind {
+        types: types.to_vec(),
+        value,
+        priority,
+        owner,
+    };
+    // Owners: A, AAAA and MX records are at host names (check-names);
+    // named refuses a wildcard NS.
+    let mut kinds = vec![
+        kind(&["A"], "ValueA", false, "HostName"),
+        kind(&["AAAA"], "ValueAAAA", false, "HostName"),
+        kind(&["MX"], "ValueHost", true, "HostName"),
+        kind(&["SRV"], "ValueSRV", true, "RecordName"),
+        kind(&["NS"], "ValueHost", false, "NsName"),
+        kind(&["CNAME", "PTR", "DNAME"], "ValueHost", false, "RecordName"),
+        kind(&["CAA"], "ValueCAA", false, "RecordName"),
+        kind(&["TXT", "SPF"], "ValueTXT", false, "RecordName"),
+    ];
+    let named: Vec<&str> = kinds.iter().flat_map(|k| k.types.clone()).collect();
+    let others = record_types()
+        .into_iter()
+        .filter(|t| !named.contains(t))
+        .collect::<Vec<_>>();
+    kinds.push(kind(&others, "ValueOther", false, "RecordName"));
+    kinds
+}
+
+/// A pattern matching any of `words`, ignoring ASCII case (JSON Schema
+/// patterns have no flags): `[Mm][Xx]`.
+fn type_words(words: &[&str]) -> String {
+    let alternatives: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.chars()
+                .map(|c| match c.is_ascii_alphabetic() {
+                    true => format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase()),
+                    false => c.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    format!("({})", alternatives.join("|"))
+}
+
+fn type_pattern(types: &[&str]) -> String {
+    format!("^{}$", type_words(types))
+}
+
+/// The fields of a record of `kind`: name, type, value, TTL and priority
+/// (required for MX and SRV, else absent or null).
+fn record_fields(kind: &Kind) -> Map<String, Value> {
+    let mut fields = Map::new();
+    fields.insert(
+        "record_type".into(),
+        json!({"type": "string", "pattern": type_pattern(&kind.types)}),
+    );
+    fields.insert("name".into(), one(kind.owner));
+    fields.insert("value".into(), one(kind.value));
+    // A null TTL is the same as none.
+    fields.insert(
+        "ttl".into(),
+        json!({"anyOf": [one("Ttl"), {"type": "null"}]}),
+    );
+    let priority = if kind.priority {
+        "Priority"
+    } else {
+        "NoPriority"
+    };
+    fields.insert("priority".into(), one(priority));
+    fields
+}
+
+/// A record write, one branch per kind of record: what POST and PUT take
+/// (`full`), or with every field optional, what PATCH merges onto the
+/// stored record (any branch may match, since the stored type decides).
+fn record_write(full: bool) -> Value {
+    let branches: Vec<Value> = kinds()
+        .iter()
+        .map(|kind| {
+            let mut required = vec!["record_type", "name", "value"];
+            if kind.priority {
+                required.push("priority");
+            }
+            let mut branch = json!({"type": "object", "additionalProperties": false, "properties": record_fields(kind)});
+            if full {
+                branch["required"] = json!(required);
+            }
+            branch
+        })
+        .collect();
+    let key = if full { "oneOf" } else { "anyOf" };
+    json!({
+        "type": "object",
+        key: branches,
+        "description": "One branch per record type, keyed on record_type: what its value is, and whether it takes a priority (MX and SRV require one; other types refuse it). With PATCH every field is optional and the stored record fills in the others: the result must be a valid record.",
+    })
+}
+
+/// A change of a batch: a create (the fields of a POST), a replace_rrset
+/// (the RRset at name of record_type becomes records) or a delete.
+fn batch_change() -> Value {
+    let mut branches = Vec::new();
+    for kind in kinds() {
+        let mut fields = record_fields(&kind);
+        fields.insert("op".into(), json!({"const": "create"}));
+        let mut required = vec!["op", "record_type", "name", "value"];
+        if kind.priority {
+            required.push("priority");
+        }
+        branches.push(json!({"type": "object", "additionalProperties": false, "required": required, "properties": fields,
+            "description": "A new record (needs dns:create)"}));
+    }
+    for kind in kinds() {
+        let mut fields = record_fields(&kind);
+        let mut member = Map::new();
+        for field in ["value", "ttl", "priority"] {
+            member.insert(field.into(), fields.remove(field).unwrap_or_default());
+        }
+        let mut required = vec!["value"];
+        if kind.priority {
+            required.push("priority");
+        }
+        fields.insert("op".into(), json!({"const": "replace_rrset"}));
+        fields.insert("records".into(), json!({"type": "array", "items": {
+            "type": "object", "additionalProperties": false, "required": required, "properties": member}}));
+        branches.push(json!({"type": "object", "additionalProperties": false, "required": ["op", "name", "record_type", "records"], "properties": fields,
+            "description": "The RRset at name of record_type becomes records; an empty list deletes it (needs dns:update)"}));
+    }
+    branches.push(json!({"type": "object", "additionalProperties": false, "required": ["op", "uuid"], "properties": {
+        "op": {"const": "delete"}, "uuid": {"type": "string", "format": "uuid"}},
+        "description": "A record of the zone by uuid (needs dns:delete)"}));
+    branches.push(json!({"type": "object", "additionalProperties": false, "required": ["op", "name", "record_type"], "properties": {
+        "op": {"const": "delete"}, "name": one("RecordName"), "record_type": one("RecordType")},
+        "description": "An RRset by name and record_type (needs dns:delete)"}));
+    json!({"oneOf": branches})
 }
 
 fn one(schema: &str) -> Value {
