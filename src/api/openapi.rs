@@ -6,7 +6,6 @@
 use serde_json::{Map, Value, json};
 
 use super::{MAX_PAGE, MAX_PAGE_SIZE, ROUTES};
-use crate::zone::RType;
 
 use super::input::CAA_TAGS;
 
@@ -150,8 +149,7 @@ fn schemas() -> Value {
             {"type": "string", "pattern": "^\\s*([^\\s\"][\\s\\S]*)?$", "description": "plain text, split into 255-octet strings"},
             {"type": "string", "pattern": TXT_STRINGS_PATTERN, "description": "starting with a quote: character strings in zone-file form (\"a\" \"b\")"},
         ], "description": "TXT (and SPF) as plain text or, starting with a quote, as quoted strings in zone-file form; 65535 octets at most in all (a limit in octets, which JSON Schema cannot state)"},
-        "ValueOther": {"type": "string", "minLength": 1, "format": "dns-rdata", "description": "the type's RDATA in zone-file presentation form (RFC 3597 '\\# length hex' too); names in it are full names"},
-        "RecordType": {"type": "string", "minLength": 1, "pattern": type_pattern(&record_types()), "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, and the other types of zone files except SOA (case is ignored; RFC 3597 TYPEnnn is accepted too)"},
+        "RecordType": {"type": "string", "minLength": 1, "pattern": type_pattern(&described_types()), "description": "A, AAAA, CNAME, MX, TXT, NS, SRV, CAA (the types of the API document), PTR, DNAME and SPF; case is ignored. The server also takes every other type of zone files but SOA (and RFC 3597 TYPEnnn), each value in the type's zone-file presentation form (names in it full names): a grammar per type that this document does not describe"},
     })
 }
 
@@ -290,16 +288,6 @@ fn operation(path: &str, method: &str) -> Value {
     op
 }
 
-/// The record types a record may have: every mnemonic the parser knows
-/// but the SOA (part of the zone) and the meta types.
-fn record_types() -> Vec<&'static str> {
-    (1..=u16::MAX)
-        .map(RType)
-        .filter(|t| !t.is_meta() && *t != RType::SOA)
-        .filter_map(RType::mnemonic)
-        .collect()
-}
-
 /// Export and import: zone files, not JSON.
 fn zone_file_operation(path: &str, method: &str) -> Value {
     let uuid = json!({"name": "uuid", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}});
@@ -377,7 +365,7 @@ fn kinds() -> Vec<Kind> {
     };
     // Owners: A, AAAA and MX records are at host names (check-names);
     // named refuses a wildcard NS.
-    let mut kinds = vec![
+    let kinds = vec![
         kind(&["A"], "ValueA", false, "HostName"),
         kind(&["AAAA"], "ValueAAAA", false, "HostName"),
         kind(&["MX"], "ValueHost", true, "HostName"),
@@ -387,13 +375,13 @@ fn kinds() -> Vec<Kind> {
         kind(&["CAA"], "ValueCAA", false, "RecordName"),
         kind(&["TXT", "SPF"], "ValueTXT", false, "RecordName"),
     ];
-    let named: Vec<&str> = kinds.iter().flat_map(|k| k.types.clone()).collect();
-    let others = record_types()
-        .into_iter()
-        .filter(|t| !named.contains(t))
-        .collect::<Vec<_>>();
-    kinds.push(kind(&others, "ValueOther", false, "RecordName"));
     kinds
+}
+
+/// The record types this document describes: those of the API document,
+/// and PTR, DNAME and SPF, whose values share their grammars.
+fn described_types() -> Vec<&'static str> {
+    kinds().into_iter().flat_map(|k| k.types).collect()
 }
 
 /// A pattern matching any of `words`, ignoring ASCII case (JSON Schema
