@@ -1105,7 +1105,12 @@ pub fn write_name(
 
 /// Parses a decimal number with at most `max`, digits only.
 pub fn parse_number(raw: &[u8], max: u64) -> Option<u64> {
-    if raw.is_empty() || raw.len() > 20 || !raw.iter().all(u8::is_ascii_digit) {
+    if raw.is_empty() || !raw.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // BIND reads numbers with strtoul: any run of leading zeros is fine.
+    let raw = without_leading_zeros(raw);
+    if raw.len() > 20 {
         return None;
     }
     let mut v: u64 = 0;
@@ -1113,6 +1118,12 @@ pub fn parse_number(raw: &[u8], max: u64) -> Option<u64> {
         v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
     }
     (v <= max).then_some(v)
+}
+
+/// `digits` without its leading zeros, keeping the last digit (`000` is `0`).
+pub fn without_leading_zeros(digits: &[u8]) -> &[u8] {
+    let zeros = digits.iter().take_while(|&&d| d == b'0').count();
+    &digits[zeros.min(digits.len().saturating_sub(1))..]
 }
 
 /// Strict dotted quad as BIND's `inet_pton`: four decimal octets, no

@@ -54,8 +54,11 @@ pub fn parse_ttl(text: &[u8]) -> Option<Result<u32, ()>> {
     Some(Ok(total as u32))
 }
 
-/// Parses 1–10 decimal digits as a `u32`.
+/// Parses decimal digits as a `u32`; leading zeros do not count (BIND
+/// reads `0000000300` as 300).
 pub fn parse_decimal_u32(text: &[u8]) -> Option<u32> {
+    let zeros = text.iter().take_while(|&&d| d == b'0').count();
+    let text = &text[zeros.min(text.len().saturating_sub(1))..];
     if text.is_empty() || text.len() > 10 {
         return None;
     }
