@@ -93,18 +93,74 @@ def owner_key(name, domain):
     return name
 
 
+def unescape(text):
+    """The octets of zone-file text: \\DDD is one octet, \\X is X."""
+    out, i = bytearray(), 0
+    while i < len(text):
+        if text[i] == "\\" and text[i + 1:i + 4].isdigit() and len(text[i + 1:i + 4]) == 3:
+            out.append(int(text[i + 1:i + 4]) & 0xFF)
+            i += 4
+            continue
+        if text[i] == "\\" and i + 1 < len(text):
+            i += 1
+        out += text[i].encode("utf-8", "surrogatepass")
+        i += 1
+    return bytes(out)
+
+
+def character_strings(value):
+    """TXT as its strings: quoted strings in zone-file form, or plain text
+    in 255-octet pieces."""
+    value = value.strip()
+    if not value.startswith('"'):
+        data = value.encode("utf-8", "surrogatepass")
+        return [data[i:i + 255] for i in range(0, len(data), 255)] or [b""]
+    strings, current, quoted, i = [], "", False, 0
+    while i < len(value):
+        c = value[i]
+        if c == "\\" and i + 1 < len(value):
+            current += value[i:i + 2]
+            i += 2
+            continue
+        if c == '"':
+            if quoted:
+                strings.append(unescape(current))
+                current = ""
+            quoted = not quoted
+        elif quoted:
+            current += c
+        elif not c.isspace():
+            current += c
+        elif current:
+            strings.append(unescape(current))
+            current = ""
+        i += 1
+    if current:
+        strings.append(unescape(current))
+    return strings
+
+
 def same_value(record_type, a, b):
+    """Whether two values are the same RDATA, as the server's duplicate
+    check compares them (numbers by value, names and CAA tags in any case,
+    text by its octets)."""
     a, b = (a or "").strip(), (b or "").strip()
     if record_type in ("A", "AAAA"):
         try:
             return ipaddress.ip_address(a) == ipaddress.ip_address(b)
         except ValueError:
             return False
-    if record_type in ("CNAME", "NS", "PTR", "DNAME", "MX"):
-        return a.lower().rstrip(".") == b.lower().rstrip(".")
-    if record_type == "SRV":
-        return " ".join(a.lower().rstrip(".").split()) == " ".join(b.lower().rstrip(".").split())
-    return " ".join(a.split()) == " ".join(b.split())
+    if record_type in ("TXT", "SPF"):
+        return character_strings(a) == character_strings(b)
+    if record_type == "CAA":
+        fa, fb = a.split(None, 2), b.split(None, 2)
+        if len(fa) != 3 or len(fb) != 3:
+            return False
+        strip = lambda v: unescape(v.strip()[1:-1] if v.strip().startswith('"') else v.strip())
+        return (int(fa[0]) == int(fb[0]) and fa[1].lower() == fb[1].lower()
+                and strip(fa[2]) == strip(fb[2]))
+    words = lambda v: [str(int(w)) if w.isdigit() else w.lower().rstrip(".") for w in v.split()]
+    return words(a) == words(b)
 
 
 def explained(detail, field, new, existing, zone):
