@@ -12,6 +12,7 @@ pub mod error;
 pub mod input;
 pub mod openapi;
 mod records;
+mod scope;
 pub mod server;
 mod transfer;
 pub mod views;

@@ -46,7 +46,7 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:read")?;
     // Another user's zone is not found.
-    let owned = state.store.owned_zone(caller.user_id, &uuid).await?;
+    let owned = super::scope::zone(&state, caller, &uuid).await?;
     let (info, zone) = state.store.served_zone(&owned.uuid).await?;
     let text = tokio::task::spawn_blocking(move || render_to_vec(&zone, &Template::builtin()))
         .await
@@ -109,7 +109,7 @@ pub async fn import(
     if body.len() > BODY_LIMIT {
         return Err(too_large());
     }
-    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
+    let zone = super::scope::zone(&state, caller, &uuid).await?;
     let origin = apex(&zone.fields.domain)?;
     let fields = zone.fields.clone();
     // Parsing a large file is CPU work: off the async threads.

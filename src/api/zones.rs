@@ -10,6 +10,7 @@ use super::batch::{self, DryRun};
 use super::error::ApiError;
 use super::input::{self, ZoneInput};
 use super::records::records_body;
+use super::scope;
 use super::{AppState, Auth, JsonBody, PageQuery, json_body_response, list_response};
 use crate::store::{Preview, RecordFilter, User, ZoneInfo, now_unix};
 use crate::zone::Zone;
@@ -41,7 +42,12 @@ pub async fn list(
     let q = query(q)?;
     let (zones, total) = state
         .store
-        .owned_zones(caller.user_id, q.domain.as_deref(), q.page.store_page()?)
+        .owned_zones(
+            caller.user_id,
+            &caller.zones,
+            q.domain.as_deref(),
+            q.page.store_page()?,
+        )
         .await?;
     // A summary is about 130 bytes of JSON.
     list_response(&uri, &q.page, total, zones.len() * 130, &zones)
@@ -120,6 +126,7 @@ pub async fn create(
             .ok_or_else(|| ApiError::invalid("domain", "domain is required"))?,
         &state.zone_defaults.reserved(state.catalog_zone.as_deref()),
     )?;
+    scope::check_new_zone(caller, &domain)?;
     let serial = next_serial(Policy::Date, 0, &[], now_unix())
         .map_err(|e| ApiError::invalid("domain", format!("no serial for a new zone: {e}")))?;
     let fields = state.zone_defaults.fields(&domain, serial);
@@ -151,7 +158,7 @@ pub async fn detail(
     Path(uuid): Path<String>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:read")?;
-    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
+    let zone = scope::zone(&state, caller, &uuid).await?;
     detail_response(&state, caller.user_id, &zone, StatusCode::OK).await
 }
 
@@ -163,7 +170,7 @@ pub async fn delete(
     q: Result<Query<DryRun>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:delete")?;
-    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
+    let zone = scope::zone(&state, caller, &uuid).await?;
     if batch::dry_run(q)? {
         let (zone, before) = state.store.served_zone(&zone.uuid).await?;
         let after = Zone::new(before.origin.clone(), before.class);

@@ -371,7 +371,12 @@ async fn dev_welcome(
         Err(StoreError::UnknownUser(_)) => {
             store.add_user("demo").await?;
             let all = vec!["dns:*".to_string()];
-            Some(store.create_token("demo", "dev demo", &all, None).await?.0)
+            Some(
+                store
+                    .create_token("demo", "dev demo", &all, &[], None)
+                    .await?
+                    .0,
+            )
         }
         Err(e) => return Err(e),
     };
