@@ -120,7 +120,7 @@ pub struct RecordQuery {
 }
 
 /// The zone's apex name, from its stored domain.
-pub(super) fn apex(domain: &str) -> Result<Name, ApiError> {
+pub(crate) fn apex(domain: &str) -> Result<Name, ApiError> {
     Name::from_ascii(&crate::store::shape::absolute_domain(domain)).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -47,7 +47,13 @@ pub async fn export(
     let caller = auth.require("dns:read")?;
     // Another user's zone is not found.
     let owned = super::scope::zone(&state, caller, &uuid).await?;
-    let (info, zone) = state.store.served_zone(&owned.uuid).await?;
+    zone_file(&state, &owned.uuid).await
+}
+
+/// The zone `uuid` as a canonical zone file to download (the caller has
+/// checked that it may see it); the API's export and the dashboard's link.
+pub(crate) async fn zone_file(state: &AppState, uuid: &str) -> Result<Response, ApiError> {
+    let (info, zone) = state.store.served_zone(uuid).await?;
     let text = tokio::task::spawn_blocking(move || render_to_vec(&zone, &Template::builtin()))
         .await
         .map_err(|e| internal(e.to_string()))?

@@ -120,16 +120,8 @@ pub async fn create(
     JsonBody(body): JsonBody<ZoneInput>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:create")?;
-    let domain = input::new_domain(
-        body.domain
-            .as_deref()
-            .ok_or_else(|| ApiError::invalid("domain", "domain is required"))?,
-        &state.zone_defaults.reserved(state.catalog_zone.as_deref()),
-    )?;
-    scope::check_new_zone(caller, &domain)?;
-    let serial = next_serial(Policy::Date, 0, &[], now_unix())
-        .map_err(|e| ApiError::invalid("domain", format!("no serial for a new zone: {e}")))?;
-    let fields = state.zone_defaults.fields(&domain, serial);
+    let fields = new_zone_fields(&state, body.domain.as_deref())?;
+    scope::check_new_zone(caller, &fields.domain)?;
     let owner = User {
         id: caller.user_id,
         name: caller.user.clone(),
@@ -149,6 +141,22 @@ pub async fn create(
         .create_zone(&owner, &fields, &caller.actor())
         .await?;
     detail_response(&state, caller.user_id, &zone, StatusCode::CREATED).await
+}
+
+/// The fields of a new zone named `domain` (as a client wrote it): the
+/// domain validated and canonical, SOA and NS from the defaults. The API
+/// and the dashboard both make zones from this.
+pub(crate) fn new_zone_fields(
+    state: &AppState,
+    domain: Option<&str>,
+) -> Result<crate::store::ZoneFields, ApiError> {
+    let domain = input::new_domain(
+        domain.ok_or_else(|| ApiError::invalid("domain", "domain is required"))?,
+        &state.zone_defaults.reserved(state.catalog_zone.as_deref()),
+    )?;
+    let serial = next_serial(Policy::Date, 0, &[], now_unix())
+        .map_err(|e| ApiError::invalid("domain", format!("no serial for a new zone: {e}")))?;
+    Ok(state.zone_defaults.fields(&domain, serial))
 }
 
 /// GET one zone, with its records.

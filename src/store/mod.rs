@@ -41,9 +41,9 @@ pub use records::{
     RecordPage, RecordStream, RecordView, RecordWrite, StoredRow, Written,
 };
 pub use secondaries::{SecondaryCheck, SecondaryGauge, SecondaryState, Seen};
-pub use sessions::{LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW, Session};
+pub use sessions::{LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW, SESSION_LIFETIME, Session};
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
-pub use tokens::{Caller, PERMISSIONS, TokenInfo};
+pub use tokens::{Caller, PERMISSIONS, TokenInfo, constant_time_eq};
 pub use tsig::{TSIG_ALGORITHMS, TsigInfo, TsigKey, key_name};
 pub use update::{Prerequisite, PrerequisiteFailed, UpdateOp, Updated};
 pub use users::{MIN_PASSWORD_CHARS, User};

@@ -96,7 +96,7 @@ pub(super) fn hash(token: &str) -> Vec<u8> {
 }
 
 /// Equal contents, in time that does not depend on where they differ.
-pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

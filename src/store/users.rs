@@ -104,6 +104,16 @@ impl Store {
         Ok(())
     }
 
+    /// True if `name` has a dashboard password.
+    pub async fn has_password(&self, name: &str) -> Result<bool, StoreError> {
+        let set: Option<bool> =
+            sqlx::query_scalar("SELECT password_hash IS NOT NULL FROM users WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        set.ok_or_else(|| StoreError::UnknownUser(name.to_string()))
+    }
+
     /// The user `name` if `password` is theirs. An unknown user costs
     /// the same hashing time as a wrong password, so the answer's timing
     /// does not tell which names exist.
