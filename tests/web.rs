@@ -722,3 +722,61 @@ fn browser_walkthrough() {
         println!("screenshot: {}", path.display());
     }
 }
+
+/// `bindbridge --db DB ARGS...` with `input` on standard input: the exit
+/// code and standard error.
+fn run_with_input(db: &std::path::Path, args: &[&str], input: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let mut child = crate::support::bindbridge()
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("BINDBRIDGE_DB")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bindbridge runs");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(input.as_bytes()).expect("input written");
+    drop(stdin);
+    let out = child.wait_with_output().expect("bindbridge ends");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn user_add_and_passwd_refuse_short_passwords_and_unknown_users() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("users.db");
+    let (code, stderr) = run_with_input(
+        &db,
+        &["user", "add", "alice", "--password-stdin"],
+        "short\n",
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("too short: 5 characters, at least 8"),
+        "{stderr}"
+    );
+    // Nothing was added without the password asked for.
+    let (code, _) = run_with_input(
+        &db,
+        &["user", "add", "alice", "--password-stdin"],
+        "long enough\r\n",
+    );
+    assert_eq!(code, Some(0));
+    let (code, stderr) = run_with_input(
+        &db,
+        &["user", "passwd", "nobody", "--password-stdin"],
+        "long enough\n",
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("no user named 'nobody'"), "{stderr}");
+    // Only from standard input: never as an argument a process list shows.
+    let (code, stderr) = run_with_input(&db, &["user", "passwd", "alice"], "");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--password-stdin"), "{stderr}");
+}
