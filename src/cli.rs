@@ -147,6 +147,9 @@ pub enum TokenCommand {
         /// Lifetime, in TTL units: 3600, 90m, 30d, 1w2d.
         #[arg(long, value_name = "DURATION")]
         expires: Option<String>,
+        /// Comma-separated zones it may act on; the API answers 404 for the others [default: all of the user's].
+        #[arg(long, value_delimiter = ',', value_name = "ZONES")]
+        zones: Vec<String>,
     },
     /// List tokens (their prefixes; never the tokens).
     List {
@@ -263,6 +266,17 @@ pub enum UserCommand {
     Add {
         /// The user's name.
         name: String,
+        /// Read a dashboard password (the first line) from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's dashboard password (read from standard input); their sessions end.
+    Passwd {
+        /// The user's name.
+        name: String,
+        /// Read the password (the first line) from standard input; the only way, so that it never shows in a process list.
+        #[arg(long, required = true)]
+        password_stdin: bool,
     },
     /// List users.
     List,

@@ -26,4 +26,5 @@ pub mod render;
 pub mod source;
 pub mod store;
 pub mod systemd;
+pub mod web;
 pub mod zone;

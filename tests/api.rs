@@ -240,6 +240,30 @@ impl Server {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// Runs `bindbridge --db DB ARGS...` with `input` on standard input
+    /// (a password for `--password-stdin`); requires exit 0.
+    pub(crate) fn cli_with_input(&self, args: &[&str], input: &str) -> String {
+        use std::io::Write;
+        let mut child = bindbridge()
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("BINDBRIDGE_DB")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("bindbridge runs");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin.write_all(input.as_bytes()).expect("input written");
+        drop(stdin);
+        let o = child.wait_with_output().expect("bindbridge ends");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "bindbridge {args:?}: {stderr}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
     /// `token create --user USER --permissions PERMISSIONS EXTRA...`: the token.
     pub(crate) fn token(&self, user: &str, permissions: &str, extra: &[&str]) -> String {
         let mut args = vec!["token", "create", "--user", user];

@@ -333,18 +333,22 @@ fn api_changes_are_served_by_named_with_rising_serials() {
 }
 
 /// A `bindbridge serve --dev` child, killed if a test ends before it.
-struct DevServe {
+pub(crate) struct DevServe {
     child: std::process::Child,
     /// The API's base URL.
-    api: String,
+    pub(crate) api: String,
     /// The demo token, printed at the first start of a data directory.
-    token: Option<String>,
+    pub(crate) token: Option<String>,
+    /// The demo user's dashboard password, printed at the first start.
+    pub(crate) password: Option<String>,
+    /// The dashboard's login URL, as the welcome gives it.
+    pub(crate) dashboard: Option<String>,
 }
 
 impl DevServe {
     /// Starts `serve --dev` on `data` with named on `dns` (and `extra`
     /// arguments), and waits for its welcome.
-    fn start(data: &Path, dns: SocketAddr, extra: &[&str]) -> DevServe {
+    pub(crate) fn start(data: &Path, dns: SocketAddr, extra: &[&str]) -> DevServe {
         use std::io::{BufRead, BufReader};
         let mut child = dev_serve(data, dns)
             .args(extra)
@@ -361,7 +365,7 @@ impl DevServe {
         });
         let deadline = Instant::now() + SERVE_WAIT;
         let mut seen = Vec::new();
-        let (mut api, mut token) = (None, None);
+        let (mut api, mut token, mut password, mut dashboard) = (None, None, None, None);
         // The welcome ends with "Try it:" and the commands; the token, if
         // any, comes before.
         while !seen.iter().any(|l: &String| l.starts_with("Try it:")) {
@@ -380,12 +384,20 @@ impl DevServe {
             if line.trim().starts_with("vps_") {
                 token = Some(line.trim().to_string());
             }
+            if let Some(rest) = line.trim().strip_prefix("user demo, password ") {
+                password = rest.split_whitespace().next().map(str::to_string);
+            }
+            if let Some(url) = line.strip_prefix("Dashboard: ") {
+                dashboard = Some(url.trim().to_string());
+            }
             seen.push(line);
         }
         DevServe {
             child,
             api: api.expect("the API address before the welcome"),
             token,
+            password,
+            dashboard,
         }
     }
 
@@ -482,7 +494,7 @@ fn named_pids(conf: &Path) -> Vec<u32> {
 
 /// Kills, when a test ends, every named still running on a named.conf
 /// (left behind by a serve the test killed, or by a failed test).
-struct NamedReaper(PathBuf);
+pub(crate) struct NamedReaper(PathBuf);
 
 impl Drop for NamedReaper {
     fn drop(&mut self) {
@@ -552,7 +564,7 @@ fn dev_mode_runs_its_own_named_and_secondary_and_stops_them_on_sigterm() {
 
 /// A data directory for `serve --dev` (in a temporary directory), a guard
 /// that stops any named left running for it, and a free DNS address.
-fn dev_directory() -> (tempfile::TempDir, PathBuf, NamedReaper, SocketAddr) {
+pub(crate) fn dev_directory() -> (tempfile::TempDir, PathBuf, NamedReaper, SocketAddr) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let data = dir.path().join("dev");
     let reaper = NamedReaper(data.join("named.conf"));

@@ -48,3 +48,7 @@ mod batch;
 
 /// Zone files over the API: export and import, served by a real named.
 mod zone_files;
+
+/// The account dashboard: login, sessions, CSRF, rate limit, tokens made
+/// and limited to zones, record forms; and in headless Chromium.
+mod web;

@@ -191,6 +191,7 @@ pub async fn apply(
     } else {
         Commit::Store
     };
+    super::scope::check_zone(&state, caller, &uuid).await?;
     let done = state
         .store
         .write_batch(caller.user_id, &uuid, &caller.actor(), commit, make)

@@ -11,11 +11,12 @@ mod batch;
 pub mod error;
 pub mod input;
 pub mod openapi;
-mod records;
+pub(crate) mod records;
+mod scope;
 pub mod server;
-mod transfer;
+pub(crate) mod transfer;
 pub mod views;
-mod zones;
+pub(crate) mod zones;
 
 use axum::Router;
 use axum::body::Body;
@@ -181,6 +182,7 @@ pub fn router(state: AppState) -> Router {
             .route(&format!("{path}/"), methods);
     }
     router
+        .merge(crate::web::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(read_body))
         .layer(axum::middleware::from_fn_with_state(

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::batch::{self, DryRun};
 use super::error::ApiError;
 use super::input::{self, RecordInput};
+use super::scope;
 use super::zones::query;
 use super::{AppState, Auth, JsonBody, PageQuery, json_body_response, list_headers};
 use std::borrow::Cow;
@@ -18,7 +19,7 @@ use uuid::Uuid;
 use axum::body::{Body, Bytes};
 
 use crate::store::{
-    BatchChange, Iso8601, RecordFilter, RecordPage, RecordStream, RecordView, StoreError,
+    BatchChange, Caller, Iso8601, RecordFilter, RecordPage, RecordStream, RecordView, StoreError,
     StoredRow, Written,
 };
 use crate::zone::Name;
@@ -119,7 +120,7 @@ pub struct RecordQuery {
 }
 
 /// The zone's apex name, from its stored domain.
-pub(super) fn apex(domain: &str) -> Result<Name, ApiError> {
+pub(crate) fn apex(domain: &str) -> Result<Name, ApiError> {
     Name::from_ascii(&crate::store::shape::absolute_domain(domain)).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -140,8 +141,8 @@ pub async fn list_in_zone(
     let caller = auth.require("dns:list")?;
     let q = query(q)?;
     // Another user's zone is not found, rather than an empty list.
-    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
-    list_records(&state, caller.user_id, &uri, &q, Some(&zone.uuid)).await
+    let zone = scope::zone(&state, caller, &uuid).await?;
+    list_records(&state, caller, &uri, &q, Some(&zone.uuid)).await
 }
 
 /// GET the caller's records across zones.
@@ -153,21 +154,22 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:list")?;
     let q = query(q)?;
-    list_records(&state, caller.user_id, &uri, &q, q.zone.as_deref()).await
+    list_records(&state, caller, &uri, &q, q.zone.as_deref()).await
 }
 
 async fn list_records(
     state: &AppState,
-    owner_id: i64,
+    caller: &Caller,
     uri: &Uri,
     q: &RecordQuery,
     zone_uuid: Option<&str>,
 ) -> Result<Response, ApiError> {
     let filter = RecordFilter {
-        owner_id,
+        owner_id: caller.user_id,
         zone_uuid,
         record_type: q.record_type.as_deref(),
         record_uuid: None,
+        zones: &caller.zones,
     };
     let stream = state
         .store
@@ -190,6 +192,7 @@ pub async fn create(
     JsonBody(body): JsonBody<RecordInput>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:create")?;
+    scope::check_zone(&state, caller, &uuid).await?;
     if batch::dry_run(q)? {
         return batch::preview_one(&state, caller, &uuid, "create", |domain| {
             let write = input::record(&apex(domain)?, &body, input::DEFAULT_TTL)?;
@@ -260,7 +263,10 @@ pub async fn detail(
     Path(uuid): Path<String>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:read")?;
-    let record = state.store.record(caller.user_id, &uuid).await?;
+    let record = state
+        .store
+        .record(caller.user_id, &caller.zones, &uuid)
+        .await?;
     Ok(axum::Json(record_json(&record)).into_response())
 }
 
@@ -295,7 +301,10 @@ async fn write(
     dry_run: bool,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:update")?;
-    let old = state.store.record(caller.user_id, &uuid).await?;
+    let old = state
+        .store
+        .record(caller.user_id, &caller.zones, &uuid)
+        .await?;
     // A PATCH changes only what it sends: the stored value goes back as
     // it is (presentation form, which the API reads as such), so that a
     // TTL-only change never rewrites a value (multi-string TXT included).
@@ -343,7 +352,10 @@ pub async fn delete(
     q: Result<Query<DryRun>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:delete")?;
-    let record = state.store.record(caller.user_id, &uuid).await?;
+    let record = state
+        .store
+        .record(caller.user_id, &caller.zones, &uuid)
+        .await?;
     if batch::dry_run(q)? {
         let zone_uuid = record.zone_uuid.to_string();
         return batch::preview_one(&state, caller, &zone_uuid, "delete", |_| {

@@ -205,6 +205,7 @@ impl Shared {
         let connection = Connection {
             id,
             shared: self.clone(),
+            peer: None,
         };
         Some((connection, close))
     }
@@ -236,11 +237,19 @@ impl Shared {
 pub struct Connection {
     id: u64,
     shared: Arc<Shared>,
+    /// The client's address (the dashboard counts failed logins per
+    /// address).
+    peer: Option<std::net::SocketAddr>,
 }
 
 impl Connection {
     fn update(&self, change: impl FnOnce(&mut Entry)) {
         self.shared.table().update(self.id, change);
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> Option<std::net::SocketAddr> {
+        self.peer
     }
 
     /// How long the request's body may take to arrive.
@@ -378,7 +387,7 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => accepted,
         };
-        let (stream, _) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(pair) => pair,
             Err(e) => {
                 errors.back_off(e, &shared).await;
@@ -390,12 +399,13 @@ pub async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!("TCP_NODELAY not set on an API connection: {e}");
         }
-        let Some((connection, close)) = shared.admit() else {
+        let Some((mut connection, close)) = shared.admit() else {
             // Every connection is busy with a request: refused at once
             // (closed) rather than queued.
             tracing::debug!("API connection refused: every connection is busy");
             continue;
         };
+        connection.peer = Some(peer);
         tokio::spawn(run_connection(
             stream,
             router.clone(),

@@ -46,8 +46,14 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:read")?;
     // Another user's zone is not found.
-    let owned = state.store.owned_zone(caller.user_id, &uuid).await?;
-    let (info, zone) = state.store.served_zone(&owned.uuid).await?;
+    let owned = super::scope::zone(&state, caller, &uuid).await?;
+    zone_file(&state, &owned.uuid).await
+}
+
+/// The zone `uuid` as a canonical zone file to download (the caller has
+/// checked that it may see it); the API's export and the dashboard's link.
+pub(crate) async fn zone_file(state: &AppState, uuid: &str) -> Result<Response, ApiError> {
+    let (info, zone) = state.store.served_zone(uuid).await?;
     let text = tokio::task::spawn_blocking(move || render_to_vec(&zone, &Template::builtin()))
         .await
         .map_err(|e| internal(e.to_string()))?
@@ -109,7 +115,7 @@ pub async fn import(
     if body.len() > BODY_LIMIT {
         return Err(too_large());
     }
-    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
+    let zone = super::scope::zone(&state, caller, &uuid).await?;
     let origin = apex(&zone.fields.domain)?;
     let fields = zone.fields.clone();
     // Parsing a large file is CPU work: off the async threads.

@@ -10,6 +10,7 @@ use super::batch::{self, DryRun};
 use super::error::ApiError;
 use super::input::{self, ZoneInput};
 use super::records::records_body;
+use super::scope;
 use super::{AppState, Auth, JsonBody, PageQuery, json_body_response, list_response};
 use crate::store::{Preview, RecordFilter, User, ZoneInfo, now_unix};
 use crate::zone::Zone;
@@ -41,7 +42,12 @@ pub async fn list(
     let q = query(q)?;
     let (zones, total) = state
         .store
-        .owned_zones(caller.user_id, q.domain.as_deref(), q.page.store_page()?)
+        .owned_zones(
+            caller.user_id,
+            &caller.zones,
+            q.domain.as_deref(),
+            q.page.store_page()?,
+        )
         .await?;
     // A summary is about 130 bytes of JSON.
     list_response(&uri, &q.page, total, zones.len() * 130, &zones)
@@ -114,15 +120,8 @@ pub async fn create(
     JsonBody(body): JsonBody<ZoneInput>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:create")?;
-    let domain = input::new_domain(
-        body.domain
-            .as_deref()
-            .ok_or_else(|| ApiError::invalid("domain", "domain is required"))?,
-        &state.zone_defaults.reserved(state.catalog_zone.as_deref()),
-    )?;
-    let serial = next_serial(Policy::Date, 0, &[], now_unix())
-        .map_err(|e| ApiError::invalid("domain", format!("no serial for a new zone: {e}")))?;
-    let fields = state.zone_defaults.fields(&domain, serial);
+    let fields = new_zone_fields(&state, body.domain.as_deref())?;
+    scope::check_new_zone(caller, &fields.domain)?;
     let owner = User {
         id: caller.user_id,
         name: caller.user.clone(),
@@ -144,6 +143,22 @@ pub async fn create(
     detail_response(&state, caller.user_id, &zone, StatusCode::CREATED).await
 }
 
+/// The fields of a new zone named `domain` (as a client wrote it): the
+/// domain validated and canonical, SOA and NS from the defaults. The API
+/// and the dashboard both make zones from this.
+pub(crate) fn new_zone_fields(
+    state: &AppState,
+    domain: Option<&str>,
+) -> Result<crate::store::ZoneFields, ApiError> {
+    let domain = input::new_domain(
+        domain.ok_or_else(|| ApiError::invalid("domain", "domain is required"))?,
+        &state.zone_defaults.reserved(state.catalog_zone.as_deref()),
+    )?;
+    let serial = next_serial(Policy::Date, 0, &[], now_unix())
+        .map_err(|e| ApiError::invalid("domain", format!("no serial for a new zone: {e}")))?;
+    Ok(state.zone_defaults.fields(&domain, serial))
+}
+
 /// GET one zone, with its records.
 pub async fn detail(
     State(state): State<AppState>,
@@ -151,7 +166,7 @@ pub async fn detail(
     Path(uuid): Path<String>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:read")?;
-    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
+    let zone = scope::zone(&state, caller, &uuid).await?;
     detail_response(&state, caller.user_id, &zone, StatusCode::OK).await
 }
 
@@ -163,7 +178,7 @@ pub async fn delete(
     q: Result<Query<DryRun>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let caller = auth.require("dns:delete")?;
-    let zone = state.store.owned_zone(caller.user_id, &uuid).await?;
+    let zone = scope::zone(&state, caller, &uuid).await?;
     if batch::dry_run(q)? {
         let (zone, before) = state.store.served_zone(&zone.uuid).await?;
         let after = Zone::new(before.origin.clone(), before.class);

@@ -371,7 +371,12 @@ async fn dev_welcome(
         Err(StoreError::UnknownUser(_)) => {
             store.add_user("demo").await?;
             let all = vec!["dns:*".to_string()];
-            Some(store.create_token("demo", "dev demo", &all, None).await?.0)
+            Some(
+                store
+                    .create_token("demo", "dev demo", &all, &[], None)
+                    .await?
+                    .0,
+            )
         }
         Err(e) => return Err(e),
     };
@@ -386,6 +391,26 @@ async fn dev_welcome(
         ),
     };
     let shown_token = token.as_deref().unwrap_or("TOKEN");
+    // A password for the dashboard, made (and shown) once, like the token;
+    // a demo user from before the dashboard gets one at its next start.
+    let password = match store.has_password("demo").await? {
+        true => None,
+        false => {
+            let password = crate::web::new_password().map_err(|e| {
+                StoreError::Password(format!("no randomness for the demo password: {e}"))
+            })?;
+            store.set_password("demo", &password).await?;
+            Some(password)
+        }
+    };
+    let password_line = match &password {
+        Some(p) => format!("user demo, password {p} (shown once)"),
+        None => format!(
+            "user demo, with the password shown at the first start; set another with:\n  \
+             printf '%s\\n' 'NEW PASSWORD' | bindbridge --db {} user passwd demo --password-stdin",
+            db.display()
+        ),
+    };
     let secondary_line = match &dev.secondary {
         Some(secondary) => {
             let dns = secondary.layout().dns;
@@ -414,6 +439,8 @@ async fn dev_welcome(
     };
     Ok(format!(
         "\nbindbridge dev mode: named serves the zones on {dns} (UDP and TCP), its files in {dir}.\n\n\
+         Dashboard: http://{api}/account/login\n  {password_line}\n  \
+         (add a zone and a record under DNS zones, then the dig line below shows it served)\n\n\
          {token_line}\n\
          Try it:\n\n  \
          TOKEN={shown_token}\n  \

@@ -46,7 +46,10 @@ pub async fn export(db: PathBuf, args: ExportArgs) -> io::Result<ExitCode> {
 /// An unknown zone or user is the input's fault (1); anything else is 2.
 fn store_failure(e: &StoreError) -> ExitCode {
     match e {
-        StoreError::UnknownZone(_) | StoreError::UnknownUser(_) | StoreError::UserExists(_) => {
+        StoreError::UnknownZone(_)
+        | StoreError::UnknownUser(_)
+        | StoreError::UserExists(_)
+        | StoreError::Password(_) => {
             eprintln!("bindbridge: {e}");
             ExitCode::from(1)
         }
@@ -243,21 +246,53 @@ pub async fn user(db: PathBuf, command: UserCommand) -> io::Result<ExitCode> {
     // `user add` is one way to start a database; `user list` only reads.
     let opened = match &command {
         UserCommand::Add { .. } => open_store(&db).await,
-        UserCommand::List => open_existing_store(&db).await,
+        UserCommand::Passwd { .. } | UserCommand::List => open_existing_store(&db).await,
+    };
+    // Read before anything is written: no user is added without the
+    // password asked for.
+    let password = match &command {
+        UserCommand::Add {
+            password_stdin: true,
+            ..
+        }
+        | UserCommand::Passwd { .. } => match read_password() {
+            Ok(p) => Some(p),
+            Err(message) => {
+                if let Ok(store) = opened {
+                    store.close().await;
+                }
+                eprintln!("bindbridge: {message}");
+                return Ok(ExitCode::from(1));
+            }
+        },
+        _ => None,
     };
     let store = match opened {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
     let result = match &command {
-        UserCommand::Add { name } => match valid_user_name(name) {
-            Ok(()) => store.add_user(name).await.map(|u| vec![u]),
+        UserCommand::Add { name, .. } => match valid_user_name(name) {
+            Ok(()) => match store.add_user(name).await {
+                Ok(user) => match &password {
+                    Some(p) => store.set_password(name, p).await.map(|()| vec![user]),
+                    None => Ok(vec![user]),
+                },
+                Err(e) => Err(e),
+            },
             Err(message) => {
                 store.close().await;
                 eprintln!("bindbridge: bad user name '{name}': {message}");
                 return Ok(ExitCode::from(1));
             }
         },
+        UserCommand::Passwd { name, .. } => {
+            let password = password.unwrap_or_default();
+            store
+                .set_password(name, &password)
+                .await
+                .map(|()| Vec::new())
+        }
         UserCommand::List => store.users().await,
     };
     store.close().await;
@@ -269,6 +304,23 @@ pub async fn user(db: PathBuf, command: UserCommand) -> io::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Ok(store_failure(&e)),
+    }
+}
+
+/// The first line of standard input, without its line ending: a
+/// password piped in (`--password-stdin`), as docker login reads one.
+fn read_password() -> Result<String, String> {
+    let mut line = String::new();
+    io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    match password.chars().count() {
+        n if n < crate::store::MIN_PASSWORD_CHARS => Err(format!(
+            "the password on standard input is too short: {n} characters, at least {} needed",
+            crate::store::MIN_PASSWORD_CHARS
+        )),
+        _ => Ok(password),
     }
 }
 
@@ -373,6 +425,7 @@ pub async fn token(db: PathBuf, command: TokenCommand) -> io::Result<ExitCode> {
             permissions,
             name,
             expires,
+            zones,
         } => {
             let lifetime = expires
                 .as_deref()
@@ -390,7 +443,7 @@ pub async fn token(db: PathBuf, command: TokenCommand) -> io::Result<ExitCode> {
                 }
             };
             match store
-                .create_token(&user, &name, &permissions, expires_at)
+                .create_token(&user, &name, &permissions, &zones, expires_at)
                 .await
             {
                 Ok((token, _)) => {
@@ -412,9 +465,13 @@ pub async fn token(db: PathBuf, command: TokenCommand) -> io::Result<ExitCode> {
                         (None, Some(at)) => format!("expires {at}"),
                         (None, None) => "active".into(),
                     };
+                    let scope = match t.zones.is_empty() {
+                        true => String::new(),
+                        false => format!("  zones {}", t.zones.join(",")),
+                    };
                     writeln!(
                         out,
-                        "{}  {}  {}  {}  created {}  last used {}  {state}",
+                        "{}  {}  {}  {}  created {}  last used {}  {state}{scope}",
                         t.prefix,
                         t.user,
                         if t.name.is_empty() { "-" } else { &t.name },

@@ -17,6 +17,7 @@ mod deploys;
 mod records;
 mod rules;
 mod secondaries;
+mod sessions;
 pub mod shape;
 mod tokens;
 mod tsig;
@@ -40,11 +41,12 @@ pub use records::{
     RecordPage, RecordStream, RecordView, RecordWrite, StoredRow, Written,
 };
 pub use secondaries::{SecondaryCheck, SecondaryGauge, SecondaryState, Seen};
+pub use sessions::{LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW, SESSION_LIFETIME, Session};
 pub use shape::{RecordRow, ShapeError, Soa, ZoneFields};
-pub use tokens::{Caller, PERMISSIONS, TokenInfo};
+pub use tokens::{Caller, PERMISSIONS, TokenInfo, constant_time_eq};
 pub use tsig::{TSIG_ALGORITHMS, TsigInfo, TsigKey, key_name};
 pub use update::{Prerequisite, PrerequisiteFailed, UpdateOp, Updated};
-pub use users::User;
+pub use users::{MIN_PASSWORD_CHARS, User};
 pub use zones::{AcceptZone, Change, SaveMode, SaveRequest, Saved, ZoneInfo, ZoneSummary};
 
 /// Where the database is when neither `--db` nor a config file says.
@@ -110,6 +112,10 @@ pub enum StoreError {
         "unknown permission '{0}' (known: dns:list, dns:read, dns:create, dns:update, dns:delete, dns:*)"
     )]
     BadPermission(String),
+    /// A password could not be hashed (argon2 refused its parameters or
+    /// the stored hash is not a PHC string).
+    #[error("password hashing failed: {0}")]
+    Password(String),
     /// A user with this name exists already.
     #[error("a user named '{0}' exists already")]
     UserExists(String),

@@ -282,6 +282,17 @@ pub struct RecordFilter<'a> {
     pub record_type: Option<&'a str>,
     /// Only the record with this uuid.
     pub record_uuid: Option<&'a str>,
+    /// Only these zones (domains) of the owner's, for a token limited to
+    /// them; empty: all.
+    pub zones: &'a [String],
+}
+
+/// The SQL condition that zone `column` is one of a token's zones, bound
+/// as the comma-joined list (empty: every zone).
+pub(super) fn in_scope(column: &str, parameter: &str) -> String {
+    format!(
+        "({parameter} = '' OR instr(',' || {parameter} || ',', ',' || lower({column}) || ',') > 0)"
+    )
 }
 
 /// One listed record, borrowing from the page it was read in: the list
@@ -390,11 +401,13 @@ impl Store {
         // and the zone's uuid is a constant.
         let zone: Option<(i64, String)> = match filter.zone_uuid {
             Some(uuid) => {
-                let zone = sqlx::query_as(
-                    "SELECT id, hex(uuid) FROM zones WHERE uuid = ? AND owner_id = ?",
-                )
+                let zone = sqlx::query_as(&format!(
+                    "SELECT id, hex(uuid) FROM zones WHERE uuid = ? AND owner_id = ? AND {}",
+                    in_scope("domain", "?3")
+                ))
                 .bind(uuid_blob(uuid))
                 .bind(filter.owner_id)
+                .bind(filter.zones.join(","))
                 .fetch_optional(&mut *tx)
                 .await?;
                 match zone {
@@ -414,7 +427,10 @@ impl Store {
             None => (
                 "records r JOIN zones z ON z.id = r.zone_id",
                 "hex(z.uuid)",
-                "z.owner_id = ?3 AND (?2 IS NULL OR r.record_type = ?2 COLLATE NOCASE)".to_string(),
+                format!(
+                    "z.owner_id = ?3 AND (?2 IS NULL OR r.record_type = ?2 COLLATE NOCASE) AND {}",
+                    in_scope("z.domain", "?9")
+                ),
             ),
         };
         // Written out only when asked for, so that the uuid index serves it.
@@ -424,6 +440,7 @@ impl Store {
         }
         let record_type = filter.record_type.map(str::to_string);
         let owner_id = filter.owner_id;
+        let scope = filter.zones.join(",");
         let total: i64 =
             sqlx::query_scalar(&format!("SELECT count(*) FROM {from} WHERE {conditions}"))
                 .bind(zone_id)
@@ -433,6 +450,8 @@ impl Store {
                 .bind(0i64)
                 .bind(&record_uuid)
                 .bind(&zone_hex)
+                .bind(0i64)
+                .bind(&scope)
                 .fetch_one(&mut *tx)
                 .await?;
         let page = page.unwrap_or(Page {
@@ -466,6 +485,7 @@ impl Store {
                     .bind(&record_uuid)
                     .bind(&zone_hex)
                     .bind(after)
+                    .bind(&scope)
                     .fetch_one(&mut *tx)
                     .await;
                 let (json, last, read) = match read {
@@ -498,10 +518,17 @@ impl Store {
         })
     }
 
-    /// The caller's record with this uuid.
-    pub async fn record(&self, owner_id: i64, uuid: &str) -> Result<StoredRow, StoreError> {
+    /// The caller's record with this uuid, in one of `zones` (domains;
+    /// empty: any of the owner's).
+    pub async fn record(
+        &self,
+        owner_id: i64,
+        zones: &[String],
+        uuid: &str,
+    ) -> Result<StoredRow, StoreError> {
         let filter = RecordFilter {
             owner_id,
+            zones,
             record_uuid: Some(uuid),
             ..RecordFilter::default()
         };

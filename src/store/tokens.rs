@@ -5,6 +5,12 @@
 //! to find its row; the hashes are then compared in constant time.
 //! `last_used_at` is written at most once a minute per token, so reading
 //! the API does not turn every request into a write.
+//!
+//! A token may be limited to some of its user's zones (`zones`, empty for
+//! all): the API then treats every other zone as another user's (404), so
+//! a token leaked from one site's deploy script cannot even tell which
+//! other zones exist. Read-only is a choice of permissions (`dns:list`,
+//! `dns:read`), not a separate flag.
 
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -44,6 +50,8 @@ pub struct TokenInfo {
     pub expires_at: Option<String>,
     /// When it was revoked.
     pub revoked_at: Option<String>,
+    /// The zones it is limited to; empty: all of its user's.
+    pub zones: Vec<String>,
 }
 
 /// Who is calling, once a token is accepted.
@@ -57,9 +65,18 @@ pub struct Caller {
     pub token_prefix: String,
     /// Granted permissions.
     pub permissions: Vec<String>,
+    /// The zones (lowercase domains) the token is limited to; empty: all
+    /// of its user's.
+    pub zones: Vec<String>,
 }
 
 impl Caller {
+    /// True if the token may act on zone `domain` at all. A zone it may
+    /// not is answered as if it did not exist.
+    pub fn covers(&self, domain: &str) -> bool {
+        self.zones.is_empty() || self.zones.iter().any(|z| z.eq_ignore_ascii_case(domain))
+    }
+
     /// True if the token grants `permission` (or `dns:*`).
     pub fn may(&self, permission: &str) -> bool {
         self.permissions
@@ -73,13 +90,25 @@ impl Caller {
     }
 }
 
-fn hash(token: &str) -> Vec<u8> {
+/// The SHA-256 of a secret, as stored (tokens, session ids).
+pub(super) fn hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
 /// Equal contents, in time that does not depend on where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// 256 random bits from the OS in lowercase hex.
+pub(super) fn random_hex() -> Result<String, StoreError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret)
+        .map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("no randomness: {e}"))))?;
+    let mut text = Vec::with_capacity(64);
+    encode_hex(&secret, &mut text);
+    text.make_ascii_lowercase();
+    Ok(String::from_utf8_lossy(&text).into_owned())
 }
 
 impl Store {
@@ -90,6 +119,7 @@ impl Store {
         user: &str,
         name: &str,
         permissions: &[String],
+        zones: &[String],
         expires_at: Option<i64>,
     ) -> Result<(String, String), StoreError> {
         if let Some(bad) = permissions
@@ -99,24 +129,19 @@ impl Store {
             return Err(StoreError::BadPermission(bad.clone()));
         }
         let user = self.user(user).await?;
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret)
-            .map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("no randomness: {e}"))))?;
-        let mut token = b"vps_".to_vec();
-        encode_hex(&secret, &mut token);
-        token.make_ascii_lowercase();
-        let token = String::from_utf8_lossy(&token).into_owned();
+        let token = format!("vps_{}", random_hex()?);
         let prefix = token[..PREFIX_LEN].to_string();
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO api_tokens (user_id, name, prefix, hash, permissions, created_at, \
-             expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO api_tokens (user_id, name, prefix, hash, permissions, zones, \
+             created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(user.id)
         .bind(name)
         .bind(&prefix)
         .bind(hash(&token))
         .bind(permissions.join(","))
+        .bind(zone_list(zones))
         .bind(now_unix())
         .bind(expires_at)
         .execute(&mut *tx)
@@ -129,7 +154,7 @@ impl Store {
     pub async fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>, StoreError> {
         let rows = sqlx::query(
             "SELECT t.prefix, t.name, u.name AS user, t.permissions, t.created_at, \
-             t.last_used_at, t.expires_at, t.revoked_at FROM api_tokens t \
+             t.last_used_at, t.expires_at, t.revoked_at, t.zones FROM api_tokens t \
              JOIN users u ON u.id = t.user_id WHERE ? IS NULL OR u.name = ? ORDER BY t.id",
         )
         .bind(user)
@@ -151,6 +176,7 @@ impl Store {
                     last_used_at: time(row, "last_used_at")?,
                     expires_at: time(row, "expires_at")?,
                     revoked_at: time(row, "revoked_at")?,
+                    zones: split_permissions(row.try_get("zones")?),
                 })
             })
             .collect()
@@ -158,12 +184,24 @@ impl Store {
 
     /// Revokes the token(s) with this prefix; false if none was active.
     pub async fn revoke_token(&self, prefix: &str) -> Result<bool, StoreError> {
+        self.revoke_token_of(None, prefix).await
+    }
+
+    /// Revokes the token(s) with this prefix if they are `user_id`'s (any
+    /// user's with None); false if none was active.
+    pub async fn revoke_token_of(
+        &self,
+        user_id: Option<i64>,
+        prefix: &str,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
         let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL",
+            "UPDATE api_tokens SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL \
+             AND (?3 IS NULL OR user_id = ?3)",
         )
         .bind(now_unix())
         .bind(prefix)
+        .bind(user_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -179,7 +217,7 @@ impl Store {
         }
         let now = now_unix();
         let rows = sqlx::query(
-            "SELECT t.id, t.hash, t.permissions, t.last_used_at, u.id AS user_id, u.name \
+            "SELECT t.id, t.hash, t.permissions, t.zones, t.last_used_at, u.id AS user_id, u.name \
              FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.prefix = ? AND t.revoked_at IS NULL \
              AND (t.expires_at IS NULL OR t.expires_at > ?)",
@@ -210,12 +248,25 @@ impl Store {
                 user: row.try_get("name")?,
                 token_prefix: token[..PREFIX_LEN].to_string(),
                 permissions: split_permissions(row.try_get("permissions")?),
+                zones: split_permissions(row.try_get("zones")?),
             }));
         }
         Ok(None)
     }
 }
 
+/// How a token's zones are stored: lowercase, without the final dot,
+/// comma-separated (domains hold no commas).
+fn zone_list(zones: &[String]) -> String {
+    let zones: Vec<String> = zones
+        .iter()
+        .map(|z| z.trim().trim_end_matches('.').to_ascii_lowercase())
+        .filter(|z| !z.is_empty())
+        .collect();
+    zones.join(",")
+}
+
+/// A comma-separated column as its items.
 fn split_permissions(text: String) -> Vec<String> {
     text.split(',')
         .filter(|p| !p.is_empty())
@@ -234,7 +285,7 @@ mod tests {
         store.add_user("alice").await.unwrap();
         let perms = vec!["dns:read".to_string()];
         let (token, prefix) = store
-            .create_token("alice", "ci", &perms, None)
+            .create_token("alice", "ci", &perms, &[], None)
             .await
             .unwrap();
         assert!(token.starts_with("vps_") && token.len() == 68, "{token}");
@@ -251,13 +302,42 @@ mod tests {
         assert!(store.revoke_token(&prefix).await.unwrap());
         assert_eq!(store.authenticate(&token).await.unwrap(), None);
         let (old, _) = store
-            .create_token("alice", "old", &perms, Some(now_unix() - 1))
+            .create_token("alice", "old", &perms, &[], Some(now_unix() - 1))
             .await
             .unwrap();
         assert_eq!(store.authenticate(&old).await.unwrap(), None);
         let bad = store
-            .create_token("alice", "x", &["dns:all".to_string()], None)
+            .create_token("alice", "x", &["dns:all".to_string()], &[], None)
             .await;
         assert!(matches!(bad, Err(StoreError::BadPermission(_))));
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn scoped_tokens_cover_their_zones_and_revoke_only_their_users(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        store.add_user("alice").await.unwrap();
+        let bob = store.add_user("bob").await.unwrap();
+        let zones = vec!["A.example.".to_string(), "b.example".to_string()];
+        let (token, prefix) = store
+            .create_token("alice", "site", &["dns:read".to_string()], &zones, None)
+            .await
+            .unwrap();
+        let caller = store.authenticate(&token).await.unwrap().unwrap();
+        assert_eq!(caller.zones, ["a.example", "b.example"]);
+        assert!(caller.covers("a.example") && caller.covers("B.Example"));
+        assert!(!caller.covers("c.example"));
+        assert_eq!(
+            store.tokens(Some("alice")).await.unwrap()[0].zones,
+            caller.zones
+        );
+        assert!(!store.revoke_token_of(Some(bob.id), &prefix).await.unwrap());
+        assert!(store.authenticate(&token).await.unwrap().is_some());
+        assert!(
+            store
+                .revoke_token_of(Some(caller.user_id), &prefix)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.authenticate(&token).await.unwrap(), None);
     }
 }

@@ -482,6 +482,7 @@ mod tests {
                     zone_uuid: Some(zone),
                     record_type: None,
                     record_uuid: None,
+                    zones: &[],
                 },
                 None,
             )

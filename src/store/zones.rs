@@ -236,37 +236,42 @@ pub struct Change {
 
 impl Store {
     /// The zones of `owner_id`, by domain, optionally only `domain`, with
-    /// the total count.
+    /// the total count; only those in `zones` unless it is empty (a token
+    /// limited to some zones).
     pub async fn owned_zones(
         &self,
         owner_id: i64,
+        zones: &[String],
         domain: Option<&str>,
         page: Option<Page>,
     ) -> Result<(Vec<ZoneSummary>, i64), StoreError> {
         let key = domain.map(domain_key);
         let domain = key.as_deref();
+        let scope = zones.join(",");
         let mut tx = self.pool.begin().await?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM zones WHERE owner_id = ? AND (? IS NULL OR domain = ?)",
-        )
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM zones WHERE owner_id = ?1 AND (?2 IS NULL OR domain = ?2) AND {}",
+            super::records::in_scope("domain", "?3")
+        ))
         .bind(owner_id)
         .bind(domain)
-        .bind(domain)
+        .bind(&scope)
         .fetch_one(&mut *tx)
         .await?;
         let page = page.unwrap_or(Page {
             offset: 0,
             limit: -1,
         });
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "SELECT z.uuid, z.domain, z.created_at, \
              (SELECT count(*) FROM records r WHERE r.zone_id = z.id) AS record_count \
-             FROM zones z WHERE z.owner_id = ? AND (? IS NULL OR z.domain = ?) \
-             ORDER BY z.domain LIMIT ? OFFSET ?",
-        )
+             FROM zones z WHERE z.owner_id = ?1 AND (?2 IS NULL OR z.domain = ?2) AND {} \
+             ORDER BY z.domain LIMIT ?4 OFFSET ?5",
+            super::records::in_scope("z.domain", "?3")
+        ))
         .bind(owner_id)
         .bind(domain)
-        .bind(domain)
+        .bind(&scope)
         .bind(page.limit)
         .bind(page.offset)
         .fetch_all(&mut *tx)
@@ -1026,13 +1031,13 @@ pub(super) mod tests {
             .await
             .unwrap();
         let found = store
-            .record(owner.id, &written.uuid.to_string())
+            .record(owner.id, &[], &written.uuid.to_string())
             .await
             .unwrap();
         assert_eq!(found, written);
         let other = store.add_user("bob").await.unwrap();
         assert!(matches!(
-            store.record(other.id, &written.uuid.to_string()).await,
+            store.record(other.id, &[], &written.uuid.to_string()).await,
             Err(StoreError::UnknownRecord(_))
         ));
     }

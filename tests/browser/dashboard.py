@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""The dashboard in headless Chromium, driven through the DevTools protocol.
+
+Run by tests/web.rs (`browser_walkthrough`) against a `bindbridge serve --dev`:
+log in with the demo password, create a token and see it once, use it with
+curl, create a zone and a record through the pages and see dig serve it, see
+a validation error next to its field, revoke the token and get 401. Every page
+gets a screenshot and a basic accessibility check (labels, headings, contrast).
+Exits 1 with the reason on the first failure.
+"""
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import websocket  # Debian: python3-websocket
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+class Browser:
+    """One headless Chromium with one page, spoken to over its websocket."""
+
+    def __init__(self, chromium):
+        self.profile = tempfile.mkdtemp(prefix="bindbridge-chromium-")
+        self.process = subprocess.Popen(
+            [
+                chromium,
+                "--headless=new",
+                # The tests run as root in CI, where the sandbox cannot start.
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+                "--remote-allow-origins=*",
+                "--window-size=1280,900",
+                f"--user-data-dir={self.profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        browser_url = None
+        deadline = time.time() + 30
+        seen = []
+        while time.time() < deadline:
+            line = self.process.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            found = re.search(r"DevTools listening on (ws://\S+)", line)
+            if found:
+                browser_url = found.group(1)
+                break
+        check(browser_url, "chromium did not start its DevTools endpoint:\n" + "".join(seen))
+        port = re.search(r"ws://[^:/]+:(\d+)/", browser_url).group(1)
+        page_url = None
+        for _ in range(100):
+            out = subprocess.run(
+                ["curl", "-s", f"http://127.0.0.1:{port}/json/list"], capture_output=True, text=True
+            ).stdout
+            pages = [t for t in json.loads(out or "[]") if t.get("type") == "page"]
+            if pages:
+                page_url = pages[0]["webSocketDebuggerUrl"]
+                break
+            time.sleep(0.1)
+        check(page_url, "chromium has no page target")
+        self.ws = websocket.create_connection(page_url, timeout=30, suppress_origin=True)
+        self.next_id = 0
+        self.call("Page.enable")
+        self.call("Runtime.enable")
+
+    def close(self):
+        try:
+            self.ws.close()
+        finally:
+            self.process.kill()
+            self.process.wait()
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+    def call(self, method, **params):
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.next_id:
+                check("error" not in message, f"{method}: {message.get('error')}")
+                return message["result"]
+
+    def eval(self, expression):
+        result = self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
+        check("exceptionDetails" not in result, f"{expression}: {result.get('exceptionDetails')}")
+        return result["result"].get("value")
+
+    def wait_new_document(self, what):
+        """Waits until the page marked by `mark()` is replaced and loaded."""
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                done = self.eval(
+                    "window.__old === undefined && document.readyState === 'complete'"
+                )
+            except (Failure, websocket.WebSocketException):
+                done = False
+            if done:
+                return
+            time.sleep(0.05)
+        raise Failure(f"{what}: no new page within 20 s")
+
+    def mark(self):
+        self.eval("window.__old = true")
+
+    def goto(self, url):
+        self.mark()
+        self.call("Page.navigate", url=url)
+        self.wait_new_document(f"GET {url}")
+
+    def submit(self, script, what):
+        """Runs `script` (which fills a form and clicks its button) and waits
+        for the answer's page."""
+        self.mark()
+        self.eval(script)
+        self.wait_new_document(what)
+
+    def path(self):
+        return self.eval("location.pathname")
+
+    def html(self):
+        return self.eval("document.documentElement.outerHTML")
+
+    def screenshot(self, out, name):
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        path = os.path.join(out, f"{name}.png")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data["data"]))
+        print(f"screenshot: {path}")
+
+    def accessible(self, page):
+        """Labels on every field, one h1 and no skipped heading level, a
+        language, and WCAG AA contrast for every piece of text."""
+        problems = self.eval(ACCESSIBILITY_CHECK)
+        check(problems == [], f"{page}: accessibility problems: {problems}")
+
+
+# Runs in the page; the problems it finds, as strings.
+ACCESSIBILITY_CHECK = r"""
+(() => {
+  const problems = [];
+  if (!document.documentElement.lang) problems.push("no lang on <html>");
+  for (const field of document.querySelectorAll("input, select, textarea")) {
+    if (field.type === "hidden") continue;
+    const named = (field.labels && field.labels.length > 0) || field.getAttribute("aria-label");
+    if (!named) problems.push(`field without a label: ${field.outerHTML}`);
+  }
+  for (const button of document.querySelectorAll("button")) {
+    if (!button.textContent.trim() && !button.getAttribute("aria-label"))
+      problems.push(`button without a name: ${button.outerHTML}`);
+  }
+  const headings = [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")];
+  if (headings.filter(h => h.tagName === "H1").length !== 1) problems.push("not exactly one h1");
+  let level = 0;
+  for (const h of headings) {
+    const next = Number(h.tagName[1]);
+    if (next > level + 1) problems.push(`heading level skipped before ${h.outerHTML}`);
+    level = next;
+  }
+  const rgb = text => (text.match(/[\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => {
+    const c = [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const background = el => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  while (walker.nextNode()) {
+    const el = walker.currentNode.parentElement;
+    if (!walker.currentNode.textContent.trim() || seen.has(el)) continue;
+    seen.add(el);
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || style.display === "none" || el.offsetParent === null && el.tagName !== "BODY") continue;
+    const fg = luminance(rgb(style.color).slice(0, 3));
+    const bg = luminance(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5))
+      problems.push(`contrast ${ratio.toFixed(2)} of "${el.textContent.trim().slice(0, 40)}"`);
+  }
+  return problems;
+})()
+"""
+
+
+def js(value):
+    return json.dumps(value)
+
+
+def curl_status(url, token):
+    out = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Authorization: Bearer {token}", url],
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
+def dig(dns, name):
+    host, port = dns.rsplit(":", 1)
+    out = subprocess.run(
+        ["dig", f"@{host}", "-p", port, name, "A", "+short", "+norecurse", "+tries=1", "+time=2"],
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.split()
+
+
+def walk(browser, args):
+    base, out = args.base, args.out
+    # Log in.
+    browser.goto(f"{base}/account/login")
+    browser.accessible("login")
+    browser.screenshot(out, "login")
+    browser.submit(
+        f"document.querySelector('#username').value = {js(args.user)};"
+        f"document.querySelector('#password').value = {js(args.password)};"
+        "document.querySelector('main form button[type=submit]').click()",
+        "login",
+    )
+    check(browser.path() == "/account/dns/", f"after login: {browser.path()}")
+
+    # A token, shown once, with the document's warning and a copy button.
+    browser.goto(f"{base}/account/developers/")
+    browser.accessible("developers")
+    browser.submit(
+        "document.querySelector('#token-name').value = 'browser';"
+        "document.querySelector('#perm-dns-all').checked = true;"
+        "document.querySelector('#create-heading').parentElement.querySelector('button[type=submit]').click()",
+        "create token",
+    )
+    token = browser.eval("document.querySelector('#new-token') && document.querySelector('#new-token').value")
+    check(token and token.startswith("vps_") and len(token) == 68, f"a new token on the page: {token!r}")
+    check(
+        "API tokens are shown only once during creation" in browser.html(),
+        "the warning of the API document is shown",
+    )
+    check(browser.eval("!document.querySelector('#copy-token').hidden"), "the copy button shows with JavaScript")
+    browser.eval("document.querySelector('#copy-token').click()")
+    time.sleep(0.3)
+    status = browser.eval("document.querySelector('#copy-status').textContent")
+    check(status in ("Copied.", "Selected: press Ctrl+C to copy."), f"the copy button answers: {status!r}")
+    browser.accessible("developers with a new token")
+    browser.screenshot(out, "developers-new-token")
+    check(curl_status(f"{base}/api/v1/dns-zones/", token) == "200", "curl with the new token gets 200")
+    # Loaded again, the page shows the prefix only.
+    browser.goto(f"{base}/account/developers/")
+    html = browser.html()
+    check(token not in html, "the token is not shown a second time")
+    check(token[:12] in html, "its prefix is listed")
+
+    # A zone and a record through the pages; dig sees the record.
+    browser.goto(f"{base}/account/dns/")
+    browser.submit(
+        "document.querySelector('#zone-domain').value = 'browser.example';"
+        "document.querySelector('#zone-domain').form.querySelector('button[type=submit]').click()",
+        "add zone",
+    )
+    zone_path = browser.path()
+    check(re.fullmatch(r"/account/dns/[0-9a-f-]{36}/", zone_path), f"the zone's page: {zone_path}")
+    browser.submit(
+        "document.querySelector('#new-name').value = 'www';"
+        "document.querySelector('#new-type').value = 'A';"
+        "document.querySelector('#new-value').value = '192.0.2.55';"
+        "document.querySelector('#add-record button[type=submit]').click()",
+        "add record",
+    )
+    check(browser.path() == zone_path, f"back on the zone page: {browser.path()}")
+    deadline = time.time() + 30
+    while dig(args.dns, "www.browser.example") != ["192.0.2.55"]:
+        check(time.time() < deadline, f"dig: {dig(args.dns, 'www.browser.example')}")
+        time.sleep(0.2)
+    browser.goto(f"{base}{zone_path}")
+    check("192.0.2.55" in browser.html(), "the record is listed")
+    browser.accessible("zone")
+    browser.screenshot(out, "zone")
+
+    # A wrong value: the API's message, next to the value field.
+    browser.submit(
+        "document.querySelector('#new-name').value = 'bad';"
+        "document.querySelector('#new-value').value = 'not-an-address';"
+        "document.querySelector('#add-record button[type=submit]').click()",
+        "add a wrong record",
+    )
+    error = browser.eval(
+        "(() => { const e = document.querySelector('#new-value-error');"
+        " return e && e.parentElement.contains(document.querySelector('#new-value')) ? e.textContent : null })()"
+    )
+    check(error and "Invalid A value" in error, f"the error next to the value field: {error!r}")
+    browser.accessible("zone with an error")
+    browser.screenshot(out, "zone-error")
+
+    browser.goto(f"{base}/account/dns/")
+    check("browser.example" in browser.html() and "deployed" in browser.html(), "the zone is listed, deployed")
+    browser.accessible("dns")
+    browser.screenshot(out, "dns")
+
+    # Revoked, the token gets 401.
+    browser.goto(f"{base}/account/developers/")
+    browser.submit(
+        f"document.querySelector('tr[data-prefix={js(token[:12])}] button[type=submit]').click()",
+        "revoke",
+    )
+    check("revoked" in browser.html(), "the token shows as revoked")
+    browser.accessible("developers after revoking")
+    browser.screenshot(out, "developers")
+    check(curl_status(f"{base}/api/v1/dns-zones/", token) == "401", "curl with the revoked token gets 401")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    for option in ("--chromium", "--base", "--user", "--password", "--dns", "--out"):
+        parser.add_argument(option, required=True)
+    args = parser.parse_args()
+    browser = Browser(args.chromium)
+    try:
+        walk(browser, args)
+    except Failure as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        browser.close()
+    print("browser walkthrough passed")
+
+
+if __name__ == "__main__":
+    main()
