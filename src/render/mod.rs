@@ -17,6 +17,7 @@
 pub mod order;
 pub mod rdata;
 mod template;
+pub use template::error_chain;
 
 use std::io::{self, Write};
 

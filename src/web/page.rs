@@ -52,7 +52,9 @@ pub fn context(account: Option<&Account>) -> tera::Context {
 /// Page `name` rendered with `ctx`, answered with `status`.
 pub fn render(status: StatusCode, name: &str, ctx: &tera::Context) -> Response {
     let html = match tera() {
-        Ok(tera) => tera.render(name, ctx).map_err(|e| error_chain(&e)),
+        Ok(tera) => tera
+            .render(name, ctx)
+            .map_err(|e| crate::render::error_chain(&e)),
         Err(e) => Err(e.clone()),
     };
     match html {
@@ -95,15 +97,4 @@ fn with_headers(status: StatusCode, html: String) -> Response {
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
 }
