@@ -19,7 +19,9 @@ What no schema can say, said here, each as narrowly as possible:
   already, a CNAME beside other data at its name (the apex always holds the
   SOA and NS), a delete of a record uuid the zone does not hold, and a
   PATCH whose fields, merged onto the stored record, do not make a valid
-  record. A schema describes one request, not the server's state, so a
+  record, and a replace_rrset listing one RDATA twice in two spellings
+  (``::82`` and ``0::82``; a set holds it once, so the server refuses it
+  rather than guess which the client meant). A schema describes one request, not the server's state, so a
   schema-valid request can meet such a 400. The replacement runs the
   built-in check and lets its failure stand unless the response is a 400
   that the server's state, read back through the API (zone listing, record
@@ -213,9 +215,15 @@ def state_conflict(case, body):
         if change.get("op") == "create":
             return explained(detail, field, change, existing, zone)
         if change.get("op") == "replace_rrset":
-            # The RRset's own records are replaced, so only others meet it.
+            # The RRset's own records are replaced, so only others meet it,
+            # and its members must differ from each other as RDATA.
             key = owner_key(change.get("name"), zone["domain"])
             rtype = (change.get("record_type") or "").strip().upper()
+            if "exists already" in detail:
+                members = change.get("records") or []
+                return any(same_value(rtype, a.get("value"), b.get("value"))
+                           and (a.get("priority") == b.get("priority") or rtype not in ("MX", "SRV"))
+                           for i, a in enumerate(members) for b in members[:i])
             others = [r for r in existing if not (owner_key(r["name"], zone["domain"]) == key
                                                   and r["record_type"] == rtype)]
             new = dict(change, value=None)

@@ -483,7 +483,7 @@ fn batch_change() -> Value {
         fields.insert("records".into(), json!({"type": "array", "items": {
             "type": "object", "additionalProperties": false, "required": required, "properties": member}}));
         branches.push(json!({"type": "object", "additionalProperties": false, "required": ["op", "name", "record_type", "records"], "properties": fields,
-            "description": "The RRset at name of record_type becomes records; an empty list deletes it (needs dns:update)"}));
+            "description": "The RRset at name of record_type becomes records; an empty list deletes it; members must differ as RDATA, a value listed twice (in any spelling) is a 400 (needs dns:update)"}));
     }
     branches.push(json!({"type": "object", "additionalProperties": false, "required": ["op", "uuid"], "properties": {
         "op": {"const": "delete"}, "uuid": {"type": "string", "format": "uuid"}},
