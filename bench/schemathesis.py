@@ -9,7 +9,7 @@ runs
       http://127.0.0.1:PORT/api/v1/openapi.json -H 'Authorization: Bearer …'
 
 with a time budget. Schemathesis is not a dependency of the project:
-install it first (`pip install schemathesis`, in a virtualenv if you
+install it first (`pip install schemathesis publicsuffixlist`, in a virtualenv if you
 like) or point SCHEMATHESIS at its executable. Not part of `cargo test`.
 
 Usage:
@@ -56,7 +56,7 @@ def main():
     tool = os.environ.get("SCHEMATHESIS") or shutil.which("schemathesis")
     if not tool:
         print("schemathesis.py: could not run: schemathesis not found "
-              "(pip install schemathesis, or set SCHEMATHESIS)", file=sys.stderr)
+              "(pip install schemathesis publicsuffixlist, or set SCHEMATHESIS)", file=sys.stderr)
         return 2
     max_time = os.environ.get("SCHEMATHESIS_TIME", "120")
     proc = None

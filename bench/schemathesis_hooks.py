@@ -21,7 +21,11 @@ What no schema can say, said here, each as narrowly as possible:
   PATCH whose fields, merged onto the stored record, do not make a valid
   record, and a replace_rrset listing one RDATA twice in two spellings
   (``::82`` and ``0::82``; a set holds it once, so the server refuses it
-  rather than guess which the client meant). A schema describes one request, not the server's state, so a
+  rather than guess which the client meant), and a name that fits on its
+  own but is longer than 255 octets below the zone's own long name, a
+  second record of a singleton type (DNAME) at a name, and a zone name
+  the document says is refused because it is a public suffix (checked
+  here with the ``publicsuffixlist`` package's own copy of the list). A schema describes one request, not the server's state, so a
   schema-valid request can meet such a 400. The replacement runs the
   built-in check and lets its failure stand unless the response is a 400
   that the server's state, read back through the API (zone listing, record
@@ -32,14 +36,17 @@ What no schema can say, said here, each as narrowly as possible:
 import ipaddress
 import json
 import os
+import re
 import urllib.request
 
 import jsonschema_rs
 import schemathesis
+from publicsuffixlist import PublicSuffixList
 from hypothesis import strategies as st
 from schemathesis.checks import CHECKS
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+PUBLIC_SUFFIXES = PublicSuffixList()
 BASE = os.environ.get("BINDBRIDGE_URL", "").rstrip("/")
 TOKEN = os.environ.get("BINDBRIDGE_TOKEN", "")
 
@@ -165,12 +172,23 @@ def same_value(record_type, a, b):
     return words(a) == words(b)
 
 
+def too_long(name, domain):
+    """True if `name` (relative to `domain`, or full) is more than the 255
+    octets a domain name may have in wire form, once in the zone."""
+    key = owner_key(name, domain)
+    full = domain if key == "@" else f"{key}.{domain}"
+    return sum(len(label.encode()) + 1 for label in full.split(".") if label) + 1 > 255
+
+
 def explained(detail, field, new, existing, zone):
     """True if `new` (a record: record_type, name, value, priority) meets one
     of the conflicts the server refuses with 400, among `existing` (records as
     the API lists them) in `zone` (the zone's detail)."""
     rtype = (new.get("record_type") or "").strip().upper()
     name = owner_key(new.get("name"), zone["domain"])
+    if field.endswith("name") and "longer than 255 octets" in detail:
+        # A name that fits on its own but not below a long zone name.
+        return too_long(new.get("name"), zone["domain"])
     at_name = [r for r in existing if owner_key(r["name"], zone["domain"]) == name]
     if field.endswith("value") and "exists already" in detail:
         return any(r["record_type"] == rtype and same_value(rtype, r["value"], new.get("value"))
@@ -185,6 +203,39 @@ def explained(detail, field, new, existing, zone):
     return False
 
 
+def singleton_clash(detail, zone, records):
+    """True if `detail` is named's refusal of two records of a singleton
+    type (DNAME, CNAME) at one name, and `records` (the zone as the write
+    would leave it) do hold two of that type there."""
+    m = re.search(r"(\S+): multiple (\w+) records, but \w+ is a singleton type", detail)
+    if not m:
+        return False
+    owner, rtype = owner_key(m.group(1), zone["domain"]), m.group(2)
+    return sum(1 for r in records
+               if (r.get("record_type") or "").strip().upper() == rtype
+               and owner_key(r.get("name"), zone["domain"]) == owner) >= 2
+
+
+def batch_result(zone, changes):
+    """The zone's records as a batch of `changes` would leave them (names
+    and types only matter here)."""
+    records = list(zone["records"])
+    domain = zone["domain"]
+    for c in changes:
+        rrset = lambda r: (owner_key(r.get("name"), domain) == owner_key(c.get("name"), domain)
+                           and (r.get("record_type") or "").upper()
+                           == (c.get("record_type") or "").strip().upper())
+        if c.get("op") == "create":
+            records.append(c)
+        elif c.get("op") == "delete" and "uuid" in c:
+            records = [r for r in records if r.get("uuid") != c["uuid"]]
+        elif c.get("op") in ("delete", "replace_rrset"):
+            records = [r for r in records if not rrset(r)]
+            records += [dict(m, name=c.get("name"), record_type=c.get("record_type"))
+                        for m in c.get("records") or []]
+    return records
+
+
 def state_conflict(case, body):
     """True if the 400 in `body` is a conflict with the server's state."""
     if body.get("error_code") != "validation_error":
@@ -193,18 +244,28 @@ def state_conflict(case, body):
     path, method, data = case.operation.path, case.method.upper(), case.body
     if (method, path) == ("POST", "/api/v1/dns-zones/"):
         domain = str(data.get("domain", "")).lower().rstrip(".")
+        if field == "domain" and "is a public suffix" in detail:
+            return PUBLIC_SUFFIXES.is_public(domain.encode("idna").decode())
         return (field == "domain" and "exists already" in detail
                 and any(z["domain"] == domain for z in api(f"/api/v1/dns-zones/?domain={domain}")))
     uuid = case.path_parameters.get("uuid")
+    if path.rstrip("/") == "/api/v1/dns-zones/{uuid}/import" and "longer than 255 octets" in detail:
+        zone = api(f"/api/v1/dns-zones/{uuid}/")
+        owners = re.findall(r"bad owner name '([^']*)': domain name longer than 255 octets", detail)
+        return bool(owners) and all(too_long(o, zone["domain"]) for o in owners)
     if path == "/api/v1/dns-zones/{uuid}/records/" and method == "POST":
         zone = api(f"/api/v1/dns-zones/{uuid}/")
+        if singleton_clash(detail, zone, zone["records"] + [data]):
+            return True
         return explained(detail, field, data, zone["records"], zone)
     if path == "/api/v1/dns-zones/{uuid}/records/" and method == "PATCH":
         zone = api(f"/api/v1/dns-zones/{uuid}/")
         changes = data["changes"] if isinstance(data, dict) else data
         index = int(field.split("]")[0].split("[")[1]) if field.startswith("changes[") else None
         if index is None or index >= len(changes):
-            return False
+            return singleton_clash(detail, zone, batch_result(zone, changes))
+        if singleton_clash(detail, zone, batch_result(zone, changes)):
+            return True
         change = changes[index]
         # The state a change meets: the zone's records, and the records the
         # batch's earlier changes created.
@@ -219,6 +280,8 @@ def state_conflict(case, body):
             # and its members must differ from each other as RDATA.
             key = owner_key(change.get("name"), zone["domain"])
             rtype = (change.get("record_type") or "").strip().upper()
+            if "longer than 255 octets" in detail:
+                return too_long(change.get("name"), zone["domain"])
             if "exists already" in detail:
                 members = change.get("records") or []
                 return any(same_value(rtype, a.get("value"), b.get("value"))
@@ -242,7 +305,8 @@ def state_conflict(case, body):
                 return True
             new = merged
         others = [r for r in zone["records"] if r["uuid"] != uuid]
-        return explained(detail, field, new, others, zone)
+        return (singleton_clash(detail, zone, others + [new])
+                or explained(detail, field, new, others, zone))
     return False
 
 
