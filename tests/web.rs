@@ -585,8 +585,11 @@ fn record_forms_validate_as_the_api_does_and_named_serves_them() {
         "{detail} next to the value in:\n{}",
         wrong.text
     );
-    // What was typed stays in the form.
-    assert!(wrong.text.contains("value=\"300.1.2.3\""));
+    // What was typed stays in the form, which names the error.
+    assert!(wrong.text.contains(
+        "value=\"300.1.2.3\" placeholder=\"192.0.2.1\" aria-invalid=\"true\" \
+         aria-describedby=\"new-value-error\">"
+    ));
     let added = send(&mut browser, &add, record("www", "192.0.2.10"));
     assert_eq!(added.status, 303, "{}", added.text);
     stack
@@ -617,7 +620,19 @@ fn record_forms_validate_as_the_api_does_and_named_serves_them() {
     fields[4].1 = "ten".into();
     let bad_ttl = send(&mut browser, &edit, fields);
     assert_eq!(bad_ttl.status, 400);
-    assert!(bad_ttl.text.contains("ttl must be a whole number"));
+    let error_id = format!("{record_uuid}-ttl-error");
+    assert!(
+        bad_ttl
+            .text
+            .contains(&format!("id=\"{error_id}\">ttl must be a whole number</p>")),
+        "{}",
+        bad_ttl.text
+    );
+    // Tied to its field for screen readers.
+    assert!(bad_ttl.text.contains(&format!(
+        "value=\"ten\" size=\"7\" inputmode=\"numeric\" aria-invalid=\"true\" \
+         aria-describedby=\"{error_id}\">"
+    )));
     // The zone file is the API's export.
     let file = browser.get(&format!("/account/dns/{uuid}/zone-file"));
     assert_eq!(file.status, 200);

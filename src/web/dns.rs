@@ -97,7 +97,7 @@ async fn zones_page(
     let mut ctx = page::context(Some(account));
     ctx.insert("zones", &zones);
     ctx.insert("domain", domain);
-    ctx.insert("errors", &field_errors(error));
+    ctx.insert("errors", &field_errors(error, &["domain"]));
     page::render(status, "dns.html", &ctx)
 }
 
@@ -114,14 +114,19 @@ async fn deploy_view(state: &AppState, zone: &ZoneInfo) -> Result<Value, StoreEr
     }))
 }
 
-/// An error as the page shows it: by field (`_form` when it names none).
-fn field_errors(error: Option<&ApiError>) -> BTreeMap<String, String> {
+/// The fields of a record form, as the API names them.
+const RECORD_FIELDS: [&str; 5] = ["name", "record_type", "value", "ttl", "priority"];
+
+/// An error as the page shows it: next to its field if the form has it
+/// (one of `fields`), else above the form (`_form`), so that no message
+/// is lost for want of a field to stand by.
+fn field_errors(error: Option<&ApiError>, fields: &[&str]) -> BTreeMap<String, String> {
     error
         .map(|e| {
-            let field = e.field.clone().unwrap_or_else(|| "_form".into());
             // A field of a batch is `changes[0].value`: the last part.
-            let field = field.rsplit('.').next().unwrap_or(&field).to_string();
-            (field, e.detail.clone())
+            let field = e.field.as_deref().and_then(|f| f.rsplit('.').next());
+            let field = field.filter(|f| fields.contains(f)).unwrap_or("_form");
+            (field.to_string(), e.detail.clone())
         })
         .into_iter()
         .collect()
@@ -189,7 +194,7 @@ async fn zone_page(
                 "value": shown("value", r.value.to_string()),
                 "ttl": shown("ttl", r.ttl.to_string()),
                 "priority": shown("priority", r.priority.map(|p| p.to_string()).unwrap_or_default()),
-                "errors": field_errors(failed_here.map(|f| &f.error)),
+                "errors": field_errors(failed_here.map(|f| &f.error), &RECORD_FIELDS),
             }));
         }
     }
@@ -214,7 +219,10 @@ async fn zone_page(
             "name": sent.name, "value": sent.value, "ttl": sent.ttl, "priority": sent.priority,
         }),
     );
-    ctx.insert("errors", &field_errors(new_failed.map(|f| &f.error)));
+    ctx.insert(
+        "errors",
+        &field_errors(new_failed.map(|f| &f.error), &RECORD_FIELDS),
+    );
     page::render(status, "zone.html", &ctx)
 }
 

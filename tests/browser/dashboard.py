@@ -153,8 +153,9 @@ class Browser:
         print(f"screenshot: {path}")
 
     def accessible(self, page):
-        """Labels on every field, one h1 and no skipped heading level, a
-        language, and WCAG AA contrast for every piece of text."""
+        """Labels on every field, field errors tied to their fields, one h1
+        and no skipped heading level, a language, and WCAG AA contrast for
+        every piece of text."""
         problems = self.eval(ACCESSIBILITY_CHECK)
         check(problems == [], f"{page}: accessibility problems: {problems}")
 
@@ -172,6 +173,20 @@ ACCESSIBILITY_CHECK = r"""
   for (const button of document.querySelectorAll("button")) {
     if (!button.textContent.trim() && !button.getAttribute("aria-label"))
       problems.push(`button without a name: ${button.outerHTML}`);
+  }
+  // A field's error (not a form's, which is an alert) is named by the
+  // field's aria-describedby, and the field says it is invalid.
+  const describedBy = f => (f.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+  for (const error of document.querySelectorAll("p.error:not([role=alert])")) {
+    const fields = [...document.querySelectorAll("input, select, textarea")]
+      .filter(f => error.id && describedBy(f).includes(error.id));
+    if (!fields.some(f => f.getAttribute("aria-invalid") === "true"))
+      problems.push(`field error not tied to an invalid field: ${error.outerHTML}`);
+  }
+  for (const field of document.querySelectorAll("[aria-invalid=true]")) {
+    const ids = describedBy(field);
+    if (ids.length === 0 || !ids.every(id => document.getElementById(id)))
+      problems.push(`invalid field without its error: ${field.outerHTML}`);
   }
   const headings = [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")];
   if (headings.filter(h => h.tagName === "H1").length !== 1) problems.push("not exactly one h1");
