@@ -459,11 +459,17 @@ fn a_token_limited_to_zones_gets_404_for_the_others_as_for_another_users() {
 
 #[test]
 fn a_dashboard_token_is_shown_once_works_and_stops_when_revoked() {
-    let server = server_with_alice();
+    // At debug, so that the log would show the token if anything logged it.
+    let mut server = Server::start_with("", "debug");
+    server.cli_with_input(
+        &["user", "add", "alice", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
     let mut browser = Browser::new(&server.base);
     browser.login("alice", PASSWORD);
     let csrf = browser.get("/account/developers/").csrf();
-    // No permission chosen: the error is next to the permissions.
+    // No permission chosen: the error is next to the permissions, and
+    // tied to them for screen readers.
     let page = browser.post(
         "/account/developers/",
         &[("csrf", &csrf), ("name", "ci"), ("expires", "30")],
@@ -473,7 +479,17 @@ fn a_dashboard_token_is_shown_once_works_and_stops_when_revoked() {
         page.text
             .contains("id=\"permissions-error\">Choose at least one permission.")
     );
-    let page = browser.post(
+    assert!(
+        page.text.contains(
+            "name=\"permissions\" value=\"dns:list\" aria-invalid=\"true\" \
+             aria-describedby=\"permissions-error\">"
+        ),
+        "{}",
+        page.text
+    );
+    // POST, then redirect: the answer to the POST holds no token, so a
+    // reload of what the browser shows never sends the form again.
+    let made = browser.post(
         "/account/developers/",
         &[
             ("csrf", &csrf),
@@ -483,13 +499,30 @@ fn a_dashboard_token_is_shown_once_works_and_stops_when_revoked() {
             ("expires", "30"),
         ],
     );
+    assert_eq!(made.status, 303, "{}", made.text);
+    assert_eq!(made.location.as_deref(), Some("/account/developers/"));
+    assert!(!made.text.contains("vps_"), "{}", made.text);
+    // Another session of the same user does not get it.
+    let mut other = Browser::new(&server.base);
+    other.login("alice", PASSWORD);
+    let theirs = other.get("/account/developers/");
+    assert!(theirs.text.contains("token-row") && !theirs.text.contains("id=\"new-token\""));
+    let page = browser.get("/account/developers/");
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(
         page.text
             .contains("API tokens are shown only once during creation")
     );
-    let at = page.text.find("value=\"vps_").expect("the new token") + "value=\"".len();
+    let field = "id=\"new-token\" class=\"token\" value=\"";
+    let at = page.text.find(field).expect("the new token") + field.len();
     let token = &page.text[at..at + 68];
+    assert!(token.starts_with("vps_"), "{token}");
+    // The reload: no token, no warning.
+    let reload = browser.get("/account/developers/");
+    assert_eq!(reload.status, 200);
+    assert!(!reload.text.contains(token));
+    assert!(!reload.text.contains("id=\"new-token\""));
+    assert!(!reload.text.contains("shown only once"));
     let api = server.client(token);
     let made = api.post("/api/v1/dns-zones/", &json!({"domain": "dash.example"}));
     assert_eq!(made.status, 201, "{}", made.text);
@@ -519,6 +552,10 @@ fn a_dashboard_token_is_shown_once_works_and_stops_when_revoked() {
         &[("csrf", &bobs), ("prefix", &kept[..12])],
     );
     assert_eq!(server.client(&kept).get("/api/v1/dns-zones/").status, 200);
+    // Held for its page in the database, the token was never logged.
+    let log = server.stop_and_read_log();
+    assert!(log.contains("dashboard login"), "{log}");
+    assert!(!log.contains(&token[4..]), "the token in the log:\n{log}");
 }
 
 #[test]

@@ -132,6 +132,12 @@ class Browser:
         self.call("Page.navigate", url=url)
         self.wait_new_document(f"GET {url}")
 
+    def reload(self):
+        """Reloads the page as the browser's reload button does."""
+        self.mark()
+        self.call("Page.reload")
+        self.wait_new_document("reload")
+
     def submit(self, script, what):
         """Runs `script` (which fills a form and clicks its button) and waits
         for the answer's page."""
@@ -269,12 +275,20 @@ def walk(browser, args):
     # A token, shown once, with the document's warning and a copy button.
     browser.goto(f"{base}/account/developers/")
     browser.accessible("developers")
-    browser.submit(
-        "document.querySelector('#token-name').value = 'browser';"
-        "document.querySelector('#perm-dns-all').checked = true;"
-        "document.querySelector('#create-heading').parentElement.querySelector('button[type=submit]').click()",
-        "create token",
+    create = "document.querySelector('#create-heading').parentElement.querySelector('button[type=submit]').click()"
+    # First without a permission: the error, next to and tied to them.
+    browser.submit("document.querySelector('#token-name').value = 'browser';" + create, "create a token without permissions")
+    tied = browser.eval(
+        "(() => { const f = document.querySelector('#perm-dns-list');"
+        " return f.getAttribute('aria-invalid') === 'true' && f.getAttribute('aria-describedby') === 'permissions-error'"
+        " && document.querySelector('#permissions-error').textContent })()"
     )
+    check(tied == "Choose at least one permission.", f"the permissions' error, tied to them: {tied!r}")
+    browser.accessible("developers with an error")
+    browser.screenshot(out, "developers-error")
+    browser.submit("document.querySelector('#perm-dns-all').checked = true;" + create, "create token")
+    # POST, then redirect: the page showing the token is a GET.
+    check(browser.path() == "/account/developers/", f"after creating: {browser.path()}")
     token = browser.eval("document.querySelector('#new-token') && document.querySelector('#new-token').value")
     check(token and token.startswith("vps_") and len(token) == 68, f"a new token on the page: {token!r}")
     check(
@@ -289,11 +303,17 @@ def walk(browser, args):
     browser.accessible("developers with a new token")
     browser.screenshot(out, "developers-new-token")
     check(curl_status(f"{base}/api/v1/dns-zones/", token) == "200", "curl with the new token gets 200")
-    # Loaded again, the page shows the prefix only.
-    browser.goto(f"{base}/account/developers/")
+    # Reloaded, the page shows the prefix only, and no form was sent again.
+    count = "document.querySelectorAll('tr.token-row').length"
+    before = browser.eval(count)
+    browser.reload()
+    check(browser.eval("performance.getEntriesByType('navigation')[0].type") == "reload", "a reload")
     html = browser.html()
     check(token not in html, "the token is not shown a second time")
+    check("shown only once" not in html, "no new token's warning after a reload")
     check(token[:12] in html, "its prefix is listed")
+    after = browser.eval(count)
+    check(after == before, f"the reload made no second token: {before} tokens, then {after}")
 
     # A zone and a record through the pages; dig sees the record.
     browser.goto(f"{base}/account/dns/")
