@@ -677,11 +677,24 @@ fn record_forms_validate_as_the_api_does_and_named_serves_them() {
         file.text,
         api.get(&format!("/api/v1/dns-zones/{uuid}/export")).text
     );
-    let deleted = send(
-        &mut browser,
-        &format!("{edit}/delete"),
-        vec![("csrf", csrf.clone())],
+    // Deleting asks first: the zone page links to a page whose form does it.
+    let delete = format!("{edit}/delete");
+    assert!(
+        browser
+            .get(&zone_page)
+            .text
+            .contains(&format!("href=\"{delete}\""))
     );
+    let confirm = browser.get(&delete);
+    assert_eq!(confirm.status, 200, "{}", confirm.text);
+    assert!(
+        confirm.text.contains("Delete the record www A 192.0.2.11?"),
+        "{}",
+        confirm.text
+    );
+    assert!(confirm.text.contains(&format!("action=\"{delete}\"")));
+    assert_eq!(browser.post(&delete, &[]).status, 403);
+    let deleted = send(&mut browser, &delete, vec![("csrf", csrf.clone())]);
     assert_eq!(deleted.status, 303);
     stack
         .wait_for("www gone", || {
@@ -708,6 +721,98 @@ fn record_forms_validate_as_the_api_does_and_named_serves_them() {
         ],
     );
     assert_eq!(theirs.status, 404);
+}
+
+#[test]
+fn a_zone_is_deleted_from_its_page_after_a_confirmation_and_named_stops_serving_it() {
+    let stack = Stack::start_with(|_| {});
+    let server = &stack.server;
+    server.cli_with_input(
+        &["user", "add", "alice", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    let api = server.client(&server.token("alice", "dns:*", &[]));
+    let mut browser = Browser::new(&server.base);
+    browser.login("alice", PASSWORD);
+    let csrf = browser.get("/account/dns/").csrf();
+    let made = browser.post(
+        "/account/dns/",
+        &[("csrf", &csrf), ("domain", "gone.example")],
+    );
+    assert_eq!(made.status, 303, "{}", made.text);
+    let zone_page = made.location.expect("the zone's page");
+    let uuid = zone_page
+        .trim_start_matches("/account/dns/")
+        .trim_end_matches('/')
+        .to_string();
+    let added = browser.post(
+        &format!("/account/dns/{uuid}/records"),
+        &[
+            ("csrf", &csrf),
+            ("name", "www"),
+            ("record_type", "A"),
+            ("value", "192.0.2.20"),
+        ],
+    );
+    assert_eq!(added.status, 303, "{}", added.text);
+    stack
+        .wait_for("www served", || {
+            let answer = stack.dig("www.gone.example.", "A");
+            (answer == Ok(vec!["192.0.2.20".to_string()]), answer)
+        })
+        .expect("served");
+    // The zone's page links to the confirmation, a plain page whose one
+    // form (with the CSRF token) deletes.
+    let delete = format!("/account/dns/{uuid}/delete");
+    assert!(
+        browser
+            .get(&zone_page)
+            .text
+            .contains(&format!("href=\"{delete}\""))
+    );
+    let confirm = browser.get(&delete);
+    assert_eq!(confirm.status, 200, "{}", confirm.text);
+    assert!(
+        confirm
+            .text
+            .contains("Delete the zone gone.example and all its records?")
+    );
+    assert!(
+        confirm
+            .text
+            .contains(&format!("<form method=\"post\" action=\"{delete}\""))
+    );
+    assert_eq!(confirm.csrf(), csrf);
+    // Without the token, or from another user, nothing is deleted.
+    assert_eq!(browser.post(&delete, &[]).status, 403);
+    server.cli_with_input(
+        &["user", "add", "bob", "--password-stdin"],
+        "bob password\n",
+    );
+    let mut bob = Browser::new(&server.base);
+    bob.login("bob", "bob password");
+    assert_eq!(bob.get(&delete).status, 404);
+    let bobs = bob.get("/account/dns/").csrf();
+    assert_eq!(bob.post(&delete, &[("csrf", &bobs)]).status, 404);
+    assert_eq!(api.get(&zone_path(&uuid)).status, 200);
+    // Confirmed: gone from the store, the list and named.
+    let deleted = browser.post(&delete, &[("csrf", &csrf)]);
+    assert_eq!(deleted.status, 303, "{}", deleted.text);
+    assert_eq!(deleted.location.as_deref(), Some("/account/dns/"));
+    assert_eq!(api.get(&zone_path(&uuid)).status, 404);
+    assert!(!browser.get("/account/dns/").text.contains("gone.example"));
+    assert_eq!(browser.get(&zone_page).status, 404);
+    assert_eq!(browser.post(&delete, &[("csrf", &csrf)]).status, 404);
+    stack
+        .wait_for("the zone no longer served", || {
+            let answer = stack.dig("gone.example.", "SOA");
+            (answer == Err("REFUSED".to_string()), answer)
+        })
+        .expect_err("REFUSED");
+    // The change log names the dashboard, as for the API's delete.
+    let history = server.cli(&["zone", "history", &uuid]);
+    assert!(history.contains("zone.delete"), "{history}");
+    assert!(history.contains("dashboard (alice)"), "{history}");
 }
 
 /// The Debian interpreter, which python3-websocket installs for.
@@ -765,6 +870,10 @@ fn browser_walkthrough() {
         "dns",
         "zone",
         "zone-error",
+        "record-edit-error",
+        "record-delete",
+        "zone-delete",
+        "developers-error",
         "developers-new-token",
         "developers",
     ] {

@@ -2,10 +2,12 @@
 """The dashboard in headless Chromium, driven through the DevTools protocol.
 
 Run by tests/web.rs (`browser_walkthrough`) against a `bindbridge serve --dev`:
-log in with the demo password, create a token and see it once, use it with
-curl, create a zone and a record through the pages and see dig serve it, see
-a validation error next to its field, revoke the token and get 401. Every page
-gets a screenshot and a basic accessibility check (labels, headings, contrast).
+log in with the demo password, create a token and see it once (a reload no
+longer shows it), use it with curl, create a zone and a record through the
+pages and see dig serve it, see a validation error next to its field, edit and
+delete the record, delete the zone and see named stop serving it, revoke the
+token and get 401. Every page gets a screenshot and a basic accessibility check
+(labels, field errors tied to their fields, headings, contrast).
 Exits 1 with the reason on the first failure.
 """
 
@@ -248,14 +250,33 @@ def curl_status(url, token):
     return out.stdout.strip()
 
 
-def dig(dns, name):
+def dig(dns, name, rtype="A"):
+    """The answer's status (NOERROR, NXDOMAIN, REFUSED...) and its data."""
     host, port = dns.rsplit(":", 1)
     out = subprocess.run(
-        ["dig", f"@{host}", "-p", port, name, "A", "+short", "+norecurse", "+tries=1", "+time=2"],
+        ["dig", f"@{host}", "-p", port, name, rtype, "+norecurse", "+tries=1", "+time=2",
+         "+noall", "+comments", "+answer"],
         capture_output=True,
         text=True,
+    ).stdout
+    status = re.search(r"status: (\w+)", out)
+    data = [line.split()[-1] for line in out.splitlines() if line and not line.startswith(";")]
+    return (status.group(1) if status else out.strip(), data)
+
+
+def wait_dig(dns, name, rtype, expected):
+    deadline = time.time() + 30
+    while (answer := dig(dns, name, rtype)) != expected:
+        check(time.time() < deadline, f"dig {name} {rtype}: {answer}, not {expected}")
+        time.sleep(0.2)
+
+
+# The record row (its div) whose value field holds `value`, in page scripts.
+def record_row(value):
+    return (
+        "[...document.querySelectorAll('.record')]"
+        f".find(r => r.querySelector('input[name=value]').value === {js(value)})"
     )
-    return out.stdout.split()
 
 
 def walk(browser, args):
@@ -332,10 +353,7 @@ def walk(browser, args):
         "add record",
     )
     check(browser.path() == zone_path, f"back on the zone page: {browser.path()}")
-    deadline = time.time() + 30
-    while dig(args.dns, "www.browser.example") != ["192.0.2.55"]:
-        check(time.time() < deadline, f"dig: {dig(args.dns, 'www.browser.example')}")
-        time.sleep(0.2)
+    wait_dig(args.dns, "www.browser.example", "A", ("NOERROR", ["192.0.2.55"]))
     browser.goto(f"{base}{zone_path}")
     check("192.0.2.55" in browser.html(), "the record is listed")
     browser.accessible("zone")
@@ -353,13 +371,78 @@ def walk(browser, args):
         " return e && e.parentElement.contains(document.querySelector('#new-value')) ? e.textContent : null })()"
     )
     check(error and "Invalid A value" in error, f"the error next to the value field: {error!r}")
+    tied = browser.eval(
+        "(() => { const f = document.querySelector('#new-value');"
+        " return [f.getAttribute('aria-invalid'), f.getAttribute('aria-describedby')] })()"
+    )
+    check(tied == ["true", "new-value-error"], f"the value field names its error: {tied}")
     browser.accessible("zone with an error")
     browser.screenshot(out, "zone-error")
 
-    browser.goto(f"{base}/account/dns/")
-    check("browser.example" in browser.html() and "deployed" in browser.html(), "the zone is listed, deployed")
+    # The record edited in its row's form; dig serves the new value.
+    browser.goto(f"{base}{zone_path}")
+    browser.submit(
+        f"(() => {{ const row = {record_row('192.0.2.55')};"
+        " row.querySelector('input[name=value]').value = '192.0.2.56';"
+        " row.querySelector('button[type=submit]').click() })()",
+        "edit the record",
+    )
+    check(browser.path() == zone_path, f"back on the zone page after the edit: {browser.path()}")
+    wait_dig(args.dns, "www.browser.example", "A", ("NOERROR", ["192.0.2.56"]))
+    # A wrong TTL in the row: the error next to that row's field.
+    browser.submit(
+        f"(() => {{ const row = {record_row('192.0.2.56')};"
+        " row.querySelector('input[name=ttl]').value = 'ten';"
+        " row.querySelector('button[type=submit]').click() })()",
+        "edit the record with a wrong TTL",
+    )
+    error = browser.eval(
+        f"(() => {{ const f = {record_row('192.0.2.56')}.querySelector('input[name=ttl]');"
+        " const e = document.getElementById(f.getAttribute('aria-describedby'));"
+        " return f.getAttribute('aria-invalid') === 'true' && e.parentElement.contains(f) && e.textContent })()"
+    )
+    check(error == "ttl must be a whole number", f"the TTL's error next to it: {error!r}")
+    browser.accessible("record edit with an error")
+    browser.screenshot(out, "record-edit-error")
+
+    # Deleted after its confirmation page; named answers NXDOMAIN.
+    browser.goto(f"{base}{zone_path}")
+    browser.submit(f"{record_row('192.0.2.56')}.querySelector('a.delete').click()", "delete the record")
+    check(re.fullmatch(zone_path + r"records/[0-9a-f-]{36}/delete", browser.path()), f"the confirmation: {browser.path()}")
+    check("Delete the record www A 192.0.2.56?" in browser.html(), "the confirmation names the record")
+    browser.accessible("record delete")
+    browser.screenshot(out, "record-delete")
+    browser.submit("document.querySelector('main form button.danger').click()", "confirm the record's deletion")
+    check(browser.path() == zone_path, f"back on the zone page after the deletion: {browser.path()}")
+    check("192.0.2.56" not in browser.html(), "the record is no longer listed")
+    wait_dig(args.dns, "www.browser.example", "A", ("NXDOMAIN", []))
+
+    # The list shows the zone deployed once the worker has recorded it.
+    deadline = time.time() + 30
+    while True:
+        browser.goto(f"{base}/account/dns/")
+        state = browser.eval(
+            "(() => { const a = [...document.querySelectorAll('td a')].find(a => a.textContent === 'browser.example');"
+            " return a && a.closest('tr').querySelector('.state').textContent })()"
+        )
+        if state == "deployed":
+            break
+        check(time.time() < deadline, f"the zone is listed, deployed: {state!r}")
+        time.sleep(0.2)
     browser.accessible("dns")
     browser.screenshot(out, "dns")
+
+    # The zone deleted after its confirmation page; named stops serving it.
+    browser.goto(f"{base}{zone_path}")
+    browser.submit("document.querySelector('#delete-zone').click()", "delete the zone")
+    check(browser.path() == f"{zone_path}delete", f"the confirmation: {browser.path()}")
+    check("Delete the zone browser.example and all its records?" in browser.html(), "the confirmation names the zone")
+    browser.accessible("zone delete")
+    browser.screenshot(out, "zone-delete")
+    browser.submit("document.querySelector('main form button.danger').click()", "confirm the zone's deletion")
+    check(browser.path() == "/account/dns/", f"back on the zones after the deletion: {browser.path()}")
+    check("browser.example" not in browser.html(), "the zone is no longer listed")
+    wait_dig(args.dns, "browser.example", "SOA", ("REFUSED", []))
 
     # Revoked, the token gets 401.
     browser.goto(f"{base}/account/developers/")
