@@ -1,8 +1,10 @@
 //! The account dashboard (`/account/`) over real HTTP against `bindbridge
 //! serve`: login and its cookie, session fixation, CSRF, the login rate
-//! limit, tokens made in the dashboard and tokens limited to zones, and
-//! record forms whose writes named serves (issue 13). The same flows in a
-//! real browser are `browser_walkthrough`, below.
+//! limit, tokens made in the dashboard (shown once, after a redirect) and
+//! tokens limited to zones, record forms whose writes named serves, zones
+//! deleted after a confirmation, and failed deploys shown with their error
+//! (issue 13). The same flows in a real browser are `browser_walkthrough`,
+//! below.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -168,6 +170,15 @@ impl Browser {
     fn session(&self) -> Option<String> {
         self.cookies.get("bindbridge_session").cloned()
     }
+}
+
+/// The row of the token list for the token with `prefix`.
+fn token_row<'a>(page: &'a str, prefix: &str) -> &'a str {
+    let at = page
+        .find(&format!("data-prefix=\"{prefix}\""))
+        .unwrap_or_else(|| panic!("a row for {prefix} in:\n{page}"));
+    let row = &page[at..];
+    &row[..row.find("</tr>").expect("the row's end")]
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value.
@@ -527,11 +538,46 @@ fn a_dashboard_token_is_shown_once_works_and_stops_when_revoked() {
     let made = api.post("/api/v1/dns-zones/", &json!({"domain": "dash.example"}));
     assert_eq!(made.status, 201, "{}", made.text);
     assert_eq!(api.get("/api/v1/dns-zones/").status, 200);
-    // Listed by prefix, never again in full.
+    // Listed by prefix, never again in full, with its permissions, when
+    // it was last used (just now) and its expiry (30 days on).
     let list = browser.get("/account/developers/");
     assert!(!list.text.contains(token));
-    assert!(list.text.contains(&token[..12]));
-    assert!(list.text.contains("dns:list, dns:create"));
+    let row = token_row(&list.text, &token[..12]);
+    assert!(row.contains("<td>ci</td>"), "{row}");
+    assert!(row.contains("dns:list, dns:create"), "{row}");
+    assert_eq!(
+        row.matches("<td>2").count(),
+        2,
+        "created and last used: {row}"
+    );
+    assert!(row.contains("<td>expires 2"), "{row}");
+    // A token limited to a zone by the form's Zones boxes, read-only.
+    let other = api.post("/api/v1/dns-zones/", &json!({"domain": "other.example"}));
+    assert_eq!(other.status, 201, "{}", other.text);
+    let scoped = browser.post(
+        "/account/developers/",
+        &[
+            ("csrf", &csrf),
+            ("name", "reader"),
+            ("permissions", "dns:list"),
+            ("permissions", "dns:read"),
+            ("zones", "dash.example"),
+            ("expires", "0"),
+        ],
+    );
+    assert_eq!(scoped.status, 303, "{}", scoped.text);
+    let page = browser.get("/account/developers/");
+    let at = page.text.find(field).expect("the scoped token") + field.len();
+    let reader = server.client(&page.text[at..at + 68]);
+    let (dash, other) = (
+        made.body["uuid"].as_str().unwrap(),
+        other.body["uuid"].as_str().unwrap(),
+    );
+    assert_eq!(reader.get(&zone_path(dash)).status, 200);
+    assert_eq!(reader.get(&zone_path(other)).status, 404);
+    let record = json!({"name": "x", "record_type": "A", "value": "192.0.2.9"});
+    let write = reader.post(&format!("/api/v1/dns-zones/{dash}/records/"), &record);
+    assert_eq!(write.status, 403, "{}", write.text);
     let revoke = browser.post(
         "/account/developers/revoke",
         &[("csrf", &csrf), ("prefix", &token[..12])],
@@ -813,6 +859,56 @@ fn a_zone_is_deleted_from_its_page_after_a_confirmation_and_named_stops_serving_
     let history = server.cli(&["zone", "history", &uuid]);
     assert!(history.contains("zone.delete"), "{history}");
     assert!(history.contains("dashboard (alice)"), "{history}");
+}
+
+#[test]
+fn the_zone_pages_show_a_failed_deploy_with_named_checkzones_error() {
+    // named-checkzone made stricter than usual (MX to a CNAME is an
+    // error), so that the API accepts what the check then refuses.
+    let stack = Stack::start_with(|d| d.checkzone.extend(["-M".to_string(), "fail".to_string()]));
+    let server = &stack.server;
+    server.cli_with_input(
+        &["user", "add", "alice", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    let api = server.client(&server.token("alice", "dns:*", &[]));
+    let zone = api.post("/api/v1/dns-zones/", &json!({"domain": "strict.example"}));
+    let uuid = zone.body["uuid"].as_str().expect("a uuid").to_string();
+    let records = format!("/api/v1/dns-zones/{uuid}/records/");
+    for record in [
+        json!({"name": "alias", "record_type": "CNAME", "value": "www.strict.example"}),
+        json!({"name": "@", "record_type": "MX", "value": "alias.strict.example", "priority": 10}),
+    ] {
+        assert_eq!(api.post(&records, &record).status, 201);
+    }
+    let detail = stack.wait_deploy(&api, &uuid, "failed");
+    let error = detail["deploy"]["error"].as_str().expect("the error");
+    // As tera escapes it.
+    let shown = [
+        ("&", "&amp;"),
+        ("<", "&lt;"),
+        (">", "&gt;"),
+        ("\"", "&quot;"),
+        ("'", "&#39;"),
+    ]
+    .iter()
+    .fold(error.to_string(), |text, (from, to)| text.replace(from, to));
+    let mut browser = Browser::new(&server.base);
+    browser.login("alice", PASSWORD);
+    for path in ["/account/dns/".to_string(), format!("/account/dns/{uuid}/")] {
+        let page = browser.get(&path);
+        assert!(
+            page.text.contains("state-failed\""),
+            "{path}: {}",
+            page.text
+        );
+        assert!(
+            page.text
+                .contains(&format!("<pre class=\"error\">{shown}</pre>")),
+            "{path}: named-checkzone's error {error:?} in:\n{}",
+            page.text
+        );
+    }
 }
 
 /// The Debian interpreter, which python3-websocket installs for.
