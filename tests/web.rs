@@ -321,6 +321,19 @@ fn forms_without_the_session_csrf_token_are_refused() {
     );
     assert_eq!(page.status, 403);
     assert_eq!(browser.post("/account/logout", &[]).status, 403);
+    // Every other form of the dashboard too, before it looks at what the
+    // form names.
+    let (zone, record) = (uuid::Uuid::nil(), uuid::Uuid::max());
+    for path in [
+        "/account/developers/revoke".to_string(),
+        format!("/account/dns/{zone}/delete"),
+        format!("/account/dns/{zone}/records"),
+        format!("/account/dns/{zone}/records/{record}"),
+        format!("/account/dns/{zone}/records/{record}/delete"),
+    ] {
+        let page = browser.post(&path, &[("prefix", "vps_0"), ("name", "x")]);
+        assert_eq!(page.status, 403, "POST {path}: {}", page.text);
+    }
     // Nothing was made, and the session still works.
     let zones = browser.get("/account/dns/");
     assert_eq!(zones.status, 200);
