@@ -976,6 +976,8 @@ fn browser_walkthrough() {
     );
     for page in [
         "login",
+        "login-error",
+        "not-found",
         "dns",
         "zone",
         "zone-error",

@@ -281,16 +281,21 @@ def record_row(value):
 
 def walk(browser, args):
     base, out = args.base, args.out
-    # Log in.
+    # Log in, first with a wrong password.
     browser.goto(f"{base}/account/login")
     browser.accessible("login")
     browser.screenshot(out, "login")
-    browser.submit(
+    log_in = (
+        "document.querySelector('#password').value = {};"
         f"document.querySelector('#username').value = {js(args.user)};"
-        f"document.querySelector('#password').value = {js(args.password)};"
-        "document.querySelector('main form button[type=submit]').click()",
-        "login",
+        "document.querySelector('main form button[type=submit]').click()"
     )
+    browser.submit(log_in.format(js("wrong password")), "login with a wrong password")
+    error = browser.eval("document.querySelector('#login-error[role=alert]').textContent")
+    check(error == "Wrong user name or password.", f"the login's error: {error!r}")
+    browser.accessible("login with an error")
+    browser.screenshot(out, "login-error")
+    browser.submit(log_in.format(js(args.password)), "login")
     check(browser.path() == "/account/dns/", f"after login: {browser.path()}")
 
     # A token, shown once, with the document's warning and a copy button.
@@ -443,6 +448,12 @@ def walk(browser, args):
     check(browser.path() == "/account/dns/", f"back on the zones after the deletion: {browser.path()}")
     check("browser.example" not in browser.html(), "the zone is no longer listed")
     wait_dig(args.dns, "browser.example", "SOA", ("REFUSED", []))
+
+    # A zone that is not there (any more): a page that says so.
+    browser.goto(f"{base}{zone_path}")
+    check(browser.eval("document.querySelector('h1').textContent") == "Not found", "the deleted zone's page")
+    browser.accessible("not found")
+    browser.screenshot(out, "not-found")
 
     # Revoked, the token gets 401.
     browser.goto(f"{base}/account/developers/")
