@@ -1,8 +1,10 @@
 //! The account dashboard (`/account/`) over real HTTP against `bindbridge
 //! serve`: login and its cookie, session fixation, CSRF, the login rate
-//! limit, tokens made in the dashboard and tokens limited to zones, and
-//! record forms whose writes named serves (issue 13). The same flows in a
-//! real browser are `browser_walkthrough`, below.
+//! limit, tokens made in the dashboard (shown once, after a redirect) and
+//! tokens limited to zones, record forms whose writes named serves, zones
+//! deleted after a confirmation, and failed deploys shown with their error
+//! (issue 13). The same flows in a real browser are `browser_walkthrough`,
+//! below.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -170,6 +172,15 @@ impl Browser {
     }
 }
 
+/// The row of the token list for the token with `prefix`.
+fn token_row<'a>(page: &'a str, prefix: &str) -> &'a str {
+    let at = page
+        .find(&format!("data-prefix=\"{prefix}\""))
+        .unwrap_or_else(|| panic!("a row for {prefix} in:\n{page}"));
+    let row = &page[at..];
+    &row[..row.find("</tr>").expect("the row's end")]
+}
+
 /// `application/x-www-form-urlencoded` encoding of one value.
 fn encode(text: &str) -> String {
     text.bytes()
@@ -310,6 +321,19 @@ fn forms_without_the_session_csrf_token_are_refused() {
     );
     assert_eq!(page.status, 403);
     assert_eq!(browser.post("/account/logout", &[]).status, 403);
+    // Every other form of the dashboard too, before it looks at what the
+    // form names.
+    let (zone, record) = (uuid::Uuid::nil(), uuid::Uuid::max());
+    for path in [
+        "/account/developers/revoke".to_string(),
+        format!("/account/dns/{zone}/delete"),
+        format!("/account/dns/{zone}/records"),
+        format!("/account/dns/{zone}/records/{record}"),
+        format!("/account/dns/{zone}/records/{record}/delete"),
+    ] {
+        let page = browser.post(&path, &[("prefix", "vps_0"), ("name", "x")]);
+        assert_eq!(page.status, 403, "POST {path}: {}", page.text);
+    }
     // Nothing was made, and the session still works.
     let zones = browser.get("/account/dns/");
     assert_eq!(zones.status, 200);
@@ -459,11 +483,17 @@ fn a_token_limited_to_zones_gets_404_for_the_others_as_for_another_users() {
 
 #[test]
 fn a_dashboard_token_is_shown_once_works_and_stops_when_revoked() {
-    let server = server_with_alice();
+    // At debug, so that the log would show the token if anything logged it.
+    let mut server = Server::start_with("", "debug");
+    server.cli_with_input(
+        &["user", "add", "alice", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
     let mut browser = Browser::new(&server.base);
     browser.login("alice", PASSWORD);
     let csrf = browser.get("/account/developers/").csrf();
-    // No permission chosen: the error is next to the permissions.
+    // No permission chosen: the error is next to the permissions, and
+    // tied to them for screen readers.
     let page = browser.post(
         "/account/developers/",
         &[("csrf", &csrf), ("name", "ci"), ("expires", "30")],
@@ -473,7 +503,17 @@ fn a_dashboard_token_is_shown_once_works_and_stops_when_revoked() {
         page.text
             .contains("id=\"permissions-error\">Choose at least one permission.")
     );
-    let page = browser.post(
+    assert!(
+        page.text.contains(
+            "name=\"permissions\" value=\"dns:list\" aria-invalid=\"true\" \
+             aria-describedby=\"permissions-error\">"
+        ),
+        "{}",
+        page.text
+    );
+    // POST, then redirect: the answer to the POST holds no token, so a
+    // reload of what the browser shows never sends the form again.
+    let made = browser.post(
         "/account/developers/",
         &[
             ("csrf", &csrf),
@@ -483,22 +523,74 @@ fn a_dashboard_token_is_shown_once_works_and_stops_when_revoked() {
             ("expires", "30"),
         ],
     );
+    assert_eq!(made.status, 303, "{}", made.text);
+    assert_eq!(made.location.as_deref(), Some("/account/developers/"));
+    assert!(!made.text.contains("vps_"), "{}", made.text);
+    // Another session of the same user does not get it.
+    let mut other = Browser::new(&server.base);
+    other.login("alice", PASSWORD);
+    let theirs = other.get("/account/developers/");
+    assert!(theirs.text.contains("token-row") && !theirs.text.contains("id=\"new-token\""));
+    let page = browser.get("/account/developers/");
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(
         page.text
             .contains("API tokens are shown only once during creation")
     );
-    let at = page.text.find("value=\"vps_").expect("the new token") + "value=\"".len();
+    let field = "id=\"new-token\" class=\"token\" value=\"";
+    let at = page.text.find(field).expect("the new token") + field.len();
     let token = &page.text[at..at + 68];
+    assert!(token.starts_with("vps_"), "{token}");
+    // The reload: no token, no warning.
+    let reload = browser.get("/account/developers/");
+    assert_eq!(reload.status, 200);
+    assert!(!reload.text.contains(token));
+    assert!(!reload.text.contains("id=\"new-token\""));
+    assert!(!reload.text.contains("shown only once"));
     let api = server.client(token);
     let made = api.post("/api/v1/dns-zones/", &json!({"domain": "dash.example"}));
     assert_eq!(made.status, 201, "{}", made.text);
     assert_eq!(api.get("/api/v1/dns-zones/").status, 200);
-    // Listed by prefix, never again in full.
+    // Listed by prefix, never again in full, with its permissions, when
+    // it was last used (just now) and its expiry (30 days on).
     let list = browser.get("/account/developers/");
     assert!(!list.text.contains(token));
-    assert!(list.text.contains(&token[..12]));
-    assert!(list.text.contains("dns:list, dns:create"));
+    let row = token_row(&list.text, &token[..12]);
+    assert!(row.contains("<td>ci</td>"), "{row}");
+    assert!(row.contains("dns:list, dns:create"), "{row}");
+    assert_eq!(
+        row.matches("<td>2").count(),
+        2,
+        "created and last used: {row}"
+    );
+    assert!(row.contains("<td>expires 2"), "{row}");
+    // A token limited to a zone by the form's Zones boxes, read-only.
+    let other = api.post("/api/v1/dns-zones/", &json!({"domain": "other.example"}));
+    assert_eq!(other.status, 201, "{}", other.text);
+    let scoped = browser.post(
+        "/account/developers/",
+        &[
+            ("csrf", &csrf),
+            ("name", "reader"),
+            ("permissions", "dns:list"),
+            ("permissions", "dns:read"),
+            ("zones", "dash.example"),
+            ("expires", "0"),
+        ],
+    );
+    assert_eq!(scoped.status, 303, "{}", scoped.text);
+    let page = browser.get("/account/developers/");
+    let at = page.text.find(field).expect("the scoped token") + field.len();
+    let reader = server.client(&page.text[at..at + 68]);
+    let (dash, other) = (
+        made.body["uuid"].as_str().unwrap(),
+        other.body["uuid"].as_str().unwrap(),
+    );
+    assert_eq!(reader.get(&zone_path(dash)).status, 200);
+    assert_eq!(reader.get(&zone_path(other)).status, 404);
+    let record = json!({"name": "x", "record_type": "A", "value": "192.0.2.9"});
+    let write = reader.post(&format!("/api/v1/dns-zones/{dash}/records/"), &record);
+    assert_eq!(write.status, 403, "{}", write.text);
     let revoke = browser.post(
         "/account/developers/revoke",
         &[("csrf", &csrf), ("prefix", &token[..12])],
@@ -519,6 +611,10 @@ fn a_dashboard_token_is_shown_once_works_and_stops_when_revoked() {
         &[("csrf", &bobs), ("prefix", &kept[..12])],
     );
     assert_eq!(server.client(&kept).get("/api/v1/dns-zones/").status, 200);
+    // Held for its page in the database, the token was never logged.
+    let log = server.stop_and_read_log();
+    assert!(log.contains("dashboard login"), "{log}");
+    assert!(!log.contains(&token[4..]), "the token in the log:\n{log}");
 }
 
 #[test]
@@ -585,8 +681,11 @@ fn record_forms_validate_as_the_api_does_and_named_serves_them() {
         "{detail} next to the value in:\n{}",
         wrong.text
     );
-    // What was typed stays in the form.
-    assert!(wrong.text.contains("value=\"300.1.2.3\""));
+    // What was typed stays in the form, which names the error.
+    assert!(wrong.text.contains(
+        "value=\"300.1.2.3\" placeholder=\"192.0.2.1\" aria-invalid=\"true\" \
+         aria-describedby=\"new-value-error\">"
+    ));
     let added = send(&mut browser, &add, record("www", "192.0.2.10"));
     assert_eq!(added.status, 303, "{}", added.text);
     stack
@@ -617,7 +716,19 @@ fn record_forms_validate_as_the_api_does_and_named_serves_them() {
     fields[4].1 = "ten".into();
     let bad_ttl = send(&mut browser, &edit, fields);
     assert_eq!(bad_ttl.status, 400);
-    assert!(bad_ttl.text.contains("ttl must be a whole number"));
+    let error_id = format!("{record_uuid}-ttl-error");
+    assert!(
+        bad_ttl
+            .text
+            .contains(&format!("id=\"{error_id}\">ttl must be a whole number</p>")),
+        "{}",
+        bad_ttl.text
+    );
+    // Tied to its field for screen readers.
+    assert!(bad_ttl.text.contains(&format!(
+        "value=\"ten\" size=\"7\" inputmode=\"numeric\" aria-invalid=\"true\" \
+         aria-describedby=\"{error_id}\">"
+    )));
     // The zone file is the API's export.
     let file = browser.get(&format!("/account/dns/{uuid}/zone-file"));
     assert_eq!(file.status, 200);
@@ -625,11 +736,24 @@ fn record_forms_validate_as_the_api_does_and_named_serves_them() {
         file.text,
         api.get(&format!("/api/v1/dns-zones/{uuid}/export")).text
     );
-    let deleted = send(
-        &mut browser,
-        &format!("{edit}/delete"),
-        vec![("csrf", csrf.clone())],
+    // Deleting asks first: the zone page links to a page whose form does it.
+    let delete = format!("{edit}/delete");
+    assert!(
+        browser
+            .get(&zone_page)
+            .text
+            .contains(&format!("href=\"{delete}\""))
     );
+    let confirm = browser.get(&delete);
+    assert_eq!(confirm.status, 200, "{}", confirm.text);
+    assert!(
+        confirm.text.contains("Delete the record www A 192.0.2.11?"),
+        "{}",
+        confirm.text
+    );
+    assert!(confirm.text.contains(&format!("action=\"{delete}\"")));
+    assert_eq!(browser.post(&delete, &[]).status, 403);
+    let deleted = send(&mut browser, &delete, vec![("csrf", csrf.clone())]);
     assert_eq!(deleted.status, 303);
     stack
         .wait_for("www gone", || {
@@ -656,6 +780,148 @@ fn record_forms_validate_as_the_api_does_and_named_serves_them() {
         ],
     );
     assert_eq!(theirs.status, 404);
+}
+
+#[test]
+fn a_zone_is_deleted_from_its_page_after_a_confirmation_and_named_stops_serving_it() {
+    let stack = Stack::start_with(|_| {});
+    let server = &stack.server;
+    server.cli_with_input(
+        &["user", "add", "alice", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    let api = server.client(&server.token("alice", "dns:*", &[]));
+    let mut browser = Browser::new(&server.base);
+    browser.login("alice", PASSWORD);
+    let csrf = browser.get("/account/dns/").csrf();
+    let made = browser.post(
+        "/account/dns/",
+        &[("csrf", &csrf), ("domain", "gone.example")],
+    );
+    assert_eq!(made.status, 303, "{}", made.text);
+    let zone_page = made.location.expect("the zone's page");
+    let uuid = zone_page
+        .trim_start_matches("/account/dns/")
+        .trim_end_matches('/')
+        .to_string();
+    let added = browser.post(
+        &format!("/account/dns/{uuid}/records"),
+        &[
+            ("csrf", &csrf),
+            ("name", "www"),
+            ("record_type", "A"),
+            ("value", "192.0.2.20"),
+        ],
+    );
+    assert_eq!(added.status, 303, "{}", added.text);
+    stack
+        .wait_for("www served", || {
+            let answer = stack.dig("www.gone.example.", "A");
+            (answer == Ok(vec!["192.0.2.20".to_string()]), answer)
+        })
+        .expect("served");
+    // The zone's page links to the confirmation, a plain page whose one
+    // form (with the CSRF token) deletes.
+    let delete = format!("/account/dns/{uuid}/delete");
+    assert!(
+        browser
+            .get(&zone_page)
+            .text
+            .contains(&format!("href=\"{delete}\""))
+    );
+    let confirm = browser.get(&delete);
+    assert_eq!(confirm.status, 200, "{}", confirm.text);
+    assert!(
+        confirm
+            .text
+            .contains("Delete the zone gone.example and all its records?")
+    );
+    assert!(
+        confirm
+            .text
+            .contains(&format!("<form method=\"post\" action=\"{delete}\""))
+    );
+    assert_eq!(confirm.csrf(), csrf);
+    // Without the token, or from another user, nothing is deleted.
+    assert_eq!(browser.post(&delete, &[]).status, 403);
+    server.cli_with_input(
+        &["user", "add", "bob", "--password-stdin"],
+        "bob password\n",
+    );
+    let mut bob = Browser::new(&server.base);
+    bob.login("bob", "bob password");
+    assert_eq!(bob.get(&delete).status, 404);
+    let bobs = bob.get("/account/dns/").csrf();
+    assert_eq!(bob.post(&delete, &[("csrf", &bobs)]).status, 404);
+    assert_eq!(api.get(&zone_path(&uuid)).status, 200);
+    // Confirmed: gone from the store, the list and named.
+    let deleted = browser.post(&delete, &[("csrf", &csrf)]);
+    assert_eq!(deleted.status, 303, "{}", deleted.text);
+    assert_eq!(deleted.location.as_deref(), Some("/account/dns/"));
+    assert_eq!(api.get(&zone_path(&uuid)).status, 404);
+    assert!(!browser.get("/account/dns/").text.contains("gone.example"));
+    assert_eq!(browser.get(&zone_page).status, 404);
+    assert_eq!(browser.post(&delete, &[("csrf", &csrf)]).status, 404);
+    stack
+        .wait_for("the zone no longer served", || {
+            let answer = stack.dig("gone.example.", "SOA");
+            (answer == Err("REFUSED".to_string()), answer)
+        })
+        .expect_err("REFUSED");
+    // The change log names the dashboard, as for the API's delete.
+    let history = server.cli(&["zone", "history", &uuid]);
+    assert!(history.contains("zone.delete"), "{history}");
+    assert!(history.contains("dashboard (alice)"), "{history}");
+}
+
+#[test]
+fn the_zone_pages_show_a_failed_deploy_with_named_checkzones_error() {
+    // named-checkzone made stricter than usual (MX to a CNAME is an
+    // error), so that the API accepts what the check then refuses.
+    let stack = Stack::start_with(|d| d.checkzone.extend(["-M".to_string(), "fail".to_string()]));
+    let server = &stack.server;
+    server.cli_with_input(
+        &["user", "add", "alice", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    let api = server.client(&server.token("alice", "dns:*", &[]));
+    let zone = api.post("/api/v1/dns-zones/", &json!({"domain": "strict.example"}));
+    let uuid = zone.body["uuid"].as_str().expect("a uuid").to_string();
+    let records = format!("/api/v1/dns-zones/{uuid}/records/");
+    for record in [
+        json!({"name": "alias", "record_type": "CNAME", "value": "www.strict.example"}),
+        json!({"name": "@", "record_type": "MX", "value": "alias.strict.example", "priority": 10}),
+    ] {
+        assert_eq!(api.post(&records, &record).status, 201);
+    }
+    let detail = stack.wait_deploy(&api, &uuid, "failed");
+    let error = detail["deploy"]["error"].as_str().expect("the error");
+    // As tera escapes it.
+    let shown = [
+        ("&", "&amp;"),
+        ("<", "&lt;"),
+        (">", "&gt;"),
+        ("\"", "&quot;"),
+        ("'", "&#39;"),
+    ]
+    .iter()
+    .fold(error.to_string(), |text, (from, to)| text.replace(from, to));
+    let mut browser = Browser::new(&server.base);
+    browser.login("alice", PASSWORD);
+    for path in ["/account/dns/".to_string(), format!("/account/dns/{uuid}/")] {
+        let page = browser.get(&path);
+        assert!(
+            page.text.contains("state-failed\""),
+            "{path}: {}",
+            page.text
+        );
+        assert!(
+            page.text
+                .contains(&format!("<pre class=\"error\">{shown}</pre>")),
+            "{path}: named-checkzone's error {error:?} in:\n{}",
+            page.text
+        );
+    }
 }
 
 /// The Debian interpreter, which python3-websocket installs for.
@@ -710,9 +976,15 @@ fn browser_walkthrough() {
     );
     for page in [
         "login",
+        "login-error",
+        "not-found",
         "dns",
         "zone",
         "zone-error",
+        "record-edit-error",
+        "record-delete",
+        "zone-delete",
+        "developers-error",
         "developers-new-token",
         "developers",
     ] {

@@ -6,10 +6,16 @@
 //! id, whatever cookie the browser came with: an id planted before the
 //! login (session fixation) never becomes a logged-in one.
 //!
+//! A token made in the dashboard is held in its session row until the
+//! page after the POST shows it ([`Store::hold_new_token`]), sealed with
+//! the session id: the database alone reveals neither.
+//!
 //! Failed logins are kept per account and per client address for
 //! [`LOGIN_WINDOW`] seconds, in the database rather than in memory, so
 //! that a restart does not reset the count and every process sees it.
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use sqlx::Row;
 
 use super::tokens::{constant_time_eq, hash, random_hex};
@@ -115,6 +121,51 @@ impl Store {
         Ok(())
     }
 
+    /// Holds a new API token for the next [`Store::take_new_token`] of
+    /// session `id` (one display, after a redirect), replacing any held.
+    pub async fn hold_new_token(&self, id: &str, token: &str) -> Result<(), StoreError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("no randomness: {e}"))))?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend(seal(id, &nonce, token.as_bytes()));
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE sessions SET new_token = ? WHERE id_hash = ?")
+            .bind(sealed)
+            .bind(hash(id))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The token held for session `id`, cleared as it is read: a second
+    /// call (a reload of the page) gets None.
+    pub async fn take_new_token(&self, id: &str) -> Result<Option<String>, StoreError> {
+        // Read first, so that pages without a token take no write lock.
+        let held: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT new_token FROM sessions WHERE id_hash = ? AND new_token IS NOT NULL",
+        )
+        .bind(hash(id))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(held) = held else { return Ok(None) };
+        let mut tx = self.write().await?;
+        // Only the request that clears it shows it, if two race.
+        let cleared =
+            sqlx::query("UPDATE sessions SET new_token = NULL WHERE id_hash = ? AND new_token = ?")
+                .bind(hash(id))
+                .bind(&held)
+                .execute(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        if cleared.rows_affected() == 0 || held.len() < NONCE_LEN {
+            return Ok(None);
+        }
+        let (nonce, sealed) = held.split_at(NONCE_LEN);
+        Ok(String::from_utf8(seal(id, nonce, sealed)).ok())
+    }
+
     /// Seconds until another login may be tried under any of `keys`
     /// (`user:NAME`, `addr:IP`), or None if it may be now.
     pub async fn login_blocked(&self, keys: &[String]) -> Result<Option<i64>, StoreError> {
@@ -166,6 +217,31 @@ impl Store {
     }
 }
 
+/// Bytes of the random nonce stored before a sealed token.
+const NONCE_LEN: usize = 16;
+
+/// `text` XORed with HMAC-SHA256(session id, nonce ‖ block number), a
+/// keystream only the holder of the session id can make (the database
+/// keeps its hash); sealing and opening are the same step. The nonce is
+/// new for every token, so no two tokens share a keystream.
+fn seal(id: &str, nonce: &[u8], text: &[u8]) -> Vec<u8> {
+    text.chunks(32)
+        .zip(0u32..)
+        .flat_map(|(chunk, block)| {
+            let mut mac = <Hmac<Sha256>>::new_from_slice(id.as_bytes())
+                .expect("HMAC takes keys of any length");
+            mac.update(nonce);
+            mac.update(&block.to_be_bytes());
+            let stream = mac.finalize().into_bytes();
+            chunk
+                .iter()
+                .zip(stream)
+                .map(|(b, k)| b ^ k)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +264,30 @@ mod tests {
         assert_eq!(store.session(&session.csrf).await.unwrap(), None);
         store.end_session(&id).await.unwrap();
         assert_eq!(store.session(&id).await.unwrap(), None);
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn a_held_token_is_taken_once_by_its_session_and_stored_sealed(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        let alice = store.add_user("alice").await.unwrap();
+        let (id, _) = store.create_session(alice.id).await.unwrap();
+        let (other, _) = store.create_session(alice.id).await.unwrap();
+        let token = format!("vps_{}", "ab12".repeat(16));
+        store.hold_new_token(&id, &token).await.unwrap();
+        let stored: Vec<u8> =
+            sqlx::query_scalar("SELECT new_token FROM sessions WHERE new_token IS NOT NULL")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(stored.len(), NONCE_LEN + token.len());
+        assert!(
+            !stored
+                .windows(8)
+                .any(|w| token.as_bytes().windows(8).any(|t| t == w))
+        );
+        assert_eq!(store.take_new_token(&other).await.unwrap(), None);
+        assert_eq!(store.take_new_token(&id).await.unwrap(), Some(token));
+        assert_eq!(store.take_new_token(&id).await.unwrap(), None);
     }
 
     #[sqlx::test(migrator = "crate::store::MIGRATOR")]

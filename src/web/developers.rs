@@ -1,9 +1,12 @@
 //! `/account/developers/`: the user's API tokens; make one (shown once),
 //! revoke one.
 //!
-//! A new token is in the answer to the POST that made it and nowhere
-//! else: the store keeps only its hash, the page is `no-store`, and the
-//! next GET of the page shows its prefix only.
+//! A new token is shown once, by POST-redirect-GET: the POST holds it in
+//! the session row (sealed, [`crate::store::Store::hold_new_token`]) and
+//! answers 303; the GET that follows takes it from there and shows it. A
+//! reload neither sends the form again nor finds the token: the store
+//! keeps only its hash, the page is `no-store`, and the list shows its
+//! prefix only.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -45,12 +48,24 @@ struct Draft {
     errors: BTreeMap<&'static str, String>,
 }
 
-/// GET: the tokens and the form.
+/// GET: the tokens and the form, and a token made just before, once.
 pub async fn list(State(state): State<AppState>, account: Account) -> Response {
-    developers_page(&state, &account, StatusCode::OK, &Draft::default(), None).await
+    let new_token = match state.store.take_new_token(&account.id).await {
+        Ok(token) => token,
+        Err(e) => return page::internal(&e),
+    };
+    let draft = Draft::default();
+    developers_page(
+        &state,
+        &account,
+        StatusCode::OK,
+        &draft,
+        new_token.as_deref(),
+    )
+    .await
 }
 
-/// POST: a new token, shown in this answer only.
+/// POST: a new token, held for the page this redirects to.
 pub async fn create(
     State(state): State<AppState>,
     CsrfForm(account, fields): CsrfForm<Vec<(String, String)>>,
@@ -97,16 +112,10 @@ pub async fn create(
         )
         .await;
     match created {
-        Ok((token, _)) => {
-            developers_page(
-                &state,
-                &account,
-                StatusCode::OK,
-                &Draft::default(),
-                Some(&token),
-            )
-            .await
-        }
+        Ok((token, _)) => match state.store.hold_new_token(&account.id, &token).await {
+            Ok(()) => Redirect::to("/account/developers/").into_response(),
+            Err(e) => page::internal(&e),
+        },
         Err(StoreError::BadPermission(p)) => {
             draft
                 .errors

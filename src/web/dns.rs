@@ -1,5 +1,8 @@
 //! `/account/dns/`: the user's zones with their deploy state, a zone's
-//! records with forms to add, change and delete them, and its zone file.
+//! records with forms to add, change and delete them, its zone file, and
+//! the zone's deletion. Deleting a zone or a record takes two steps, a GET
+//! page that says what will go and its POST form, so that no single click
+//! (and no JavaScript `confirm()`) deletes anything.
 //!
 //! Every write is the REST API's: the same input parsing
 //! ([`crate::api::input`]), the same store functions and zone rules, the
@@ -14,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
-use super::form::CsrfForm;
+use super::form::{CsrfForm, NoFields};
 use super::page;
 use super::session::Account;
 use crate::api::AppState;
@@ -97,7 +100,7 @@ async fn zones_page(
     let mut ctx = page::context(Some(account));
     ctx.insert("zones", &zones);
     ctx.insert("domain", domain);
-    ctx.insert("errors", &field_errors(error));
+    ctx.insert("errors", &field_errors(error, &["domain"]));
     page::render(status, "dns.html", &ctx)
 }
 
@@ -114,14 +117,19 @@ async fn deploy_view(state: &AppState, zone: &ZoneInfo) -> Result<Value, StoreEr
     }))
 }
 
-/// An error as the page shows it: by field (`_form` when it names none).
-fn field_errors(error: Option<&ApiError>) -> BTreeMap<String, String> {
+/// The fields of a record form, as the API names them.
+const RECORD_FIELDS: [&str; 5] = ["name", "record_type", "value", "ttl", "priority"];
+
+/// An error as the page shows it: next to its field if the form has it
+/// (one of `fields`), else above the form (`_form`), so that no message
+/// is lost for want of a field to stand by.
+fn field_errors(error: Option<&ApiError>, fields: &[&str]) -> BTreeMap<String, String> {
     error
         .map(|e| {
-            let field = e.field.clone().unwrap_or_else(|| "_form".into());
             // A field of a batch is `changes[0].value`: the last part.
-            let field = field.rsplit('.').next().unwrap_or(&field).to_string();
-            (field, e.detail.clone())
+            let field = e.field.as_deref().and_then(|f| f.rsplit('.').next());
+            let field = field.filter(|f| fields.contains(f)).unwrap_or("_form");
+            (field.to_string(), e.detail.clone())
         })
         .into_iter()
         .collect()
@@ -189,7 +197,7 @@ async fn zone_page(
                 "value": shown("value", r.value.to_string()),
                 "ttl": shown("ttl", r.ttl.to_string()),
                 "priority": shown("priority", r.priority.map(|p| p.to_string()).unwrap_or_default()),
-                "errors": field_errors(failed_here.map(|f| &f.error)),
+                "errors": field_errors(failed_here.map(|f| &f.error), &RECORD_FIELDS),
             }));
         }
     }
@@ -214,7 +222,10 @@ async fn zone_page(
             "name": sent.name, "value": sent.value, "ttl": sent.ttl, "priority": sent.priority,
         }),
     );
-    ctx.insert("errors", &field_errors(new_failed.map(|f| &f.error)));
+    ctx.insert(
+        "errors",
+        &field_errors(new_failed.map(|f| &f.error), &RECORD_FIELDS),
+    );
     page::render(status, "zone.html", &ctx)
 }
 
@@ -338,11 +349,34 @@ pub async fn edit_record(
     .await
 }
 
+/// GET: asks before a record is deleted.
+pub async fn confirm_record_delete(
+    State(state): State<AppState>,
+    account: Account,
+    Path((zone_uuid, record_uuid)): Path<(String, String)>,
+) -> Response {
+    match record_in(&state, account.session.user_id, &zone_uuid, &record_uuid).await {
+        Ok(record) => {
+            let r = &record.row;
+            let priority = r.priority.map(|p| format!("{p} ")).unwrap_or_default();
+            let text = format!(
+                "Delete the record {} {} {priority}{}? Nothing else in the zone changes.",
+                r.name, r.record_type, r.value
+            );
+            let action = format!("/account/dns/{zone_uuid}/records/{record_uuid}/delete");
+            let back = format!("/account/dns/{zone_uuid}/");
+            page::confirm(&account, "Delete record", &text, &action, &back)
+        }
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found(),
+        Err(e) => page::internal(&e.detail),
+    }
+}
+
 /// POST: deletes a record, as `DELETE /api/v1/dns-records/{uuid}/`.
 pub async fn delete_record(
     State(state): State<AppState>,
     Path((zone_uuid, record_uuid)): Path<(String, String)>,
-    CsrfForm(account, _): CsrfForm<RecordForm>,
+    CsrfForm(account, NoFields {}): CsrfForm<NoFields>,
 ) -> Response {
     let user_id = account.session.user_id;
     let deleted = async {
@@ -396,6 +430,51 @@ async fn after_write(
             };
             zone_page(state, account, zone_uuid, status, Some(failed)).await
         }
+    }
+}
+
+/// GET: asks before a zone is deleted.
+pub async fn confirm_zone_delete(
+    State(state): State<AppState>,
+    account: Account,
+    Path(uuid): Path<String>,
+) -> Response {
+    match state.store.owned_zone(account.session.user_id, &uuid).await {
+        Ok(zone) => {
+            let domain = &zone.fields.domain;
+            let text = format!(
+                "Delete the zone {domain} and all its records? The name servers stop \
+                 answering for {domain}. This cannot be undone; download the zone file \
+                 first to keep a copy."
+            );
+            let action = format!("/account/dns/{}/delete", zone.uuid);
+            let back = format!("/account/dns/{}/", zone.uuid);
+            page::confirm(&account, "Delete zone", &text, &action, &back)
+        }
+        Err(StoreError::UnknownZone(_)) => not_found(),
+        Err(e) => page::internal(&e),
+    }
+}
+
+/// POST: deletes a zone, as `DELETE /api/v1/dns-zones/{uuid}/` does
+/// (the same lookup by owner and the same store function).
+pub async fn delete_zone(
+    State(state): State<AppState>,
+    Path(uuid): Path<String>,
+    CsrfForm(account, NoFields {}): CsrfForm<NoFields>,
+) -> Response {
+    let deleted = async {
+        let zone = state
+            .store
+            .owned_zone(account.session.user_id, &uuid)
+            .await?;
+        state.store.delete_zone(&zone, &account.actor()).await
+    }
+    .await;
+    match deleted {
+        Ok(()) => Redirect::to("/account/dns/").into_response(),
+        Err(StoreError::UnknownZone(_)) => not_found(),
+        Err(e) => page::internal(&e),
     }
 }
 

@@ -48,6 +48,10 @@ pub fn forbidden() -> Response {
     )
 }
 
+/// A form with no fields but the CSRF token (logout, deletions).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
 /// A logged-in user's form `T` whose CSRF token matched the session's.
 pub struct CsrfForm<T>(pub Account, pub T);
 

@@ -14,7 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::form::{self, CsrfForm};
+use super::form::{self, CsrfForm, NoFields};
 use super::page;
 use super::session::{self, SESSION_COOKIE};
 use crate::api::AppState;
@@ -171,15 +171,11 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
     response
 }
 
-/// The logout form has no fields but the CSRF token.
-#[derive(serde::Deserialize)]
-pub struct Nothing {}
-
 /// POST: ends the session and forgets the cookie.
 pub async fn logout(
     headers: HeaderMap,
     State(state): State<AppState>,
-    CsrfForm(account, Nothing {}): CsrfForm<Nothing>,
+    CsrfForm(account, NoFields {}): CsrfForm<NoFields>,
 ) -> Response {
     if let Err(e) = state.store.end_session(&account.id).await {
         return page::internal(&e);

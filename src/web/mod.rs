@@ -40,6 +40,10 @@ pub fn routes() -> Router<AppState> {
         .route("/account/developers/revoke", post(developers::revoke))
         .route("/account/dns/", get(dns::zones).post(dns::create_zone))
         .route("/account/dns/{zone}/", get(dns::zone))
+        .route(
+            "/account/dns/{zone}/delete",
+            get(dns::confirm_zone_delete).post(dns::delete_zone),
+        )
         .route("/account/dns/{zone}/zone-file", get(dns::zone_file))
         .route("/account/dns/{zone}/records", post(dns::add_record))
         .route(
@@ -48,7 +52,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/account/dns/{zone}/records/{record}/delete",
-            post(dns::delete_record),
+            get(dns::confirm_record_delete).post(dns::delete_record),
         )
         .route("/account/assets/{file}", get(assets::serve))
 }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use super::session::Account;
 
 /// Every template, by name.
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 7] = [
     ("base.html", include_str!("../../templates/web/base.html")),
     ("login.html", include_str!("../../templates/web/login.html")),
     (
@@ -27,6 +27,10 @@ const TEMPLATES: [(&str, &str); 6] = [
     ),
     ("dns.html", include_str!("../../templates/web/dns.html")),
     ("zone.html", include_str!("../../templates/web/zone.html")),
+    (
+        "confirm.html",
+        include_str!("../../templates/web/confirm.html"),
+    ),
 ];
 
 /// The templates, compiled once.
@@ -69,6 +73,19 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
     ctx.insert("title", title);
     ctx.insert("text", text);
     render(status, "message.html", &ctx)
+}
+
+/// The step before a deletion: what will go, and a button that POSTs
+/// to `action` (with the session's CSRF token), or back to `back`.
+/// Plain HTML, so deleting needs no JavaScript.
+pub fn confirm(account: &Account, title: &str, text: &str, action: &str, back: &str) -> Response {
+    let mut ctx = context(Some(account));
+    ctx.insert("title", title);
+    ctx.insert("text", text);
+    ctx.insert("action", action);
+    ctx.insert("button", title);
+    ctx.insert("back", back);
+    render(StatusCode::OK, "confirm.html", &ctx)
 }
 
 /// 500: the error is logged, the page says only that something failed.

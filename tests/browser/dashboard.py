@@ -2,10 +2,12 @@
 """The dashboard in headless Chromium, driven through the DevTools protocol.
 
 Run by tests/web.rs (`browser_walkthrough`) against a `bindbridge serve --dev`:
-log in with the demo password, create a token and see it once, use it with
-curl, create a zone and a record through the pages and see dig serve it, see
-a validation error next to its field, revoke the token and get 401. Every page
-gets a screenshot and a basic accessibility check (labels, headings, contrast).
+log in with the demo password, create a token and see it once (a reload no
+longer shows it), use it with curl, create a zone and a record through the
+pages and see dig serve it, see a validation error next to its field, edit and
+delete the record, delete the zone and see named stop serving it, revoke the
+token and get 401. Every page gets a screenshot and a basic accessibility check
+(labels, field errors tied to their fields, headings, contrast).
 Exits 1 with the reason on the first failure.
 """
 
@@ -132,6 +134,12 @@ class Browser:
         self.call("Page.navigate", url=url)
         self.wait_new_document(f"GET {url}")
 
+    def reload(self):
+        """Reloads the page as the browser's reload button does."""
+        self.mark()
+        self.call("Page.reload")
+        self.wait_new_document("reload")
+
     def submit(self, script, what):
         """Runs `script` (which fills a form and clicks its button) and waits
         for the answer's page."""
@@ -153,8 +161,9 @@ class Browser:
         print(f"screenshot: {path}")
 
     def accessible(self, page):
-        """Labels on every field, one h1 and no skipped heading level, a
-        language, and WCAG AA contrast for every piece of text."""
+        """Labels on every field, field errors tied to their fields, one h1
+        and no skipped heading level, a language, and WCAG AA contrast for
+        every piece of text."""
         problems = self.eval(ACCESSIBILITY_CHECK)
         check(problems == [], f"{page}: accessibility problems: {problems}")
 
@@ -172,6 +181,20 @@ ACCESSIBILITY_CHECK = r"""
   for (const button of document.querySelectorAll("button")) {
     if (!button.textContent.trim() && !button.getAttribute("aria-label"))
       problems.push(`button without a name: ${button.outerHTML}`);
+  }
+  // A field's error (not a form's, which is an alert) is named by the
+  // field's aria-describedby, and the field says it is invalid.
+  const describedBy = f => (f.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+  for (const error of document.querySelectorAll("p.error:not([role=alert])")) {
+    const fields = [...document.querySelectorAll("input, select, textarea")]
+      .filter(f => error.id && describedBy(f).includes(error.id));
+    if (!fields.some(f => f.getAttribute("aria-invalid") === "true"))
+      problems.push(`field error not tied to an invalid field: ${error.outerHTML}`);
+  }
+  for (const field of document.querySelectorAll("[aria-invalid=true]")) {
+    const ids = describedBy(field);
+    if (ids.length === 0 || !ids.every(id => document.getElementById(id)))
+      problems.push(`invalid field without its error: ${field.outerHTML}`);
   }
   const headings = [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")];
   if (headings.filter(h => h.tagName === "H1").length !== 1) problems.push("not exactly one h1");
@@ -227,39 +250,71 @@ def curl_status(url, token):
     return out.stdout.strip()
 
 
-def dig(dns, name):
+def dig(dns, name, rtype="A"):
+    """The answer's status (NOERROR, NXDOMAIN, REFUSED...) and its data."""
     host, port = dns.rsplit(":", 1)
     out = subprocess.run(
-        ["dig", f"@{host}", "-p", port, name, "A", "+short", "+norecurse", "+tries=1", "+time=2"],
+        ["dig", f"@{host}", "-p", port, name, rtype, "+norecurse", "+tries=1", "+time=2",
+         "+noall", "+comments", "+answer"],
         capture_output=True,
         text=True,
+    ).stdout
+    status = re.search(r"status: (\w+)", out)
+    data = [line.split()[-1] for line in out.splitlines() if line and not line.startswith(";")]
+    return (status.group(1) if status else out.strip(), data)
+
+
+def wait_dig(dns, name, rtype, expected):
+    deadline = time.time() + 30
+    while (answer := dig(dns, name, rtype)) != expected:
+        check(time.time() < deadline, f"dig {name} {rtype}: {answer}, not {expected}")
+        time.sleep(0.2)
+
+
+# The record row (its div) whose value field holds `value`, in page scripts.
+def record_row(value):
+    return (
+        "[...document.querySelectorAll('.record')]"
+        f".find(r => r.querySelector('input[name=value]').value === {js(value)})"
     )
-    return out.stdout.split()
 
 
 def walk(browser, args):
     base, out = args.base, args.out
-    # Log in.
+    # Log in, first with a wrong password.
     browser.goto(f"{base}/account/login")
     browser.accessible("login")
     browser.screenshot(out, "login")
-    browser.submit(
+    log_in = (
+        "document.querySelector('#password').value = {};"
         f"document.querySelector('#username').value = {js(args.user)};"
-        f"document.querySelector('#password').value = {js(args.password)};"
-        "document.querySelector('main form button[type=submit]').click()",
-        "login",
+        "document.querySelector('main form button[type=submit]').click()"
     )
+    browser.submit(log_in.format(js("wrong password")), "login with a wrong password")
+    error = browser.eval("document.querySelector('#login-error[role=alert]').textContent")
+    check(error == "Wrong user name or password.", f"the login's error: {error!r}")
+    browser.accessible("login with an error")
+    browser.screenshot(out, "login-error")
+    browser.submit(log_in.format(js(args.password)), "login")
     check(browser.path() == "/account/dns/", f"after login: {browser.path()}")
 
     # A token, shown once, with the document's warning and a copy button.
     browser.goto(f"{base}/account/developers/")
     browser.accessible("developers")
-    browser.submit(
-        "document.querySelector('#token-name').value = 'browser';"
-        "document.querySelector('#perm-dns-all').checked = true;"
-        "document.querySelector('#create-heading').parentElement.querySelector('button[type=submit]').click()",
-        "create token",
+    create = "document.querySelector('#create-heading').parentElement.querySelector('button[type=submit]').click()"
+    # First without a permission: the error, next to and tied to them.
+    browser.submit("document.querySelector('#token-name').value = 'browser';" + create, "create a token without permissions")
+    tied = browser.eval(
+        "(() => { const f = document.querySelector('#perm-dns-list');"
+        " return f.getAttribute('aria-invalid') === 'true' && f.getAttribute('aria-describedby') === 'permissions-error'"
+        " && document.querySelector('#permissions-error').textContent })()"
     )
+    check(tied == "Choose at least one permission.", f"the permissions' error, tied to them: {tied!r}")
+    browser.accessible("developers with an error")
+    browser.screenshot(out, "developers-error")
+    browser.submit("document.querySelector('#perm-dns-all').checked = true;" + create, "create token")
+    # POST, then redirect: the page showing the token is a GET.
+    check(browser.path() == "/account/developers/", f"after creating: {browser.path()}")
     token = browser.eval("document.querySelector('#new-token') && document.querySelector('#new-token').value")
     check(token and token.startswith("vps_") and len(token) == 68, f"a new token on the page: {token!r}")
     check(
@@ -274,11 +329,17 @@ def walk(browser, args):
     browser.accessible("developers with a new token")
     browser.screenshot(out, "developers-new-token")
     check(curl_status(f"{base}/api/v1/dns-zones/", token) == "200", "curl with the new token gets 200")
-    # Loaded again, the page shows the prefix only.
-    browser.goto(f"{base}/account/developers/")
+    # Reloaded, the page shows the prefix only, and no form was sent again.
+    count = "document.querySelectorAll('tr.token-row').length"
+    before = browser.eval(count)
+    browser.reload()
+    check(browser.eval("performance.getEntriesByType('navigation')[0].type") == "reload", "a reload")
     html = browser.html()
     check(token not in html, "the token is not shown a second time")
+    check("shown only once" not in html, "no new token's warning after a reload")
     check(token[:12] in html, "its prefix is listed")
+    after = browser.eval(count)
+    check(after == before, f"the reload made no second token: {before} tokens, then {after}")
 
     # A zone and a record through the pages; dig sees the record.
     browser.goto(f"{base}/account/dns/")
@@ -297,10 +358,7 @@ def walk(browser, args):
         "add record",
     )
     check(browser.path() == zone_path, f"back on the zone page: {browser.path()}")
-    deadline = time.time() + 30
-    while dig(args.dns, "www.browser.example") != ["192.0.2.55"]:
-        check(time.time() < deadline, f"dig: {dig(args.dns, 'www.browser.example')}")
-        time.sleep(0.2)
+    wait_dig(args.dns, "www.browser.example", "A", ("NOERROR", ["192.0.2.55"]))
     browser.goto(f"{base}{zone_path}")
     check("192.0.2.55" in browser.html(), "the record is listed")
     browser.accessible("zone")
@@ -318,13 +376,84 @@ def walk(browser, args):
         " return e && e.parentElement.contains(document.querySelector('#new-value')) ? e.textContent : null })()"
     )
     check(error and "Invalid A value" in error, f"the error next to the value field: {error!r}")
+    tied = browser.eval(
+        "(() => { const f = document.querySelector('#new-value');"
+        " return [f.getAttribute('aria-invalid'), f.getAttribute('aria-describedby')] })()"
+    )
+    check(tied == ["true", "new-value-error"], f"the value field names its error: {tied}")
     browser.accessible("zone with an error")
     browser.screenshot(out, "zone-error")
 
-    browser.goto(f"{base}/account/dns/")
-    check("browser.example" in browser.html() and "deployed" in browser.html(), "the zone is listed, deployed")
+    # The record edited in its row's form; dig serves the new value.
+    browser.goto(f"{base}{zone_path}")
+    browser.submit(
+        f"(() => {{ const row = {record_row('192.0.2.55')};"
+        " row.querySelector('input[name=value]').value = '192.0.2.56';"
+        " row.querySelector('button[type=submit]').click() })()",
+        "edit the record",
+    )
+    check(browser.path() == zone_path, f"back on the zone page after the edit: {browser.path()}")
+    wait_dig(args.dns, "www.browser.example", "A", ("NOERROR", ["192.0.2.56"]))
+    # A wrong TTL in the row: the error next to that row's field.
+    browser.submit(
+        f"(() => {{ const row = {record_row('192.0.2.56')};"
+        " row.querySelector('input[name=ttl]').value = 'ten';"
+        " row.querySelector('button[type=submit]').click() })()",
+        "edit the record with a wrong TTL",
+    )
+    error = browser.eval(
+        f"(() => {{ const f = {record_row('192.0.2.56')}.querySelector('input[name=ttl]');"
+        " const e = document.getElementById(f.getAttribute('aria-describedby'));"
+        " return f.getAttribute('aria-invalid') === 'true' && e.parentElement.contains(f) && e.textContent })()"
+    )
+    check(error == "ttl must be a whole number", f"the TTL's error next to it: {error!r}")
+    browser.accessible("record edit with an error")
+    browser.screenshot(out, "record-edit-error")
+
+    # Deleted after its confirmation page; named answers NXDOMAIN.
+    browser.goto(f"{base}{zone_path}")
+    browser.submit(f"{record_row('192.0.2.56')}.querySelector('a.delete').click()", "delete the record")
+    check(re.fullmatch(zone_path + r"records/[0-9a-f-]{36}/delete", browser.path()), f"the confirmation: {browser.path()}")
+    check("Delete the record www A 192.0.2.56?" in browser.html(), "the confirmation names the record")
+    browser.accessible("record delete")
+    browser.screenshot(out, "record-delete")
+    browser.submit("document.querySelector('main form button.danger').click()", "confirm the record's deletion")
+    check(browser.path() == zone_path, f"back on the zone page after the deletion: {browser.path()}")
+    check("192.0.2.56" not in browser.html(), "the record is no longer listed")
+    wait_dig(args.dns, "www.browser.example", "A", ("NXDOMAIN", []))
+
+    # The list shows the zone deployed once the worker has recorded it.
+    deadline = time.time() + 30
+    while True:
+        browser.goto(f"{base}/account/dns/")
+        state = browser.eval(
+            "(() => { const a = [...document.querySelectorAll('td a')].find(a => a.textContent === 'browser.example');"
+            " return a && a.closest('tr').querySelector('.state').textContent })()"
+        )
+        if state == "deployed":
+            break
+        check(time.time() < deadline, f"the zone is listed, deployed: {state!r}")
+        time.sleep(0.2)
     browser.accessible("dns")
     browser.screenshot(out, "dns")
+
+    # The zone deleted after its confirmation page; named stops serving it.
+    browser.goto(f"{base}{zone_path}")
+    browser.submit("document.querySelector('#delete-zone').click()", "delete the zone")
+    check(browser.path() == f"{zone_path}delete", f"the confirmation: {browser.path()}")
+    check("Delete the zone browser.example and all its records?" in browser.html(), "the confirmation names the zone")
+    browser.accessible("zone delete")
+    browser.screenshot(out, "zone-delete")
+    browser.submit("document.querySelector('main form button.danger').click()", "confirm the zone's deletion")
+    check(browser.path() == "/account/dns/", f"back on the zones after the deletion: {browser.path()}")
+    check("browser.example" not in browser.html(), "the zone is no longer listed")
+    wait_dig(args.dns, "browser.example", "SOA", ("REFUSED", []))
+
+    # A zone that is not there (any more): a page that says so.
+    browser.goto(f"{base}{zone_path}")
+    check(browser.eval("document.querySelector('h1').textContent") == "Not found", "the deleted zone's page")
+    browser.accessible("not found")
+    browser.screenshot(out, "not-found")
 
     # Revoked, the token gets 401.
     browser.goto(f"{base}/account/developers/")
