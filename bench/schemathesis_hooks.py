@@ -198,7 +198,8 @@ def explained(detail, field, new, existing, zone):
         if rtype == "CNAME" and name == "@":
             return bool(zone.get("nameservers")) and zone.get("soa") is not None
         if rtype == "CNAME":
-            return any(r["record_type"] not in ("CNAME", "RRSIG", "NSEC", "KEY") for r in at_name)
+            # A second CNAME is refused too: a name has one at most.
+            return any(r["record_type"] not in ("RRSIG", "NSEC", "KEY") for r in at_name)
         return any(r["record_type"] == "CNAME" for r in at_name)
     return False
 
@@ -267,6 +268,8 @@ def state_conflict(case, body):
         if singleton_clash(detail, zone, batch_result(zone, changes)):
             return True
         change = changes[index]
+        if field == f"changes[{index}].name" and "longer than 255 octets" in detail:
+            return too_long(change.get("name"), zone["domain"])
         # The state a change meets: the zone's records, and the records the
         # batch's earlier changes created.
         existing = list(zone["records"]) + [c for c in changes[:index] if c.get("op") == "create"]

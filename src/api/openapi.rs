@@ -354,6 +354,8 @@ struct Kind {
     value: &'static str,
     priority: bool,
     owner: &'static str,
+    /// A name holds one record of the type at most (CNAME, DNAME).
+    singleton: bool,
 }
 
 fn kinds() -> Vec<Kind> {
@@ -362,6 +364,7 @@ fn kinds() -> Vec<Kind> {
         value,
         priority,
         owner,
+        singleton: types.iter().any(|t| matches!(*t, "CNAME" | "DNAME")),
     };
     // Owners: A, AAAA and MX records are at host names (check-names);
     // named refuses a wildcard NS.
@@ -371,7 +374,8 @@ fn kinds() -> Vec<Kind> {
         kind(&["MX"], "ValueHost", true, "HostName"),
         kind(&["SRV"], "ValueSRV", true, "RecordName"),
         kind(&["NS"], "ValueHost", false, "NsName"),
-        kind(&["CNAME", "PTR", "DNAME"], "ValueHost", false, "RecordName"),
+        kind(&["CNAME", "DNAME"], "ValueHost", false, "RecordName"),
+        kind(&["PTR"], "ValueHost", false, "RecordName"),
         kind(&["CAA"], "ValueCAA", false, "RecordName"),
         kind(&["TXT", "SPF"], "ValueTXT", false, "RecordName"),
     ];
@@ -480,8 +484,12 @@ fn batch_change() -> Value {
             required.push("priority");
         }
         fields.insert("op".into(), json!({"const": "replace_rrset"}));
-        fields.insert("records".into(), json!({"type": "array", "items": {
-            "type": "object", "additionalProperties": false, "required": required, "properties": member}}));
+        let mut records = json!({"type": "array", "items": {
+            "type": "object", "additionalProperties": false, "required": required, "properties": member}});
+        if kind.singleton {
+            records["maxItems"] = json!(1);
+        }
+        fields.insert("records".into(), records);
         branches.push(json!({"type": "object", "additionalProperties": false, "required": ["op", "name", "record_type", "records"], "properties": fields,
             "description": "The RRset at name of record_type becomes records; an empty list deletes it; members must differ as RDATA, a value listed twice (in any spelling) is a 400 (needs dns:update)"}));
     }

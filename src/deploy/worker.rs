@@ -42,6 +42,21 @@ const POLL_SLOW: Duration = Duration::from_millis(25);
 const POLL_FAST_FOR: Duration = Duration::from_millis(500);
 /// The longest wait between retries while named or rndc is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest a pass may be held back by [`spacing`].
+const MAX_SPACING: Duration = Duration::from_secs(1);
+
+/// How long the pass after one that took `took` waits, given the store's
+/// change counter when that pass began (`seen`) and when it ended (`now`).
+/// Under a stream of changes (more than one came in during the pass), as
+/// long again as the pass took: deploys then take at most half the time,
+/// leaving the rest to the writes, and each takes in more of the stream.
+/// A single change, or one after a quiet spell, is deployed at once.
+fn spacing(took: Duration, seen: u64, now: u64) -> Duration {
+    match now.wrapping_sub(seen) > 1 {
+        true => took.min(MAX_SPACING),
+        false => Duration::ZERO,
+    }
+}
 
 /// The deploy worker.
 pub struct Deployer {
@@ -297,8 +312,13 @@ impl Deployer {
     pub async fn run(mut self, mut wake: watch::Receiver<u64>) {
         let mut changes = self.store.watch_changes();
         let mut backoff: Option<Duration> = None;
+        let mut next_pass = Instant::now();
         loop {
-            match self.pass().await {
+            tokio::time::sleep_until(next_pass).await;
+            let (started, seen) = (Instant::now(), *changes.borrow_and_update());
+            let done = self.pass().await;
+            next_pass = Instant::now() + spacing(started.elapsed(), seen, *changes.borrow());
+            match done {
                 Ok(()) => backoff = None,
                 Err(Unreachable(reason)) => {
                     let next = backoff.map_or(Duration::from_secs(1), |b| (b * 2).min(MAX_BACKOFF));
@@ -1319,4 +1339,22 @@ fn move_zone_file(old: &Path, new: &Path) -> Vec<PathBuf> {
         stale.push(from);
     }
     stale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_stream_of_changes_spaces_the_passes() {
+        let took = Duration::from_millis(60);
+        // No change or one during the pass: the next one starts at once.
+        assert_eq!(spacing(took, 7, 7), Duration::ZERO);
+        assert_eq!(spacing(took, 7, 8), Duration::ZERO);
+        // A stream: as long again as the pass took, within the cap.
+        assert_eq!(spacing(took, 7, 40), took);
+        assert_eq!(spacing(Duration::from_secs(9), 7, 40), MAX_SPACING);
+        // The counter wraps.
+        assert_eq!(spacing(took, u64::MAX, 3), took);
+    }
 }
