@@ -189,7 +189,10 @@ def explained(detail, field, new, existing, zone):
     if field.endswith("name") and "longer than 255 octets" in detail:
         # A name that fits on its own but not below a long zone name.
         return too_long(new.get("name"), zone["domain"])
-    at_name = [r for r in existing if owner_key(r["name"], zone["domain"]) == name]
+    # Records as the API lists them, or as a batch's earlier changes sent
+    # them (type in any case).
+    at_name = [dict(r, record_type=(r.get("record_type") or "").strip().upper())
+               for r in existing if owner_key(r.get("name"), zone["domain"]) == name]
     if field.endswith("value") and "exists already" in detail:
         return any(r["record_type"] == rtype and same_value(rtype, r["value"], new.get("value"))
                    and (r.get("priority") == new.get("priority") or rtype not in ("MX", "SRV"))
@@ -218,8 +221,8 @@ def singleton_clash(detail, zone, records):
 
 
 def batch_result(zone, changes):
-    """The zone's records as a batch of `changes` would leave them (names
-    and types only matter here)."""
+    """The zone's records as a batch of `changes` would leave them (as the
+    API lists them, or as the changes sent them)."""
     records = list(zone["records"])
     domain = zone["domain"]
     for c in changes:
@@ -270,9 +273,9 @@ def state_conflict(case, body):
         change = changes[index]
         if field == f"changes[{index}].name" and "longer than 255 octets" in detail:
             return too_long(change.get("name"), zone["domain"])
-        # The state a change meets: the zone's records, and the records the
-        # batch's earlier changes created.
-        existing = list(zone["records"]) + [c for c in changes[:index] if c.get("op") == "create"]
+        # The state a change meets: the zone as the batch's earlier changes
+        # left it.
+        existing = batch_result(zone, changes[:index])
         if change.get("op") == "delete" and "uuid" in change:
             return (field == f"changes[{index}].uuid" and "No record with this uuid" in detail
                     and all(r["uuid"] != change["uuid"] for r in zone["records"]))
@@ -290,8 +293,8 @@ def state_conflict(case, body):
                 return any(same_value(rtype, a.get("value"), b.get("value"))
                            and (a.get("priority") == b.get("priority") or rtype not in ("MX", "SRV"))
                            for i, a in enumerate(members) for b in members[:i])
-            others = [r for r in existing if not (owner_key(r["name"], zone["domain"]) == key
-                                                  and r["record_type"] == rtype)]
+            others = [r for r in existing if not (owner_key(r.get("name"), zone["domain"]) == key
+                                                  and (r.get("record_type") or "").upper() == rtype)]
             new = dict(change, value=None)
             return "CNAME" in detail and explained(detail, field.split(".")[0] + ".name", new, others, zone)
         return False
