@@ -7,8 +7,8 @@
 //!
 //! - RFC 1035 §5.2: exactly one SOA, at the apex; NS at the apex.
 //! - RFC 2181 §10.1 / RFC 1034 §3.6.2: CNAME and other data, CNAME and
-//!   DNAME are singletons (RRSIG, NSEC and KEY may sit beside a CNAME,
-//!   RFC 4035 §2.5).
+//!   DNAME are singletons (RRSIG, NSEC, SIG and KEY may sit beside a CNAME,
+//!   RFC 4035 §2.5, RFC 2535 §2.3.5; BIND 9.18 refuses NXT there).
 //! - RFC 4034 §5: no DS at the apex (it belongs in the parent).
 //! - RFC 4592 §4.2: no NS at a wildcard name (BIND refuses the zone).
 //! - RFC 1912 §2.8 / BIND check-integrity: in-zone name servers of the
@@ -20,9 +20,13 @@
 //!   and MINFO mailboxes; PTR targets in reverse trees. The parser also
 //!   applies it to out-of-zone records, as BIND does before dropping them.
 //! - RFC 7344 §4 / RFC 8078 §4: apex CDS/CDNSKEY agree with the DNSKEYs.
+//! - RFC 5155 §4.1.1: an apex NSEC3PARAM names a hash algorithm BIND
+//!   supports (SHA-1); NSEC3 records themselves may name any.
 //! - RFC 2181 §10.3: MX and SRV targets should not be aliases (warning);
 //!   RFC 1034 §4.2.1: delegations need glue for in-bailiwick servers
 //!   (warning); RFC 7208 §3.1: SPF needs a TXT twin (warning).
+//! - BIND's RRset size: the RDATA of an RRset, each with its length,
+//!   fits in 65512 octets.
 //!
 //! Zone-wide checks (SOA, apex NS, CDS) run only once every record passed,
 //! as named judges the zone only after it loaded.
@@ -32,6 +36,7 @@ use std::sync::Arc;
 use crate::parse::{Diagnostic, Severity};
 use crate::zone::encoding::decode_base32hex;
 use crate::zone::name::{self, is_hostname, is_mailbox, relative_len};
+use crate::zone::rdata::covered_type;
 use crate::zone::{NameId, RType, Record, Zone};
 
 /// The name at `offset` in RDATA, if one is there.
@@ -173,12 +178,11 @@ enum Resolution {
     Missing,
 }
 
-/// Types that may share an owner with a CNAME (RFC 4035 §2.5, RFC 2535).
+/// Types that may share an owner with a CNAME (RFC 4035 §2.5, RFC 2535
+/// §2.3.5), as BIND 9.18 allows them: not NXT, which RFC 2535 would allow
+/// but BIND refuses as "CNAME and other data".
 pub fn allowed_beside_cname(t: RType) -> bool {
-    matches!(
-        t,
-        RType::RRSIG | RType::NSEC | RType::SIG | RType::NXT | RType::KEY
-    )
+    matches!(t, RType::RRSIG | RType::NSEC | RType::SIG | RType::KEY)
 }
 
 /// Runs every check on a sorted zone. When parsing already failed, the
@@ -296,6 +300,7 @@ impl<'z> Checker<'z> {
         let origin = self.zone.origin.to_string();
         let apex = self.records_at(self.zone.origin.wire());
         self.cds_consistency(apex);
+        self.nsec3param_hash(apex);
         if !apex.iter().any(|r| r.rtype == RType::SOA) {
             self.report(
                 Severity::Error,
@@ -384,6 +389,31 @@ impl<'z> Checker<'z> {
         }
     }
 
+    /// RFC 5155 §4.1.1: NSEC3 hash algorithm 1 (SHA-1) is the only one
+    /// defined. BIND 9.18 refuses a zone whose apex NSEC3PARAMs name no
+    /// algorithm it supports ("no supported nsec3 hash algorithm"), and
+    /// only logs the unsupported ones when another is usable.
+    fn nsec3param_hash(&mut self, apex: &'z [Record]) {
+        let zone = self.zone;
+        let params: Vec<&Record> = apex
+            .iter()
+            .filter(|r| r.rtype == RType::NSEC3PARAM)
+            .collect();
+        let supported = |r: &Record| zone.rdata_of(r).first() == Some(&1);
+        let severity = if params.iter().any(|r| supported(r)) {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        for r in params.into_iter().filter(|r| !supported(r)) {
+            let hash = zone.rdata_of(r).first().copied().unwrap_or(0);
+            let message = format!(
+                "NSEC3PARAM hash algorithm {hash} is not supported (only 1, SHA-1, is defined by RFC 5155)"
+            );
+            self.report(severity, Some(r), message);
+        }
+    }
+
     /// Checks the owners whose records are in `range` (owner-aligned).
     fn owners(&mut self, range: std::ops::Range<usize>) {
         let records = &self.zone.records[range];
@@ -429,6 +459,7 @@ impl<'z> Checker<'z> {
             );
             self.report(Severity::Error, Some(later), message);
         }
+        self.rrset_sizes(group);
         // BIND refuses an NS record at a wildcard name when it loads one
         // (a delegation cannot be synthesised).
         if name::labels(owner_wire).next() == Some(&b"*"[..])
@@ -472,6 +503,38 @@ impl<'z> Checker<'z> {
         }
         for r in group {
             self.record_targets(r);
+        }
+    }
+
+    /// BIND 9.18 keeps an RRset in one block of at most 65535 octets: its
+    /// records' RDATA, each with a 2-octet length, may total 65512 octets
+    /// (found against named-checkzone; one record of 65511 octets already
+    /// fails). A larger RRset fails the load with "ran out of space".
+    fn rrset_sizes(&mut self, group: &'z [Record]) {
+        const MAX: usize = 65512;
+        let zone = self.zone;
+        let key = |r: &Record| (r.rtype, covered_type(r.rtype, zone.rdata_of(r)));
+        let mut k = 0;
+        while k < group.len() {
+            let len = group[k..]
+                .iter()
+                .take_while(|r| key(r) == key(&group[k]))
+                .count();
+            let set = &group[k..k + len];
+            k += len;
+            let size: usize = set.iter().map(|r| 2 + zone.rdata_of(r).len()).sum();
+            if size > MAX {
+                let last = set
+                    .iter()
+                    .max_by_key(|r| (r.file, r.line))
+                    .unwrap_or(&set[0]);
+                let message = format!(
+                    "{}: the {} RRset is {size} octets long (each record's RDATA and 2), at most {MAX} are allowed (BIND: ran out of space)",
+                    self.text(zone.names.get(last.owner)),
+                    last.rtype
+                );
+                self.report(Severity::Error, Some(last), message);
+            }
         }
     }
 
