@@ -273,10 +273,19 @@ impl<'a> Fields<'a> {
             Field::NxtBitmap => self.nxt_bitmap(out)?,
             Field::Type => {
                 let (i, raw) = self.take("a record type")?;
-                let t = RType::from_text(raw).ok_or_else(|| {
-                    self.error_at(i, format!("expected a record type, found '{}'", shown(raw)))
-                })?;
-                out.extend_from_slice(&t.0.to_be_bytes());
+                let t = RType::from_text(raw)
+                    .map(|t| t.0)
+                    .or_else(|| type_number(raw))
+                    .ok_or_else(|| {
+                        self.error_at(
+                            i,
+                            format!(
+                                "expected a record type or a number 0-65535, found '{}'",
+                                shown(raw)
+                            ),
+                        )
+                    })?;
+                out.extend_from_slice(&t.to_be_bytes());
             }
             Field::Time | Field::Date => {
                 let (i, raw) = self.take("a time YYYYMMDDHHmmSS")?;
@@ -1322,8 +1331,10 @@ fn mnemonic_number(table: &[(u8, &str)], raw: &[u8]) -> Option<u64> {
         .map(|(n, _)| u64::from(*n))
 }
 
-/// Key flags as BIND's `dns_keyflags_fromtext` reads them: a C number
-/// (`strtoul` base 0) or flag names joined by `|`.
+/// Key flags as BIND's `dns_keyflags_fromtext` reads them: a token that
+/// starts with a digit is a decimal number, else a hexadecimal one
+/// (`strtoul` base 16, so `0x10`, `0ff` and `1e3` are 16, 255 and 483;
+/// `010` is 10, not octal); otherwise flag names joined by `|`.
 fn parse_key_flags(raw: &[u8]) -> Option<u16> {
     const FLAGS: &[(&str, u16)] = &[
         ("NOCONF", 0x4000),
@@ -1346,14 +1357,14 @@ fn parse_key_flags(raw: &[u8]) -> Option<u16> {
         ("KSK", 0x0001),
     ];
     if raw.first()?.is_ascii_digit() {
-        let text = std::str::from_utf8(raw).ok()?;
-        let value = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-            u32::from_str_radix(hex, 16).ok()?
-        } else if text.len() > 1 && text.starts_with('0') {
-            u32::from_str_radix(&text[1..], 8).ok()?
-        } else {
-            text.parse().ok()?
-        };
+        if raw.iter().all(u8::is_ascii_digit) {
+            return parse_number(raw, 0xffff).map(|v| v as u16);
+        }
+        let hex = raw
+            .strip_prefix(b"0x")
+            .or_else(|| raw.strip_prefix(b"0X"))
+            .unwrap_or(raw);
+        let value = u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
         return u16::try_from(value).ok();
     }
     let mut value = 0u16;
@@ -1364,6 +1375,19 @@ fn parse_key_flags(raw: &[u8]) -> Option<u16> {
         value |= bits;
     }
     Some(value)
+}
+
+/// A type field (RRSIG and SIG covered type, DSYNC type) given as a number,
+/// as BIND reads one when the text is no type name: `strtol` base 10, so
+/// a sign is allowed (`+5` is 5, `-0` is 0), then 0-65535.
+fn type_number(raw: &[u8]) -> Option<u16> {
+    let (negative, digits) = match raw.split_first()? {
+        (b'+', rest) => (false, rest),
+        (b'-', rest) => (true, rest),
+        _ => (false, raw),
+    };
+    let v = parse_number(digits, 0xffff)?;
+    (!negative || v == 0).then_some(v as u16)
 }
 
 fn cert_type_number(raw: &[u8]) -> Option<u64> {

@@ -158,11 +158,33 @@ pub fn semantic_error(rtype: RType, rdata: &[u8]) -> Option<String> {
                 format!("an SHA-1 NSEC3 next hashed owner name is 20 octets, found {hash}")
             })
         }
-        RType::DNSKEY | RType::CDNSKEY | RType::KEY | RType::RKEY => {
-            // RFC 2535 §3.1.2: only a "no key" flag value may omit the key.
+        RType::KEY => {
+            // RFC 2535 §3.1.2: "no key" flags (NOKEY, 0xC000) mean no key
+            // material; BIND 9.18 refuses any after them, and a KEY
+            // without them and without key material.
             let flags = u16::from_be_bytes([*rdata.first()?, *rdata.get(1)?]);
-            (rdata.len() == 4 && flags & 0xC000 != 0xC000)
-                .then(|| "key material is missing (only flags with NOKEY may omit it)".to_string())
+            match (flags & 0xC000 == 0xC000, rdata.len() > 4) {
+                (true, true) => Some("a KEY with NOKEY flags has no key material".to_string()),
+                (false, false) => Some(
+                    "key material is missing (only a KEY with NOKEY flags omits it)".to_string(),
+                ),
+                _ => None,
+            }
+        }
+        // RFC 4034 §2.1.4: a DNSKEY always has its key; BIND 9.18 refuses one
+        // without, whatever its flags.
+        RType::DNSKEY | RType::CDNSKEY | RType::RKEY => {
+            (rdata.len() <= 4).then(|| "key material is missing".to_string())
+        }
+        RType::RRSIG => {
+            // BIND 9.18 refuses an RRSIG whose signer name has more labels
+            // than its Labels field counts ("out of range").
+            let labels = *rdata.get(3)?;
+            let signer = rdata.get(18..)?;
+            let signer_labels = name::labels(signer).count();
+            (signer_labels > usize::from(labels)).then(|| {
+                format!("the signer name has {signer_labels} labels, more than the Labels field ({labels})")
+            })
         }
         RType::ZONEMD => {
             // RFC 8976 §2.2.4: SHA384 and SHA512 digests have fixed lengths, and
