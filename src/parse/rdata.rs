@@ -140,7 +140,31 @@ impl<'a> Fields<'a> {
     }
 
     /// Takes the next token's raw text, or fails naming what was expected.
+    /// A quoted token is refused: BIND reads every field but character
+    /// strings (and the SVCB target) as a bare word, and fails a quoted one
+    /// ("unexpected token").
     fn take(&mut self, expected: &str) -> Result<(usize, &'a [u8])> {
+        let (i, raw) = self.take_any(expected)?;
+        self.bare(i)?;
+        Ok((i, raw))
+    }
+
+    /// Fails if token `i` is quoted; see [`Self::take`].
+    fn bare(&self, i: usize) -> Result<()> {
+        if self.tokens[i].kind == TokenKind::Quoted {
+            return Err(self.error_at(
+                i,
+                format!(
+                    "expected a bare word, found the quoted string \"{}\" (only character strings may be quoted)",
+                    shown(self.raw(i))
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Takes the next token, quoted or not.
+    fn take_any(&mut self, expected: &str) -> Result<(usize, &'a [u8])> {
         if self.at_end() {
             return Err(RdataError {
                 token: None,
@@ -154,7 +178,7 @@ impl<'a> Fields<'a> {
 
     /// Takes the next token with escapes decoded (for strings).
     fn take_text(&mut self, expected: &str) -> Result<(usize, Cow<'a, [u8]>)> {
-        let (i, raw) = self.take(expected)?;
+        let (i, raw) = self.take_any(expected)?;
         if !self.tokens[i].escaped {
             return Ok((i, Cow::Borrowed(raw)));
         }
@@ -357,12 +381,7 @@ impl<'a> Fields<'a> {
             }
             Field::CaaTag => {
                 let (i, raw) = self.take("a CAA tag")?;
-                let quoted = self.tokens[i].kind == TokenKind::Quoted;
-                if quoted
-                    || raw.is_empty()
-                    || raw.len() > 255
-                    || !raw.iter().all(u8::is_ascii_alphanumeric)
-                {
+                if raw.is_empty() || raw.len() > 255 || !raw.iter().all(u8::is_ascii_alphanumeric) {
                     return Err(self.error_at(
                         i,
                         format!(
@@ -404,7 +423,13 @@ impl<'a> Fields<'a> {
     }
 
     fn name(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        let (i, raw) = self.take("a domain name")?;
+        let (i, _) = self.take("a domain name")?;
+        self.name_at(i, out)
+    }
+
+    /// Writes token `i` as a domain name.
+    fn name_at(&self, i: usize, out: &mut Vec<u8>) -> Result<()> {
+        let raw = self.raw(i);
         write_name(raw, self.origin, out)
             .map_err(|e| self.error_at(i, format!("bad domain name '{}': {e}", shown(raw))))
     }
@@ -422,20 +447,22 @@ impl<'a> Fields<'a> {
         Ok(())
     }
 
-    /// Concatenates the remaining tokens (for hex and base64 runs).
-    fn rest_joined(&mut self) -> (usize, Vec<u8>) {
+    /// Concatenates the remaining tokens (for hex and base64 runs), which
+    /// must be bare words.
+    fn rest_joined(&mut self) -> Result<(usize, Vec<u8>)> {
         let first = self.next;
         let mut joined = std::mem::take(&mut self.scratch);
         joined.clear();
         while !self.at_end() {
+            self.bare(self.next)?;
             joined.extend_from_slice(self.raw(self.next));
             self.next += 1;
         }
-        (first, joined)
+        Ok((first, joined))
     }
 
     fn hex_rest(&mut self, out: &mut Vec<u8>, required: bool) -> Result<()> {
-        let (first, joined) = self.rest_joined();
+        let (first, joined) = self.rest_joined()?;
         if required && joined.is_empty() {
             return Err(self.error_here("expected hex data, found end of line".to_string()));
         }
@@ -448,7 +475,7 @@ impl<'a> Fields<'a> {
     }
 
     fn base64_rest(&mut self, out: &mut Vec<u8>, required: bool) -> Result<()> {
-        let (first, joined) = self.rest_joined();
+        let (first, joined) = self.rest_joined()?;
         if required && joined.is_empty() {
             return Err(self.error_here("expected base64 data, found end of line".to_string()));
         }
@@ -553,7 +580,7 @@ impl<'a> Fields<'a> {
             )
         })? as usize;
         let start = out.len();
-        let (first, joined) = self.rest_joined();
+        let (first, joined) = self.rest_joined()?;
         let ok = decode_hex(&joined, out).is_some();
         self.scratch = joined;
         if !ok {
@@ -811,7 +838,9 @@ impl<'a> Fields<'a> {
     /// RFC 9460 §2.1: `priority target key=value…`.
     fn svcb(&mut self, out: &mut Vec<u8>) -> Result<()> {
         self.field(Field::U16, out)?;
-        self.name(out)?;
+        // BIND reads the target as a string that may be quoted.
+        let (i, _) = self.take_any("a target name")?;
+        self.name_at(i, out)?;
         let mut params: Vec<(u16, Vec<u8>, usize)> = Vec::new();
         while !self.at_end() {
             let (i, raw) = self.take("a service parameter")?;
@@ -827,7 +856,7 @@ impl<'a> Fields<'a> {
                         && self.tokens[self.next].kind == TokenKind::Quoted
                         && self.tokens[self.next].start == self.tokens[i].end + 1
                     {
-                        let (_, v) = self.take("a parameter value")?;
+                        let (_, v) = self.take_any("a parameter value")?;
                         value = v.to_vec();
                         (key, Some((value, self.tokens[i + 1].escaped)))
                     } else {
@@ -1079,7 +1108,7 @@ impl<'a> Fields<'a> {
         self.field(Field::U8, out)?;
         self.char_string(out)?;
         if self.peek_raw() == Some(&b"-"[..]) {
-            self.next += 1;
+            self.take("'-' or base64 data")?;
             return Ok(());
         }
         self.base64_rest(out, true)
