@@ -15,7 +15,8 @@
 //!   apex need address records (glue and wildcards count; names below a
 //!   delegation are not checked; none may sit below a DNAME).
 //! - RFC 952/1123 host names and RFC 1035 mailboxes (BIND check-names,
-//!   [`check_names`]): owners of A, AAAA, A6, MX, WKS; targets of NS, MX,
+//!   [`check_names`]): owners of A (but `_spf` labels and `gc._msdcs`),
+//!   AAAA (but `gc._msdcs`), A6, MX, WKS; targets of NS, MX,
 //!   SRV, AFSDB, RT and service-mode SVCB/HTTPS; SOA MNAME and RNAME; RP
 //!   and MINFO mailboxes; PTR targets in reverse trees. The parser also
 //!   applies it to out-of-zone records, as BIND does before dropping them.
@@ -54,10 +55,9 @@ pub fn check_names(rtype: RType, owner: &[u8], rdata: &[u8]) -> Vec<String> {
     let mut problems = Vec::new();
     // Owners.
     let owner_ok = match rtype {
-        RType::A | RType::AAAA | RType::A6 | RType::WKS => {
-            is_hostname(owner, true) || is_gc_msdcs(owner)
-        }
-        RType::MX => is_hostname(owner, true),
+        RType::A => is_hostname(owner, true) || is_gc_msdcs(owner) || has_spf_label(owner),
+        RType::AAAA => is_hostname(owner, true) || is_gc_msdcs(owner),
+        RType::A6 | RType::WKS | RType::MX => is_hostname(owner, true),
         RType::NSEC3 => {
             let first_label = name::labels(owner).next().unwrap_or_default();
             decode_base32hex(first_label, &mut Vec::new()).is_some()
@@ -136,8 +136,8 @@ fn is_spf_text(rdata: &[u8]) -> bool {
         .is_some_and(|t| t.eq_ignore_ascii_case(b"v=spf1"))
 }
 
-/// Active Directory's `gc._msdcs.<forest>` address owners, which BIND
-/// exempts from host-name checks.
+/// Active Directory's `gc._msdcs.<forest>` A and AAAA owners, which BIND
+/// exempts from host-name checks (not A6 or WKS ones).
 fn is_gc_msdcs(wire: &[u8]) -> bool {
     let mut labels = name::labels(wire);
     let (Some(gc), Some(msdcs)) = (labels.next(), labels.next()) else {
@@ -147,6 +147,20 @@ fn is_gc_msdcs(wire: &[u8]) -> bool {
         && msdcs.eq_ignore_ascii_case(b"_msdcs")
         && wire.len() > 11
         && is_hostname(&wire[11..], false)
+}
+
+/// RFC 7208 §5.7 "exists" targets and its Appendix D.1 examples: BIND
+/// exempts an A owner with a `_spf`, `_spf_verify` or `_spf_rate` label
+/// anywhere but in its last label (`a._spf.example.com`, `_spf.com`).
+fn has_spf_label(wire: &[u8]) -> bool {
+    let count = name::labels(wire).count();
+    name::labels(wire)
+        .take(count.saturating_sub(1))
+        .any(|label| {
+            [&b"_spf"[..], b"_spf_verify", b"_spf_rate"]
+                .iter()
+                .any(|spf| label.eq_ignore_ascii_case(spf))
+        })
 }
 
 /// DNS-SD browse domains in reverse zones (RFC 6763 §11): BIND does not
@@ -695,6 +709,11 @@ mod tests {
         assert_eq!(problems(RType::A, "*.example.com.", &a), 0);
         assert_eq!(problems(RType::A, "web_1.example.com.", &a), 1);
         assert_eq!(problems(RType::A, "gc._msdcs.corp.example.", &a), 0);
+        assert_eq!(problems(RType::WKS, "gc._msdcs.corp.example.", &a), 1);
+        assert_eq!(problems(RType::A, "x._SPF.example.com.", &a), 0);
+        assert_eq!(problems(RType::A, "_spf_rate.example.com.", &a), 0);
+        assert_eq!(problems(RType::A, "_spfx.example.com.", &a), 1);
+        assert_eq!(problems(RType::AAAA, "_spf.example.com.", &a), 1);
         assert_eq!(problems(RType::TXT, "_dmarc.example.com.", b"\x01x"), 0);
         let mx = |target: &str| [&[0u8, 10][..], &wire(target)].concat();
         assert_eq!(problems(RType::MX, "example.com.", &mx(".")), 0, "null MX");
