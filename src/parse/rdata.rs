@@ -1516,26 +1516,19 @@ fn svc_param_key(text: &[u8]) -> Option<u16> {
     parse_number(digits, 65535).map(|v| v as u16)
 }
 
-/// Splits an RFC 9460 Appendix A.1 value-list on unescaped commas (escapes already decoded
-/// once, so a literal comma inside an item arrives as `\,`).
+/// Splits an RFC 9460 Appendix A.1 value-list on unescaped commas. The
+/// zone-file escapes are already decoded once; at this second level a
+/// backslash takes the next octet as it is, as BIND 9.18 reads it: `\,`
+/// is a comma inside an item and `\065` is `065` (not `A`), so
+/// `alpn="h2\\,x,h3"` holds `h2,x` and `h3`.
 fn split_value_list(value: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut items = vec![Vec::new()];
-    let mut k = 0;
-    while k < value.len() {
-        match value[k] {
-            b'\\' => {
-                let (b, used) = name::unescape(&value[k + 1..])?;
-                items.last_mut()?.push(b);
-                k += 1 + used;
-            }
-            b',' => {
-                items.push(Vec::new());
-                k += 1;
-            }
-            c => {
-                items.last_mut()?.push(c);
-                k += 1;
-            }
+    let mut octets = value.iter();
+    while let Some(&c) = octets.next() {
+        match c {
+            b'\\' => items.last_mut()?.push(*octets.next()?),
+            b',' => items.push(Vec::new()),
+            c => items.last_mut()?.push(c),
         }
     }
     Some(items)
