@@ -512,7 +512,7 @@ impl<'a> Fields<'a> {
         let mut bits = [0u8; 16];
         while !self.at_end() {
             let (i, raw) = self.take("a record type")?;
-            let t = parse_number(raw, 127)
+            let t = signed_number(raw, 127)
                 .map(|n| n as u16)
                 .or_else(|| RType::from_text(raw).map(|t| t.0).filter(|&t| t < 128))
                 .filter(|&t| t > 0)
@@ -632,7 +632,7 @@ impl<'a> Fields<'a> {
     fn wks(&mut self, out: &mut Vec<u8>) -> Result<()> {
         self.field(Field::Ipv4, out)?;
         let (i, raw) = self.take("a protocol (tcp, udp or a number)")?;
-        let proto = parse_number(raw, 255)
+        let proto = signed_number(raw, 255)
             .or_else(|| protocol_number(raw))
             .ok_or_else(|| {
                 self.error_at(
@@ -647,7 +647,7 @@ impl<'a> Fields<'a> {
         let mut bitmap = Vec::new();
         while !self.at_end() {
             let (i, raw) = self.take("a service")?;
-            let port = parse_number(raw, 0xffff)
+            let port = signed_number(raw, 0xffff)
                 .or_else(|| service_port(raw))
                 .ok_or_else(|| {
                     self.error_at(
@@ -1222,7 +1222,7 @@ fn parse_fixed(raw: &[u8], places: u32) -> Option<u32> {
     if int.is_empty() || frac.len() > places as usize || !frac.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let int = u32::try_from(parse_number(int, u64::from(u32::MAX))?).ok()?;
+    let int = u32::try_from(signed_number(int, u64::from(u32::MAX))?).ok()?;
     let mut f = 0u32;
     for k in 0..places as usize {
         f = f * 10 + frac.get(k).map_or(0, |&c| u32::from(c - b'0'));
@@ -1247,7 +1247,9 @@ fn parse_meters(raw: &[u8], signed: bool) -> Option<i64> {
     if int.is_empty() || frac.len() > 2 || !frac.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let int = parse_number(int, 100_000_000)? as i64;
+    // BIND takes the altitude's own minus sign, then reads the rest with
+    // strtol: `-+5` is -5.
+    let int = signed_number(int, 100_000_000)? as i64;
     let mut cm = int * 100;
     for (k, &c) in frac.iter().enumerate() {
         cm += i64::from(c - b'0') * if k == 0 { 10 } else { 1 };
@@ -1406,17 +1408,24 @@ fn parse_key_flags(raw: &[u8]) -> Option<u16> {
     Some(value)
 }
 
-/// A type field (RRSIG and SIG covered type, DSYNC type) given as a number,
-/// as BIND reads one when the text is no type name: `strtol` base 10, so
-/// a sign is allowed (`+5` is 5, `-0` is 0), then 0-65535.
-fn type_number(raw: &[u8]) -> Option<u16> {
+/// A number as BIND reads the fields it parses with `strtol` (type
+/// numbers in RRSIG, SIG, DSYNC and NXT, WKS protocol and ports, the whole
+/// part of LOC seconds and meters): a sign is allowed, so `+5` is 5 and
+/// `-0` is 0, and any other negative number is out of range.
+fn signed_number(raw: &[u8], max: u64) -> Option<u64> {
     let (negative, digits) = match raw.split_first()? {
         (b'+', rest) => (false, rest),
         (b'-', rest) => (true, rest),
         _ => (false, raw),
     };
-    let v = parse_number(digits, 0xffff)?;
-    (!negative || v == 0).then_some(v as u16)
+    let v = parse_number(digits, max)?;
+    (!negative || v == 0).then_some(v)
+}
+
+/// A type field (RRSIG and SIG covered type, DSYNC type) given as a
+/// number, as BIND reads one when the text is no type name.
+fn type_number(raw: &[u8]) -> Option<u16> {
+    signed_number(raw, 0xffff).map(|v| v as u16)
 }
 
 fn cert_type_number(raw: &[u8]) -> Option<u64> {

@@ -239,8 +239,9 @@ pub fn semantic_error(rtype: RType, rdata: &[u8]) -> Option<String> {
     }
 }
 
-/// RFC 3403 §4.1: `delim ERE delim replacement delim [i]`, and the
-/// replacement may only refer to groups the expression has.
+/// RFC 3403 §4.1: `delim ERE delim replacement delim [i]` with a
+/// non-empty ERE, and the replacement may only refer to groups the
+/// expression has.
 fn naptr_regexp_error(rdata: &[u8]) -> Option<String> {
     let mut pos = 4;
     for _ in 0..2 {
@@ -277,7 +278,9 @@ fn naptr_regexp_error(rdata: &[u8]) -> Option<String> {
         }
         k += 1;
     }
-    if parts.len() != 3 || !(parts[2].is_empty() || parts[2] == b"i") {
+    // BIND 9.18 also refuses an empty expression (`!!x!`); the replacement
+    // may be empty.
+    if parts.len() != 3 || parts[0].is_empty() || !(parts[2].is_empty() || parts[2] == b"i") {
         return bad();
     }
     let groups = count_groups(&parts[0]);
