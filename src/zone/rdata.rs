@@ -80,16 +80,16 @@ pub enum Field {
     Ilnp64,
 }
 
-/// DNSSEC algorithm mnemonics BIND accepts (RFC 4034 Appendix A.1, RFC 8624 §3.1).
+/// DNSSEC algorithm mnemonics BIND 9.18 accepts (RFC 4034 Appendix A.1, RFC
+/// 8624 §3.1); not the IANA registry's DSA-NSEC3-SHA1 and RSASHA1-NSEC3-SHA1,
+/// which BIND refuses ("unknown class/type").
 pub const ALGORITHMS: &[(u8, &str)] = &[
     (1, "RSAMD5"),
     (2, "DH"),
     (3, "DSA"),
     (5, "RSASHA1"),
     (6, "NSEC3DSA"),
-    (6, "DSA-NSEC3-SHA1"),
     (7, "NSEC3RSASHA1"),
-    (7, "RSASHA1-NSEC3-SHA1"),
     (8, "RSASHA256"),
     (10, "RSASHA512"),
     (12, "ECCGOST"),
