@@ -7,8 +7,8 @@
 //!
 //! - RFC 1035 §5.2: exactly one SOA, at the apex; NS at the apex.
 //! - RFC 2181 §10.1 / RFC 1034 §3.6.2: CNAME and other data, CNAME and
-//!   DNAME are singletons (RRSIG, NSEC, SIG and KEY may sit beside a CNAME,
-//!   RFC 4035 §2.5, RFC 2535 §2.3.5; BIND 9.18 refuses NXT there).
+//!   DNAME are singletons (RRSIG, NSEC, NSEC3, SIG and KEY may sit beside
+//!   a CNAME, RFC 4035 §2.5, RFC 2535 §2.3.5; BIND 9.18 refuses NXT there).
 //! - RFC 4034 §5: no DS at the apex (it belongs in the parent).
 //! - RFC 4592 §4.2: no NS at a wildcard name (BIND refuses the zone).
 //! - RFC 1912 §2.8 / BIND check-integrity: in-zone name servers of the
@@ -194,9 +194,13 @@ enum Resolution {
 
 /// Types that may share an owner with a CNAME (RFC 4035 §2.5, RFC 2535
 /// §2.3.5), as BIND 9.18 allows them: not NXT, which RFC 2535 would allow
-/// but BIND refuses as "CNAME and other data".
+/// but BIND refuses as "CNAME and other data"; NSEC3, which BIND keeps in
+/// a tree of its own (RFC 5155 §7.1).
 pub fn allowed_beside_cname(t: RType) -> bool {
-    matches!(t, RType::RRSIG | RType::NSEC | RType::SIG | RType::KEY)
+    matches!(
+        t,
+        RType::RRSIG | RType::NSEC | RType::NSEC3 | RType::SIG | RType::KEY
+    )
 }
 
 /// Runs every check on a sorted zone. When parsing already failed, the
