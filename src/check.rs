@@ -17,7 +17,7 @@
 //! - RFC 952/1123 host names and RFC 1035 mailboxes (BIND check-names,
 //!   [`check_names`]): owners of A (but `_spf` labels and `gc._msdcs`),
 //!   AAAA (but `gc._msdcs`), A6, MX, WKS; targets of NS, MX,
-//!   SRV, AFSDB, RT and service-mode SVCB/HTTPS; SOA MNAME and RNAME; RP
+//!   SRV, AFSDB, RT and service-mode SVCB/HTTPS; the A6 prefix name; SOA MNAME and RNAME; RP
 //!   and MINFO mailboxes; PTR targets in reverse trees. The parser also
 //!   applies it to out-of-zone records, as BIND does before dropping them.
 //! - RFC 7344 §4 / RFC 8078 §4: apex CDS/CDNSKEY agree with the DNSKEYs.
@@ -103,6 +103,14 @@ pub fn check_names(rtype: RType, owner: &[u8], rdata: &[u8]) -> Vec<String> {
             [(first, rtype == RType::MINFO), (second, true)]
         }
         RType::RP => one(0, true),
+        // RFC 2874 §3.1.1: the prefix name follows the address suffix
+        // (prefix length 0 has no name).
+        RType::A6 => match rdata.first() {
+            Some(&len) if (1..=128).contains(&len) => {
+                one(1 + (128 - usize::from(len)).div_ceil(8), false)
+            }
+            _ => [(None, false); 2],
+        },
         _ => [(None, false); 2],
     };
     for (target, mailbox) in targets {
