@@ -1395,6 +1395,9 @@ fn parse_key_flags(raw: &[u8]) -> Option<u16> {
             .strip_prefix(b"0x")
             .or_else(|| raw.strip_prefix(b"0X"))
             .unwrap_or(raw);
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
         let value = u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
         return u16::try_from(value).ok();
     }
