@@ -593,7 +593,11 @@ impl<'a> Fields<'a> {
                 format!("\\# length is {len} but {got} octets of data follow"),
             ));
         }
-        if matches!(layout(rtype), Layout::Fields(_) | Layout::Custom)
+        // RFC 1876 §2: a LOC of a version other than 0 is opaque; BIND 9.18
+        // keeps it as it is and writes it in generic form, as we do.
+        let opaque = rtype == RType::LOC && out.get(start).is_some_and(|&v| v != 0);
+        if !opaque
+            && matches!(layout(rtype), Layout::Fields(_) | Layout::Custom)
             && !crate::render::rdata::is_valid(rtype, &out[start..])
         {
             return Err(self.error_at(i, format!("\\# data is not valid {rtype} RDATA")));

@@ -265,10 +265,13 @@ impl<'a> Reader<'a> {
                 push_num(out, self.u8()?);
                 out.push(b' ');
                 self.gateway(gw_type, out)?;
-                if !self.done() {
-                    out.push(b' ');
-                    encode_base64(self.rest(), out);
+                // RFC 4025 §2.6: BIND 9.18 refuses an IPSECKEY without a key,
+                // in text and in wire form alike.
+                if self.done() {
+                    return None;
                 }
+                out.push(b' ');
+                encode_base64(self.rest(), out);
             }
             RType::AMTRELAY => {
                 push_num(out, self.u8()?);
