@@ -258,7 +258,8 @@ fn naptr_regexp_error(rdata: &[u8]) -> Option<String> {
         )
     };
     let delim = regexp[0];
-    if delim.is_ascii_digit() || delim == b'\\' || delim == b'i' || delim == 0 {
+    // BIND 9.18 refuses a NUL anywhere in the regexp.
+    if regexp.contains(&0) || delim.is_ascii_digit() || delim == b'\\' || delim == b'i' {
         return bad();
     }
     let mut parts: Vec<Vec<u8>> = vec![Vec::new()];
