@@ -7,22 +7,27 @@
 //!
 //! - RFC 1035 §5.2: exactly one SOA, at the apex; NS at the apex.
 //! - RFC 2181 §10.1 / RFC 1034 §3.6.2: CNAME and other data, CNAME and
-//!   DNAME are singletons (RRSIG, NSEC and KEY may sit beside a CNAME,
-//!   RFC 4035 §2.5).
+//!   DNAME are singletons (RRSIG, NSEC, NSEC3, SIG and KEY may sit beside
+//!   a CNAME, RFC 4035 §2.5, RFC 2535 §2.3.5; BIND 9.18 refuses NXT there).
 //! - RFC 4034 §5: no DS at the apex (it belongs in the parent).
 //! - RFC 4592 §4.2: no NS at a wildcard name (BIND refuses the zone).
 //! - RFC 1912 §2.8 / BIND check-integrity: in-zone name servers of the
 //!   apex need address records (glue and wildcards count; names below a
 //!   delegation are not checked; none may sit below a DNAME).
 //! - RFC 952/1123 host names and RFC 1035 mailboxes (BIND check-names,
-//!   [`check_names`]): owners of A, AAAA, A6, MX, WKS; targets of NS, MX,
-//!   SRV, AFSDB, RT and service-mode SVCB/HTTPS; SOA MNAME and RNAME; RP
+//!   [`check_names`]): owners of A (but `_spf` labels and `gc._msdcs`),
+//!   AAAA (but `gc._msdcs`), A6, MX, WKS; targets of NS, MX,
+//!   SRV, AFSDB, RT and service-mode SVCB/HTTPS; the A6 prefix name; SOA MNAME and RNAME; RP
 //!   and MINFO mailboxes; PTR targets in reverse trees. The parser also
 //!   applies it to out-of-zone records, as BIND does before dropping them.
 //! - RFC 7344 §4 / RFC 8078 §4: apex CDS/CDNSKEY agree with the DNSKEYs.
+//! - RFC 5155 §4.1.1: an apex NSEC3PARAM names a hash algorithm BIND
+//!   supports (SHA-1); NSEC3 records themselves may name any.
 //! - RFC 2181 §10.3: MX and SRV targets should not be aliases (warning);
 //!   RFC 1034 §4.2.1: delegations need glue for in-bailiwick servers
 //!   (warning); RFC 7208 §3.1: SPF needs a TXT twin (warning).
+//! - BIND's RRset size: the RDATA of an RRset, each with its length,
+//!   fits in 65512 octets.
 //!
 //! Zone-wide checks (SOA, apex NS, CDS) run only once every record passed,
 //! as named judges the zone only after it loaded.
@@ -32,6 +37,7 @@ use std::sync::Arc;
 use crate::parse::{Diagnostic, Severity};
 use crate::zone::encoding::decode_base32hex;
 use crate::zone::name::{self, is_hostname, is_mailbox, relative_len};
+use crate::zone::rdata::covered_type;
 use crate::zone::{NameId, RType, Record, Zone};
 
 /// The name at `offset` in RDATA, if one is there.
@@ -49,10 +55,9 @@ pub fn check_names(rtype: RType, owner: &[u8], rdata: &[u8]) -> Vec<String> {
     let mut problems = Vec::new();
     // Owners.
     let owner_ok = match rtype {
-        RType::A | RType::AAAA | RType::A6 | RType::WKS => {
-            is_hostname(owner, true) || is_gc_msdcs(owner)
-        }
-        RType::MX => is_hostname(owner, true),
+        RType::A => is_hostname(owner, true) || is_gc_msdcs(owner) || has_spf_label(owner),
+        RType::AAAA => is_hostname(owner, true) || is_gc_msdcs(owner),
+        RType::A6 | RType::WKS | RType::MX => is_hostname(owner, true),
         RType::NSEC3 => {
             let first_label = name::labels(owner).next().unwrap_or_default();
             decode_base32hex(first_label, &mut Vec::new()).is_some()
@@ -98,6 +103,14 @@ pub fn check_names(rtype: RType, owner: &[u8], rdata: &[u8]) -> Vec<String> {
             [(first, rtype == RType::MINFO), (second, true)]
         }
         RType::RP => one(0, true),
+        // RFC 2874 §3.1.1: the prefix name follows the address suffix
+        // (prefix length 0 has no name).
+        RType::A6 => match rdata.first() {
+            Some(&len) if (1..=128).contains(&len) => {
+                one(1 + (128 - usize::from(len)).div_ceil(8), false)
+            }
+            _ => [(None, false); 2],
+        },
         _ => [(None, false); 2],
     };
     for (target, mailbox) in targets {
@@ -131,8 +144,8 @@ fn is_spf_text(rdata: &[u8]) -> bool {
         .is_some_and(|t| t.eq_ignore_ascii_case(b"v=spf1"))
 }
 
-/// Active Directory's `gc._msdcs.<forest>` address owners, which BIND
-/// exempts from host-name checks.
+/// Active Directory's `gc._msdcs.<forest>` A and AAAA owners, which BIND
+/// exempts from host-name checks (not A6 or WKS ones).
 fn is_gc_msdcs(wire: &[u8]) -> bool {
     let mut labels = name::labels(wire);
     let (Some(gc), Some(msdcs)) = (labels.next(), labels.next()) else {
@@ -142,6 +155,20 @@ fn is_gc_msdcs(wire: &[u8]) -> bool {
         && msdcs.eq_ignore_ascii_case(b"_msdcs")
         && wire.len() > 11
         && is_hostname(&wire[11..], false)
+}
+
+/// RFC 7208 §5.7 "exists" targets and its Appendix D.1 examples: BIND
+/// exempts an A owner with a `_spf`, `_spf_verify` or `_spf_rate` label
+/// anywhere but in its last label (`a._spf.example.com`, `_spf.com`).
+fn has_spf_label(wire: &[u8]) -> bool {
+    let count = name::labels(wire).count();
+    name::labels(wire)
+        .take(count.saturating_sub(1))
+        .any(|label| {
+            [&b"_spf"[..], b"_spf_verify", b"_spf_rate"]
+                .iter()
+                .any(|spf| label.eq_ignore_ascii_case(spf))
+        })
 }
 
 /// DNS-SD browse domains in reverse zones (RFC 6763 §11): BIND does not
@@ -173,11 +200,14 @@ enum Resolution {
     Missing,
 }
 
-/// Types that may share an owner with a CNAME (RFC 4035 §2.5, RFC 2535).
+/// Types that may share an owner with a CNAME (RFC 4035 §2.5, RFC 2535
+/// §2.3.5), as BIND 9.18 allows them: not NXT, which RFC 2535 would allow
+/// but BIND refuses as "CNAME and other data"; NSEC3, which BIND keeps in
+/// a tree of its own (RFC 5155 §7.1).
 pub fn allowed_beside_cname(t: RType) -> bool {
     matches!(
         t,
-        RType::RRSIG | RType::NSEC | RType::SIG | RType::NXT | RType::KEY
+        RType::RRSIG | RType::NSEC | RType::NSEC3 | RType::SIG | RType::KEY
     )
 }
 
@@ -296,6 +326,7 @@ impl<'z> Checker<'z> {
         let origin = self.zone.origin.to_string();
         let apex = self.records_at(self.zone.origin.wire());
         self.cds_consistency(apex);
+        self.nsec3param_hash(apex);
         if !apex.iter().any(|r| r.rtype == RType::SOA) {
             self.report(
                 Severity::Error,
@@ -384,6 +415,31 @@ impl<'z> Checker<'z> {
         }
     }
 
+    /// RFC 5155 §4.1.1: NSEC3 hash algorithm 1 (SHA-1) is the only one
+    /// defined. BIND 9.18 refuses a zone whose apex NSEC3PARAMs name no
+    /// algorithm it supports ("no supported nsec3 hash algorithm"), and
+    /// only logs the unsupported ones when another is usable.
+    fn nsec3param_hash(&mut self, apex: &'z [Record]) {
+        let zone = self.zone;
+        let params: Vec<&Record> = apex
+            .iter()
+            .filter(|r| r.rtype == RType::NSEC3PARAM)
+            .collect();
+        let supported = |r: &Record| zone.rdata_of(r).first() == Some(&1);
+        let severity = if params.iter().any(|r| supported(r)) {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        for r in params.into_iter().filter(|r| !supported(r)) {
+            let hash = zone.rdata_of(r).first().copied().unwrap_or(0);
+            let message = format!(
+                "NSEC3PARAM hash algorithm {hash} is not supported (only 1, SHA-1, is defined by RFC 5155)"
+            );
+            self.report(severity, Some(r), message);
+        }
+    }
+
     /// Checks the owners whose records are in `range` (owner-aligned).
     fn owners(&mut self, range: std::ops::Range<usize>) {
         let records = &self.zone.records[range];
@@ -429,6 +485,7 @@ impl<'z> Checker<'z> {
             );
             self.report(Severity::Error, Some(later), message);
         }
+        self.rrset_sizes(group);
         // BIND refuses an NS record at a wildcard name when it loads one
         // (a delegation cannot be synthesised).
         if name::labels(owner_wire).next() == Some(&b"*"[..])
@@ -472,6 +529,38 @@ impl<'z> Checker<'z> {
         }
         for r in group {
             self.record_targets(r);
+        }
+    }
+
+    /// BIND 9.18 keeps an RRset in one block of at most 65535 octets: its
+    /// records' RDATA, each with a 2-octet length, may total 65512 octets
+    /// (found against named-checkzone; one record of 65511 octets already
+    /// fails). A larger RRset fails the load with "ran out of space".
+    fn rrset_sizes(&mut self, group: &'z [Record]) {
+        const MAX: usize = 65512;
+        let zone = self.zone;
+        let key = |r: &Record| (r.rtype, covered_type(r.rtype, zone.rdata_of(r)));
+        let mut k = 0;
+        while k < group.len() {
+            let len = group[k..]
+                .iter()
+                .take_while(|r| key(r) == key(&group[k]))
+                .count();
+            let set = &group[k..k + len];
+            k += len;
+            let size: usize = set.iter().map(|r| 2 + zone.rdata_of(r).len()).sum();
+            if size > MAX {
+                let last = set
+                    .iter()
+                    .max_by_key(|r| (r.file, r.line))
+                    .unwrap_or(&set[0]);
+                let message = format!(
+                    "{}: the {} RRset is {size} octets long (each record's RDATA and 2), at most {MAX} are allowed (BIND: ran out of space)",
+                    self.text(zone.names.get(last.owner)),
+                    last.rtype
+                );
+                self.report(Severity::Error, Some(last), message);
+            }
         }
     }
 
@@ -632,6 +721,11 @@ mod tests {
         assert_eq!(problems(RType::A, "*.example.com.", &a), 0);
         assert_eq!(problems(RType::A, "web_1.example.com.", &a), 1);
         assert_eq!(problems(RType::A, "gc._msdcs.corp.example.", &a), 0);
+        assert_eq!(problems(RType::WKS, "gc._msdcs.corp.example.", &a), 1);
+        assert_eq!(problems(RType::A, "x._SPF.example.com.", &a), 0);
+        assert_eq!(problems(RType::A, "_spf_rate.example.com.", &a), 0);
+        assert_eq!(problems(RType::A, "_spfx.example.com.", &a), 1);
+        assert_eq!(problems(RType::AAAA, "_spf.example.com.", &a), 1);
         assert_eq!(problems(RType::TXT, "_dmarc.example.com.", b"\x01x"), 0);
         let mx = |target: &str| [&[0u8, 10][..], &wire(target)].concat();
         assert_eq!(problems(RType::MX, "example.com.", &mx(".")), 0, "null MX");

@@ -62,6 +62,7 @@ const BIND_WARNINGS: &[&str] = &[
     "out-of-zone data",
     "> MAXTTL",
     "does not end with newline",
+    "old style DNSSEC",
 ];
 
 #[test]

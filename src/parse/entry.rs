@@ -201,6 +201,25 @@ impl<'i> EntryParser<'i> {
         }
     }
 
+    /// Reports a quoted token where BIND reads a bare word (a TTL, class,
+    /// type, `$ORIGIN`, `$TTL`, the origin of `$INCLUDE`, the range and lhs
+    /// of `$GENERATE`): BIND fails the entry ("unbalanced quotes").
+    pub(super) fn quoted_word(&mut self, at: &At<'_>, t: &Token, what: &str) -> bool {
+        if t.kind == TokenKind::Plain {
+            return false;
+        }
+        self.error(
+            at,
+            t.line,
+            t.start as usize,
+            format!(
+                "expected {what}, found the quoted string \"{}\"; BIND reads it only as a bare word",
+                shown(raw(at.src, t))
+            ),
+        );
+        true
+    }
+
     fn directive(
         &mut self,
         text: &[u8],
@@ -242,7 +261,9 @@ impl<'i> EntryParser<'i> {
         };
         match word.as_slice() {
             b"$ORIGIN" => {
-                if expect_args(self, 1, 1, "$ORIGIN domain-name") {
+                if expect_args(self, 1, 1, "$ORIGIN domain-name")
+                    && !self.quoted_word(&at, &args[0], "a domain name")
+                {
                     let t = &args[0];
                     self.name_buf.clear();
                     match write_name(raw(text, t), &frame.origin, &mut self.name_buf) {
@@ -260,7 +281,8 @@ impl<'i> EntryParser<'i> {
                 }
             }
             b"$TTL" => {
-                if expect_args(self, 1, 1, "$TTL ttl") {
+                if expect_args(self, 1, 1, "$TTL ttl") && !self.quoted_word(&at, &args[0], "a TTL")
+                {
                     let t = &args[0];
                     match parse_ttl(raw(text, t)) {
                         Some(Ok(ttl)) => {
@@ -281,7 +303,11 @@ impl<'i> EntryParser<'i> {
                 }
             }
             b"$INCLUDE" => {
-                if expect_args(self, 1, 2, "$INCLUDE file-name [origin]") {
+                if expect_args(self, 1, 2, "$INCLUDE file-name [origin]")
+                    && !args
+                        .get(1)
+                        .is_some_and(|t| self.quoted_word(&at, t, "a domain name"))
+                {
                     frame = self.include(&at, text, args, frame);
                 }
             }
@@ -480,6 +506,9 @@ impl<'i> EntryParser<'i> {
                 );
                 return None;
             };
+            if self.quoted_word(at, t, "a TTL, class or record type") {
+                return None;
+            }
             let word = raw(text, t);
             *k += 1;
             if ttl.is_none()

@@ -37,6 +37,12 @@ pub(super) fn generate(
         );
         return;
     }
+    if tokens[1..3]
+        .iter()
+        .any(|t| p.quoted_word(at, t, "a $GENERATE range or lhs"))
+    {
+        return;
+    }
     let range_token = &tokens[1];
     let Some((start, stop, step)) = parse_range(raw(text, range_token)) else {
         p.error(

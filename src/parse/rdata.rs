@@ -140,7 +140,31 @@ impl<'a> Fields<'a> {
     }
 
     /// Takes the next token's raw text, or fails naming what was expected.
+    /// A quoted token is refused: BIND reads every field but character
+    /// strings (and the SVCB target) as a bare word, and fails a quoted one
+    /// ("unexpected token").
     fn take(&mut self, expected: &str) -> Result<(usize, &'a [u8])> {
+        let (i, raw) = self.take_any(expected)?;
+        self.bare(i)?;
+        Ok((i, raw))
+    }
+
+    /// Fails if token `i` is quoted; see [`Self::take`].
+    fn bare(&self, i: usize) -> Result<()> {
+        if self.tokens[i].kind == TokenKind::Quoted {
+            return Err(self.error_at(
+                i,
+                format!(
+                    "expected a bare word, found the quoted string \"{}\" (only character strings may be quoted)",
+                    shown(self.raw(i))
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Takes the next token, quoted or not.
+    fn take_any(&mut self, expected: &str) -> Result<(usize, &'a [u8])> {
         if self.at_end() {
             return Err(RdataError {
                 token: None,
@@ -154,7 +178,7 @@ impl<'a> Fields<'a> {
 
     /// Takes the next token with escapes decoded (for strings).
     fn take_text(&mut self, expected: &str) -> Result<(usize, Cow<'a, [u8]>)> {
-        let (i, raw) = self.take(expected)?;
+        let (i, raw) = self.take_any(expected)?;
         if !self.tokens[i].escaped {
             return Ok((i, Cow::Borrowed(raw)));
         }
@@ -273,10 +297,19 @@ impl<'a> Fields<'a> {
             Field::NxtBitmap => self.nxt_bitmap(out)?,
             Field::Type => {
                 let (i, raw) = self.take("a record type")?;
-                let t = RType::from_text(raw).ok_or_else(|| {
-                    self.error_at(i, format!("expected a record type, found '{}'", shown(raw)))
-                })?;
-                out.extend_from_slice(&t.0.to_be_bytes());
+                let t = RType::from_text(raw)
+                    .map(|t| t.0)
+                    .or_else(|| type_number(raw))
+                    .ok_or_else(|| {
+                        self.error_at(
+                            i,
+                            format!(
+                                "expected a record type or a number 0-65535, found '{}'",
+                                shown(raw)
+                            ),
+                        )
+                    })?;
+                out.extend_from_slice(&t.to_be_bytes());
             }
             Field::Time | Field::Date => {
                 let (i, raw) = self.take("a time YYYYMMDDHHmmSS")?;
@@ -348,12 +381,7 @@ impl<'a> Fields<'a> {
             }
             Field::CaaTag => {
                 let (i, raw) = self.take("a CAA tag")?;
-                let quoted = self.tokens[i].kind == TokenKind::Quoted;
-                if quoted
-                    || raw.is_empty()
-                    || raw.len() > 255
-                    || !raw.iter().all(u8::is_ascii_alphanumeric)
-                {
+                if raw.is_empty() || raw.len() > 255 || !raw.iter().all(u8::is_ascii_alphanumeric) {
                     return Err(self.error_at(
                         i,
                         format!(
@@ -395,7 +423,13 @@ impl<'a> Fields<'a> {
     }
 
     fn name(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        let (i, raw) = self.take("a domain name")?;
+        let (i, _) = self.take("a domain name")?;
+        self.name_at(i, out)
+    }
+
+    /// Writes token `i` as a domain name.
+    fn name_at(&self, i: usize, out: &mut Vec<u8>) -> Result<()> {
+        let raw = self.raw(i);
         write_name(raw, self.origin, out)
             .map_err(|e| self.error_at(i, format!("bad domain name '{}': {e}", shown(raw))))
     }
@@ -413,20 +447,22 @@ impl<'a> Fields<'a> {
         Ok(())
     }
 
-    /// Concatenates the remaining tokens (for hex and base64 runs).
-    fn rest_joined(&mut self) -> (usize, Vec<u8>) {
+    /// Concatenates the remaining tokens (for hex and base64 runs), which
+    /// must be bare words.
+    fn rest_joined(&mut self) -> Result<(usize, Vec<u8>)> {
         let first = self.next;
         let mut joined = std::mem::take(&mut self.scratch);
         joined.clear();
         while !self.at_end() {
+            self.bare(self.next)?;
             joined.extend_from_slice(self.raw(self.next));
             self.next += 1;
         }
-        (first, joined)
+        Ok((first, joined))
     }
 
     fn hex_rest(&mut self, out: &mut Vec<u8>, required: bool) -> Result<()> {
-        let (first, joined) = self.rest_joined();
+        let (first, joined) = self.rest_joined()?;
         if required && joined.is_empty() {
             return Err(self.error_here("expected hex data, found end of line".to_string()));
         }
@@ -439,7 +475,7 @@ impl<'a> Fields<'a> {
     }
 
     fn base64_rest(&mut self, out: &mut Vec<u8>, required: bool) -> Result<()> {
-        let (first, joined) = self.rest_joined();
+        let (first, joined) = self.rest_joined()?;
         if required && joined.is_empty() {
             return Err(self.error_here("expected base64 data, found end of line".to_string()));
         }
@@ -476,7 +512,7 @@ impl<'a> Fields<'a> {
         let mut bits = [0u8; 16];
         while !self.at_end() {
             let (i, raw) = self.take("a record type")?;
-            let t = parse_number(raw, 127)
+            let t = signed_number(raw, 127)
                 .map(|n| n as u16)
                 .or_else(|| RType::from_text(raw).map(|t| t.0).filter(|&t| t < 128))
                 .filter(|&t| t > 0)
@@ -544,7 +580,7 @@ impl<'a> Fields<'a> {
             )
         })? as usize;
         let start = out.len();
-        let (first, joined) = self.rest_joined();
+        let (first, joined) = self.rest_joined()?;
         let ok = decode_hex(&joined, out).is_some();
         self.scratch = joined;
         if !ok {
@@ -557,7 +593,11 @@ impl<'a> Fields<'a> {
                 format!("\\# length is {len} but {got} octets of data follow"),
             ));
         }
-        if matches!(layout(rtype), Layout::Fields(_) | Layout::Custom)
+        // RFC 1876 §2: a LOC of a version other than 0 is opaque; BIND 9.18
+        // keeps it as it is and writes it in generic form, as we do.
+        let opaque = rtype == RType::LOC && out.get(start).is_some_and(|&v| v != 0);
+        if !opaque
+            && matches!(layout(rtype), Layout::Fields(_) | Layout::Custom)
             && !crate::render::rdata::is_valid(rtype, &out[start..])
         {
             return Err(self.error_at(i, format!("\\# data is not valid {rtype} RDATA")));
@@ -596,7 +636,7 @@ impl<'a> Fields<'a> {
     fn wks(&mut self, out: &mut Vec<u8>) -> Result<()> {
         self.field(Field::Ipv4, out)?;
         let (i, raw) = self.take("a protocol (tcp, udp or a number)")?;
-        let proto = parse_number(raw, 255)
+        let proto = signed_number(raw, 255)
             .or_else(|| protocol_number(raw))
             .ok_or_else(|| {
                 self.error_at(
@@ -611,7 +651,7 @@ impl<'a> Fields<'a> {
         let mut bitmap = Vec::new();
         while !self.at_end() {
             let (i, raw) = self.take("a service")?;
-            let port = parse_number(raw, 0xffff)
+            let port = signed_number(raw, 0xffff)
                 .or_else(|| service_port(raw))
                 .ok_or_else(|| {
                     self.error_at(
@@ -802,7 +842,9 @@ impl<'a> Fields<'a> {
     /// RFC 9460 §2.1: `priority target key=value…`.
     fn svcb(&mut self, out: &mut Vec<u8>) -> Result<()> {
         self.field(Field::U16, out)?;
-        self.name(out)?;
+        // BIND reads the target as a string that may be quoted.
+        let (i, _) = self.take_any("a target name")?;
+        self.name_at(i, out)?;
         let mut params: Vec<(u16, Vec<u8>, usize)> = Vec::new();
         while !self.at_end() {
             let (i, raw) = self.take("a service parameter")?;
@@ -818,7 +860,7 @@ impl<'a> Fields<'a> {
                         && self.tokens[self.next].kind == TokenKind::Quoted
                         && self.tokens[self.next].start == self.tokens[i].end + 1
                     {
-                        let (_, v) = self.take("a parameter value")?;
+                        let (_, v) = self.take_any("a parameter value")?;
                         value = v.to_vec();
                         (key, Some((value, self.tokens[i + 1].escaped)))
                     } else {
@@ -1070,7 +1112,7 @@ impl<'a> Fields<'a> {
         self.field(Field::U8, out)?;
         self.char_string(out)?;
         if self.peek_raw() == Some(&b"-"[..]) {
-            self.next += 1;
+            self.take("'-' or base64 data")?;
             return Ok(());
         }
         self.base64_rest(out, true)
@@ -1184,7 +1226,7 @@ fn parse_fixed(raw: &[u8], places: u32) -> Option<u32> {
     if int.is_empty() || frac.len() > places as usize || !frac.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let int = u32::try_from(parse_number(int, u64::from(u32::MAX))?).ok()?;
+    let int = u32::try_from(signed_number(int, u64::from(u32::MAX))?).ok()?;
     let mut f = 0u32;
     for k in 0..places as usize {
         f = f * 10 + frac.get(k).map_or(0, |&c| u32::from(c - b'0'));
@@ -1209,7 +1251,9 @@ fn parse_meters(raw: &[u8], signed: bool) -> Option<i64> {
     if int.is_empty() || frac.len() > 2 || !frac.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let int = parse_number(int, 100_000_000)? as i64;
+    // BIND takes the altitude's own minus sign, then reads the rest with
+    // strtol: `-+5` is -5.
+    let int = signed_number(int, 100_000_000)? as i64;
     let mut cm = int * 100;
     for (k, &c) in frac.iter().enumerate() {
         cm += i64::from(c - b'0') * if k == 0 { 10 } else { 1 };
@@ -1322,8 +1366,10 @@ fn mnemonic_number(table: &[(u8, &str)], raw: &[u8]) -> Option<u64> {
         .map(|(n, _)| u64::from(*n))
 }
 
-/// Key flags as BIND's `dns_keyflags_fromtext` reads them: a C number
-/// (`strtoul` base 0) or flag names joined by `|`.
+/// Key flags as BIND's `dns_keyflags_fromtext` reads them: a token that
+/// starts with a digit is a decimal number, else a hexadecimal one
+/// (`strtoul` base 16, so `0x10`, `0ff` and `1e3` are 16, 255 and 483;
+/// `010` is 10, not octal); otherwise flag names joined by `|`.
 fn parse_key_flags(raw: &[u8]) -> Option<u16> {
     const FLAGS: &[(&str, u16)] = &[
         ("NOCONF", 0x4000),
@@ -1346,14 +1392,17 @@ fn parse_key_flags(raw: &[u8]) -> Option<u16> {
         ("KSK", 0x0001),
     ];
     if raw.first()?.is_ascii_digit() {
-        let text = std::str::from_utf8(raw).ok()?;
-        let value = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-            u32::from_str_radix(hex, 16).ok()?
-        } else if text.len() > 1 && text.starts_with('0') {
-            u32::from_str_radix(&text[1..], 8).ok()?
-        } else {
-            text.parse().ok()?
-        };
+        if raw.iter().all(u8::is_ascii_digit) {
+            return parse_number(raw, 0xffff).map(|v| v as u16);
+        }
+        let hex = raw
+            .strip_prefix(b"0x")
+            .or_else(|| raw.strip_prefix(b"0X"))
+            .unwrap_or(raw);
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let value = u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
         return u16::try_from(value).ok();
     }
     let mut value = 0u16;
@@ -1364,6 +1413,26 @@ fn parse_key_flags(raw: &[u8]) -> Option<u16> {
         value |= bits;
     }
     Some(value)
+}
+
+/// A number as BIND reads the fields it parses with `strtol` (type
+/// numbers in RRSIG, SIG, DSYNC and NXT, WKS protocol and ports, the whole
+/// part of LOC seconds and meters): a sign is allowed, so `+5` is 5 and
+/// `-0` is 0, and any other negative number is out of range.
+fn signed_number(raw: &[u8], max: u64) -> Option<u64> {
+    let (negative, digits) = match raw.split_first()? {
+        (b'+', rest) => (false, rest),
+        (b'-', rest) => (true, rest),
+        _ => (false, raw),
+    };
+    let v = parse_number(digits, max)?;
+    (!negative || v == 0).then_some(v)
+}
+
+/// A type field (RRSIG and SIG covered type, DSYNC type) given as a
+/// number, as BIND reads one when the text is no type name.
+fn type_number(raw: &[u8]) -> Option<u16> {
+    signed_number(raw, 0xffff).map(|v| v as u16)
 }
 
 fn cert_type_number(raw: &[u8]) -> Option<u64> {
@@ -1463,26 +1532,19 @@ fn svc_param_key(text: &[u8]) -> Option<u16> {
     parse_number(digits, 65535).map(|v| v as u16)
 }
 
-/// Splits an RFC 9460 Appendix A.1 value-list on unescaped commas (escapes already decoded
-/// once, so a literal comma inside an item arrives as `\,`).
+/// Splits an RFC 9460 Appendix A.1 value-list on unescaped commas. The
+/// zone-file escapes are already decoded once; at this second level a
+/// backslash takes the next octet as it is, as BIND 9.18 reads it: `\,`
+/// is a comma inside an item and `\065` is `065` (not `A`), so
+/// `alpn="h2\\,x,h3"` holds `h2,x` and `h3`.
 fn split_value_list(value: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut items = vec![Vec::new()];
-    let mut k = 0;
-    while k < value.len() {
-        match value[k] {
-            b'\\' => {
-                let (b, used) = name::unescape(&value[k + 1..])?;
-                items.last_mut()?.push(b);
-                k += 1 + used;
-            }
-            b',' => {
-                items.push(Vec::new());
-                k += 1;
-            }
-            c => {
-                items.last_mut()?.push(c);
-                k += 1;
-            }
+    let mut octets = value.iter();
+    while let Some(&c) = octets.next() {
+        match c {
+            b'\\' => items.last_mut()?.push(*octets.next()?),
+            b',' => items.push(Vec::new()),
+            c => items.last_mut()?.push(c),
         }
     }
     Some(items)

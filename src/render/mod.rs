@@ -106,9 +106,11 @@ fn column_widths(zone: &Zone, line: &[Segment]) -> [usize; 5] {
     let mut widest_type = 0;
     let mut widest_owner = 0;
     for r in &zone.records {
-        if last_owner != Some(r.owner) {
-            last_owner = Some(r.owner);
-            widest_owner = widest_owner.max(name::text_len(zone.owner_of(r), Some(origin)));
+        // Compared by address: one name, or one RRset's own spelling of it.
+        let owner = zone.owner_of(r);
+        if !last_owner.is_some_and(|last| std::ptr::eq(last, owner)) {
+            last_owner = Some(owner);
+            widest_owner = widest_owner.max(name::text_len(owner, Some(origin)));
         }
         widest_ttl = widest_ttl.max(r.ttl);
         widest_type = widest_type.max(type_len(r.rtype));
@@ -166,10 +168,12 @@ fn write_records(
     let mut owner_text: Vec<u8> = Vec::with_capacity(64);
     let mut last_owner = None;
     for r in records {
-        if last_owner != Some(r.owner) {
-            last_owner = Some(r.owner);
+        // Compared by address: one name, or one RRset's own spelling of it.
+        let owner = zone.owner_of(r);
+        if !last_owner.is_some_and(|last| std::ptr::eq(last, owner)) {
+            last_owner = Some(owner);
             owner_text.clear();
-            name::write_text(&mut owner_text, zone.owner_of(r), Some(origin));
+            name::write_text(&mut owner_text, owner, Some(origin));
         }
         for seg in line {
             match seg {

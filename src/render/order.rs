@@ -30,10 +30,25 @@ pub struct Normalised {
 
 /// Sorts `zone.records` canonically, merges duplicates and unifies RRset
 /// TTLs. Owner names are merged (first spelling wins) and renumbered in
-/// canonical order, so a name's id is its rank. Returns what was merged
+/// canonical order, so a name's id is its rank; an RRset spelled
+/// otherwise than its name's first spelling keeps its own spelling in
+/// [`Zone::owner_case`] (BIND keeps the case per RRset). Returns what was merged
 /// and changed.
 pub fn sort(zone: &mut Zone) -> Normalised {
-    let rank = rank_owners(zone);
+    let (rank, old_names) = rank_owners(zone);
+    // Spellings kept from an earlier sort follow their names' new ids.
+    let kept = std::mem::take(&mut zone.owner_case);
+    zone.owner_case = kept
+        .into_iter()
+        .map(|((owner, t, c), spelling)| ((rank[owner as usize], t, c), spelling))
+        .collect();
+    // Each record's own spelling is needed only where a name was spelled
+    // in more than one way (rare), to give each RRset the spelling of its
+    // first record, as BIND does.
+    let respelled =
+        (0..old_names.len()).any(|id| old_names.get(id as u32) != zone.names.get(rank[id]));
+    let spellings: Option<(NameTable, Vec<u32>)> =
+        respelled.then(|| (old_names, zone.records.iter().map(|r| r.owner).collect()));
     // Each record travels with its sort key and input position, so that
     // nothing is looked up at random once sorted.
     let mut order: Vec<(u64, u32, Record)> = std::mem::take(&mut zone.records)
@@ -73,6 +88,15 @@ pub fn sort(zone: &mut Zone) -> Normalised {
             .iter()
             .max_by_key(|e| e.1)
             .map_or(first.ttl, |e| e.2.ttl);
+        if let Some((old_names, input_owner)) = &spellings
+            && let Some(earliest) = set.iter().min_by_key(|e| e.1)
+        {
+            let spelled = old_names.get(input_owner[earliest.1 as usize]);
+            if spelled != zone.names.get(first.owner) {
+                zone.owner_case
+                    .insert((first.owner, first.rtype.0, covers), spelled.into());
+            }
+        }
         let mut previous: Option<&Record> = None;
         for (_, _, r) in set {
             if let Some(p) = previous
@@ -93,9 +117,10 @@ pub fn sort(zone: &mut Zone) -> Normalised {
 
 /// Ranks every owner name in canonical order, merging equal names, and
 /// replaces the zone's name table by the distinct names in that order.
-/// Returns the rank of each old name id.
-fn rank_owners(zone: &mut Zone) -> Vec<u32> {
-    let names = &zone.names;
+/// Returns the rank of each old name id, and the old table.
+fn rank_owners(zone: &mut Zone) -> (Vec<u32>, NameTable) {
+    let old = std::mem::take(&mut zone.names);
+    let names = &old;
     let origin = zone.origin.wire();
     // Keys are built on two threads, one half of the names each.
     let half = names.len() / 2;
@@ -165,7 +190,7 @@ fn rank_owners(zone: &mut Zone) -> Vec<u32> {
         rank[id as usize] = (distinct.len() - 1) as u32;
     }
     zone.names.set_canonical(distinct, prefixes);
-    rank
+    (rank, old)
 }
 
 /// Sorts on two threads: each half alone, then one merge pass.

@@ -212,7 +212,12 @@ impl<'a> Reader<'a> {
                 self.field(Field::Ipv4, out)?;
                 out.push(b' ');
                 push_num(out, self.u8()?);
-                for (byte_index, &bits) in self.rest().iter().enumerate() {
+                let bitmap = self.rest();
+                // BIND 9.18 refuses a bitmap with a trailing zero octet (FORMERR).
+                if bitmap.last() == Some(&0) {
+                    return None;
+                }
+                for (byte_index, &bits) in bitmap.iter().enumerate() {
                     for bit in 0..8 {
                         if bits & (0x80 >> bit) != 0 {
                             out.push(b' ');
@@ -233,6 +238,10 @@ impl<'a> Reader<'a> {
                     let prefix = self.u8()?;
                     let nlen = self.u8()?;
                     let addr = self.take((nlen & 0x7f) as usize)?;
+                    // RFC 3123 §4: no trailing zero octets (BIND: FORMERR).
+                    if addr.last() == Some(&0) {
+                        return None;
+                    }
                     if nlen & 0x80 != 0 {
                         out.push(b'!');
                     }
@@ -265,10 +274,13 @@ impl<'a> Reader<'a> {
                 push_num(out, self.u8()?);
                 out.push(b' ');
                 self.gateway(gw_type, out)?;
-                if !self.done() {
-                    out.push(b' ');
-                    encode_base64(self.rest(), out);
+                // RFC 4025 §2.6: BIND 9.18 refuses an IPSECKEY without a key,
+                // in text and in wire form alike.
+                if self.done() {
+                    return None;
                 }
+                out.push(b' ');
+                encode_base64(self.rest(), out);
             }
             RType::AMTRELAY => {
                 push_num(out, self.u8()?);
@@ -636,7 +648,12 @@ fn write_type_bitmap(bitmap: &[u8], out: &mut Vec<u8>) -> Option<()> {
 
 /// RFC 2535 §5.2: at most 16 octets, bit 0 (type 0) clear.
 fn write_nxt_bitmap(bitmap: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    if bitmap.len() > 16 || bitmap.first().is_some_and(|b| b & 0x80 != 0) {
+    // RFC 2535 §5.2: no bit 0, and (as BIND 9.18 reads it) no trailing
+    // zero octet.
+    if bitmap.len() > 16
+        || bitmap.first().is_some_and(|b| b & 0x80 != 0)
+        || bitmap.last() == Some(&0)
+    {
         return None;
     }
     let mut first = true;

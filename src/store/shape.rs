@@ -220,8 +220,10 @@ pub fn rows(zone: &Zone) -> impl Iterator<Item = RecordRow> + '_ {
         if apex && matches!(r.rtype, RType::SOA | RType::NS) {
             return None;
         }
-        if last_owner != Some(r.owner) {
-            last_owner = Some(r.owner);
+        // Compared by address: one name, or one RRset's own spelling of it
+        // (`Zone::owner_case`), which must not reuse the name's text.
+        if !last_owner.is_some_and(|last: &[u8]| std::ptr::eq(last, owner)) {
+            last_owner = Some(owner);
             scratch.clear();
             name::write_text(&mut scratch, owner, Some(origin));
             // The writer escapes every byte outside printable ASCII.

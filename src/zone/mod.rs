@@ -16,6 +16,8 @@ pub mod rtype;
 pub mod serial;
 pub mod ttl;
 
+use std::collections::HashMap;
+
 pub use name::Name;
 pub use rtype::{Class, RType};
 
@@ -44,8 +46,9 @@ pub struct Record {
 
 /// Owner names in wire form, back to back in one arena.
 ///
-/// While parsing, names are only appended: a name equal to the one just
-/// added (case-insensitively) reuses its id, so a run of records at one
+/// While parsing, names are only appended: a name spelled as the one just
+/// added reuses its id (another spelling gets its own id, so that each
+/// RRset can keep the spelling of its first record, as BIND does), so a run of records at one
 /// owner shares an id, and nothing is hashed. The canonical sort
 /// ([`crate::render::order::sort`]) then merges equal names (the first
 /// spelling wins, as in BIND), renumbers them in canonical order and keeps
@@ -75,10 +78,11 @@ impl NameTable {
         }
     }
 
-    /// Adds a name and returns its id; the previous name's id if equal.
+    /// Adds a name and returns its id; the previous name's id if spelled
+    /// the same.
     pub fn push(&mut self, wire: &[u8]) -> NameId {
         if let Some(last) = self.spans.len().checked_sub(1)
-            && self.get(last as NameId).eq_ignore_ascii_case(wire)
+            && self.get(last as NameId) == wire
         {
             return last as NameId;
         }
@@ -190,6 +194,12 @@ pub struct Zone {
     pub records: Vec<Record>,
     /// Source file names, indexed by [`Record::file`].
     pub files: Vec<String>,
+    /// Owner spellings of RRsets that differ from the name table's, keyed
+    /// by (owner, type, covered type). BIND keeps the case of an RRset's
+    /// first record for the whole RRset, so two RRsets at one name can be
+    /// spelled differently (`WWW A`, `www TXT`). Filled by the sort, and
+    /// nearly always empty.
+    pub owner_case: HashMap<(NameId, u16, u16), Box<[u8]>>,
 }
 
 impl Zone {
@@ -203,6 +213,7 @@ impl Zone {
             rdata: Vec::new(),
             records: Vec::new(),
             files: Vec::new(),
+            owner_case: HashMap::new(),
         }
     }
 
@@ -237,6 +248,12 @@ impl Zone {
 
     /// The owner name of a record, in wire form.
     pub fn owner_of(&self, r: &Record) -> &[u8] {
+        if !self.owner_case.is_empty() {
+            let covers = rdata::covered_type(r.rtype, self.rdata_of(r));
+            if let Some(spelling) = self.owner_case.get(&(r.owner, r.rtype.0, covers)) {
+                return spelling;
+            }
+        }
         self.names.get(r.owner)
     }
 
@@ -273,17 +290,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn push_reuses_the_previous_name_only() {
+    fn push_reuses_the_previous_name_only_if_spelled_the_same() {
         let mut t = NameTable::default();
         let a = t.push(b"\x03WWW\x07example\x00");
-        let b = t.push(b"\x03www\x07EXAMPLE\x00");
+        let b = t.push(b"\x03WWW\x07example\x00");
+        let other_case = t.push(b"\x03www\x07EXAMPLE\x00");
         let c = t.push(b"\x04mail\x07example\x00");
         let d = t.push(b"\x03www\x07example\x00");
         assert_eq!(a, b);
+        assert_ne!(a, other_case);
         assert_ne!(a, c);
         assert_ne!(a, d);
         assert_eq!(t.get(a), b"\x03WWW\x07example\x00");
-        assert_eq!(t.len(), 3);
+        assert_eq!(t.len(), 4);
         assert_eq!(t.find(b"\x03www\x07example\x00", b"\x07example\x00"), None);
     }
 }

@@ -80,16 +80,16 @@ pub enum Field {
     Ilnp64,
 }
 
-/// DNSSEC algorithm mnemonics BIND accepts (RFC 4034 Appendix A.1, RFC 8624 §3.1).
+/// DNSSEC algorithm mnemonics BIND 9.18 accepts (RFC 4034 Appendix A.1, RFC
+/// 8624 §3.1); not the IANA registry's DSA-NSEC3-SHA1 and RSASHA1-NSEC3-SHA1,
+/// which BIND refuses ("unknown class/type").
 pub const ALGORITHMS: &[(u8, &str)] = &[
     (1, "RSAMD5"),
     (2, "DH"),
     (3, "DSA"),
     (5, "RSASHA1"),
     (6, "NSEC3DSA"),
-    (6, "DSA-NSEC3-SHA1"),
     (7, "NSEC3RSASHA1"),
-    (7, "RSASHA1-NSEC3-SHA1"),
     (8, "RSASHA256"),
     (10, "RSASHA512"),
     (12, "ECCGOST"),
@@ -158,11 +158,33 @@ pub fn semantic_error(rtype: RType, rdata: &[u8]) -> Option<String> {
                 format!("an SHA-1 NSEC3 next hashed owner name is 20 octets, found {hash}")
             })
         }
-        RType::DNSKEY | RType::CDNSKEY | RType::KEY | RType::RKEY => {
-            // RFC 2535 §3.1.2: only a "no key" flag value may omit the key.
+        RType::KEY => {
+            // RFC 2535 §3.1.2: "no key" flags (NOKEY, 0xC000) mean no key
+            // material; BIND 9.18 refuses any after them, and a KEY
+            // without them and without key material.
             let flags = u16::from_be_bytes([*rdata.first()?, *rdata.get(1)?]);
-            (rdata.len() == 4 && flags & 0xC000 != 0xC000)
-                .then(|| "key material is missing (only flags with NOKEY may omit it)".to_string())
+            match (flags & 0xC000 == 0xC000, rdata.len() > 4) {
+                (true, true) => Some("a KEY with NOKEY flags has no key material".to_string()),
+                (false, false) => Some(
+                    "key material is missing (only a KEY with NOKEY flags omits it)".to_string(),
+                ),
+                _ => None,
+            }
+        }
+        // RFC 4034 §2.1.4: a DNSKEY always has its key; BIND 9.18 refuses one
+        // without, whatever its flags.
+        RType::DNSKEY | RType::CDNSKEY | RType::RKEY => {
+            (rdata.len() <= 4).then(|| "key material is missing".to_string())
+        }
+        RType::RRSIG => {
+            // BIND 9.18 refuses an RRSIG whose signer name has more labels
+            // than its Labels field counts ("out of range").
+            let labels = *rdata.get(3)?;
+            let signer = rdata.get(18..)?;
+            let signer_labels = name::labels(signer).count();
+            (signer_labels > usize::from(labels)).then(|| {
+                format!("the signer name has {signer_labels} labels, more than the Labels field ({labels})")
+            })
         }
         RType::ZONEMD => {
             // RFC 8976 §2.2.4: SHA384 and SHA512 digests have fixed lengths, and
@@ -217,8 +239,9 @@ pub fn semantic_error(rtype: RType, rdata: &[u8]) -> Option<String> {
     }
 }
 
-/// RFC 3403 §4.1: `delim ERE delim replacement delim [i]`, and the
-/// replacement may only refer to groups the expression has.
+/// RFC 3403 §4.1: `delim ERE delim replacement delim [i]` with a
+/// non-empty ERE, and the replacement may only refer to groups the
+/// expression has.
 fn naptr_regexp_error(rdata: &[u8]) -> Option<String> {
     let mut pos = 4;
     for _ in 0..2 {
@@ -235,7 +258,8 @@ fn naptr_regexp_error(rdata: &[u8]) -> Option<String> {
         )
     };
     let delim = regexp[0];
-    if delim.is_ascii_digit() || delim == b'\\' || delim == b'i' || delim == 0 {
+    // BIND 9.18 refuses a NUL anywhere in the regexp.
+    if regexp.contains(&0) || delim.is_ascii_digit() || delim == b'\\' || delim == b'i' {
         return bad();
     }
     let mut parts: Vec<Vec<u8>> = vec![Vec::new()];
@@ -255,7 +279,9 @@ fn naptr_regexp_error(rdata: &[u8]) -> Option<String> {
         }
         k += 1;
     }
-    if parts.len() != 3 || !(parts[2].is_empty() || parts[2] == b"i") {
+    // BIND 9.18 also refuses an empty expression (`!!x!`); the replacement
+    // may be empty.
+    if parts.len() != 3 || parts[0].is_empty() || !(parts[2].is_empty() || parts[2] == b"i") {
         return bad();
     }
     let groups = count_groups(&parts[0]);
