@@ -23,7 +23,9 @@ What no schema can say, said here, each as narrowly as possible:
   (``::82`` and ``0::82``; a set holds it once, so the server refuses it
   rather than guess which the client meant), and a name that fits on its
   own but is longer than 255 octets below the zone's own long name, a
-  second record of a singleton type (DNAME) at a name, and a zone name
+  second record of a singleton type (DNAME) at a name, an SRV target
+  longer than 255 octets (stated in prose: a pattern cannot bound a name's
+  length inside a longer string), and a zone name
   the document says is refused because it is a public suffix (checked
   here with the ``publicsuffixlist`` package's own copy of the list). A schema describes one request, not the server's state, so a
   schema-valid request can meet such a 400. The replacement runs the
@@ -180,12 +182,27 @@ def too_long(name, domain):
     return sum(len(label.encode()) + 1 for label in full.split(".") if label) + 1 > 255
 
 
+def name_in_value_too_long(detail, field, value):
+    """True if `detail` refuses a name inside a value (an SRV target) for
+    being longer than 255 octets, and the value's last word is such a name
+    (full names: the final dot is optional). The document states the limit
+    in prose: no regular expression without lookahead bounds the length of
+    a name inside a longer string."""
+    words = (value or "").split()
+    if not (field.endswith("value") and "longer than 255 octets" in detail and words):
+        return False
+    labels = [label for label in words[-1].rstrip(".").split(".") if label]
+    return sum(len(label.encode()) + 1 for label in labels) + 1 > 255
+
+
 def explained(detail, field, new, existing, zone):
     """True if `new` (a record: record_type, name, value, priority) meets one
     of the conflicts the server refuses with 400, among `existing` (records as
     the API lists them) in `zone` (the zone's detail)."""
     rtype = (new.get("record_type") or "").strip().upper()
     name = owner_key(new.get("name"), zone["domain"])
+    if name_in_value_too_long(detail, field, new.get("value")):
+        return True
     if field.endswith("name") and "longer than 255 octets" in detail:
         # A name that fits on its own but not below a long zone name.
         return too_long(new.get("name"), zone["domain"])
@@ -286,6 +303,11 @@ def state_conflict(case, body):
             # and its members must differ from each other as RDATA.
             key = owner_key(change.get("name"), zone["domain"])
             rtype = (change.get("record_type") or "").strip().upper()
+            members = change.get("records") or []
+            if field.endswith("value") and "longer than 255 octets" in detail:
+                member = int(field.split("records[")[1].split("]")[0]) if "records[" in field else -1
+                return 0 <= member < len(members) and name_in_value_too_long(
+                    detail, field, members[member].get("value"))
             if "longer than 255 octets" in detail:
                 return too_long(change.get("name"), zone["domain"])
             if "exists already" in detail:

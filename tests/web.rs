@@ -738,20 +738,12 @@ fn record_forms_validate_as_the_api_does_and_named_serves_them() {
     );
     // Deleting asks first: the zone page links to a page whose form does it.
     let delete = format!("{edit}/delete");
-    assert!(
-        browser
-            .get(&zone_page)
-            .text
-            .contains(&format!("href=\"{delete}\""))
+    confirmation(
+        &mut browser,
+        &zone_page,
+        &delete,
+        "Delete the record www A 192.0.2.11?",
     );
-    let confirm = browser.get(&delete);
-    assert_eq!(confirm.status, 200, "{}", confirm.text);
-    assert!(
-        confirm.text.contains("Delete the record www A 192.0.2.11?"),
-        "{}",
-        confirm.text
-    );
-    assert!(confirm.text.contains(&format!("action=\"{delete}\"")));
     assert_eq!(browser.post(&delete, &[]).status, 403);
     let deleted = send(&mut browser, &delete, vec![("csrf", csrf.clone())]);
     assert_eq!(deleted.status, 303);
@@ -823,23 +815,11 @@ fn a_zone_is_deleted_from_its_page_after_a_confirmation_and_named_stops_serving_
     // The zone's page links to the confirmation, a plain page whose one
     // form (with the CSRF token) deletes.
     let delete = format!("/account/dns/{uuid}/delete");
-    assert!(
-        browser
-            .get(&zone_page)
-            .text
-            .contains(&format!("href=\"{delete}\""))
-    );
-    let confirm = browser.get(&delete);
-    assert_eq!(confirm.status, 200, "{}", confirm.text);
-    assert!(
-        confirm
-            .text
-            .contains("Delete the zone gone.example and all its records?")
-    );
-    assert!(
-        confirm
-            .text
-            .contains(&format!("<form method=\"post\" action=\"{delete}\""))
+    let confirm = confirmation(
+        &mut browser,
+        &zone_page,
+        &delete,
+        "Delete the zone gone.example and all its records?",
     );
     assert_eq!(confirm.csrf(), csrf);
     // Without the token, or from another user, nothing is deleted.
@@ -928,6 +908,28 @@ fn the_zone_pages_show_a_failed_deploy_with_named_checkzones_error() {
 const PYTHON: &str = "/usr/bin/python3";
 
 /// Where the browser test saves its screenshots.
+/// The confirmation a delete asks for: `page` links to `delete`, a page
+/// that asks `question` and whose one form posts to `delete` itself.
+fn confirmation(browser: &mut Browser, page: &str, delete: &str, question: &str) -> Page {
+    assert!(
+        browser
+            .get(page)
+            .text
+            .contains(&format!("href=\"{delete}\""))
+    );
+    let confirm = browser.get(delete);
+    assert_eq!(confirm.status, 200, "{}", confirm.text);
+    assert!(confirm.text.contains(question), "{}", confirm.text);
+    assert!(
+        confirm
+            .text
+            .contains(&format!("<form method=\"post\" action=\"{delete}\"")),
+        "{}",
+        confirm.text
+    );
+    confirm
+}
+
 fn screenshot_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/web-screenshots")
 }

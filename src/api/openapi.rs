@@ -143,7 +143,7 @@ fn schemas() -> Value {
         "ValueA": {"type": "string", "pattern": format!("^[ \\t]*{IPV4}[ \\t]*$"), "description": "an IPv4 address, four decimal octets without leading zeros"},
         "ValueAAAA": {"type": "string", "format": "ipv6", "description": "an IPv6 address (RFC 4291 text form)"},
         "ValueHost": {"type": "string", "maxLength": 254, "pattern": DOMAIN_PATTERN, "description": "a host name: a full name with a dot, final dot optional (not an IP address, not a name of one label)"},
-        "ValueSRV": {"type": "string", "pattern": format!("^[ \\t]*{U16}[ \\t]+{U16}[ \\t]+({HOST}|\\.)[ \\t]*$"), "description": "'weight port target': numbers of 0-65535 and a host name, or . for no service"},
+        "ValueSRV": {"type": "string", "pattern": format!("^[ \\t]*{U16}[ \\t]+{U16}[ \\t]+({HOST}|\\.)[ \\t]*$"), "description": "'weight port target': numbers of 0-65535 and a host name (at most 255 octets in wire form, 253 characters without the final dot), or . for no service"},
         "ValueCAA": {"type": "string", "pattern": format!("^[ \\t]*{U8}[ \\t]+{}[ \\t]+\"[^\"\\\\\\u0000-\\u001f\\u007f]*\"[ \\t]*$", type_words(&CAA_TAGS)), "description": "'flags tag \"value\"': flags 0-255, a tag of issue, issuewild, iodef, contactemail, contactphone, issuemail, issuevmc (any case)"},
         "ValueTXT": {"anyOf": [
             {"type": "string", "pattern": "^\\s*([^\\s\"][\\s\\S]*)?$", "description": "plain text, split into 255-octet strings"},
