@@ -3,6 +3,7 @@
 mod catalog;
 pub mod files;
 pub mod named;
+mod plan;
 mod secondaries;
 mod sources;
 mod watch;

@@ -25,6 +25,7 @@ use tracing::{Instrument, info, info_span, warn};
 use super::catalog::{catalog_zone, file_serial, member_label};
 use super::files::{self, Replication};
 use super::named::{Named, Unreachable, soa_serial};
+use super::plan::{Plan, plan, spacing, zone_serial};
 use crate::atomic::{self, Staged};
 use crate::config::{DeployConfig, Secondary};
 use crate::metrics::Metrics;
@@ -32,7 +33,7 @@ use crate::render::{Template, render_to_vec};
 use crate::store::shape::{absolute_domain, domain_text, stored_domain};
 use crate::store::{DeployTarget, Store, StoreError, now_unix};
 use crate::zone::Name;
-use crate::zone::serial::{Policy, next_serial, serial_gt};
+use crate::zone::serial::{Policy, next_serial};
 
 /// How often named is asked for the new serial while a load is young, and
 /// after that.
@@ -42,22 +43,6 @@ const POLL_SLOW: Duration = Duration::from_millis(25);
 const POLL_FAST_FOR: Duration = Duration::from_millis(500);
 /// The longest wait between retries while named or rndc is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// The longest a pass may be held back by [`spacing`].
-const MAX_SPACING: Duration = Duration::from_secs(1);
-
-/// How long the pass after one that took `took` waits, given the store's
-/// change counter when that pass began (`seen`) and when it ended (`now`).
-/// Under a stream of changes (more than one came in during the pass), as
-/// long again as the pass took: deploys then take at most half the time,
-/// leaving the rest to the writes, and each takes in more of the stream.
-/// A single change, or one after a quiet spell, is deployed at once.
-fn spacing(took: Duration, seen: u64, now: u64) -> Duration {
-    match now.wrapping_sub(seen) > 1 {
-        true => took.min(MAX_SPACING),
-        false => Duration::ZERO,
-    }
-}
-
 /// The deploy worker.
 pub struct Deployer {
     store: Store,
@@ -361,19 +346,7 @@ impl Deployer {
             self.restored = true;
         }
         let drifted = std::mem::take(&mut self.drifted);
-        let due: Vec<&DeployTarget> = targets
-            .iter()
-            .filter(|t| t.is_pending() || drifted.contains(&t.id))
-            .filter(|t| self.refused.get(&t.id) != Some(&t.version))
-            .collect();
-        // Zones named should stop serving: deleted from the store.
-        let stored: HashSet<&str> = targets.iter().map(|t| t.domain.as_str()).collect();
-        let gone: Vec<String> = self
-            .included
-            .iter()
-            .filter(|d| !stored.contains(d.as_str()))
-            .cloned()
-            .collect();
+        let Plan { due, gone } = plan(&targets, &self.included, &drifted, &self.refused);
         // In batches: the zones of a batch are rendered and written beside
         // their files, proved by named-checkzone at once (one run per
         // core), and swapped in. Every FLUSH_AFTER, and at the end, the
@@ -773,14 +746,11 @@ impl Deployer {
             .into_iter()
             .flatten()
             .collect();
-        let serial = match floors.iter().all(|&f| serial_gt(stored, f)) {
-            true => stored,
-            false => next_serial(self.policy, stored, &floors, now_unix()).map_err(|e| {
-                DeployError::Zone(format!(
-                    "no SOA serial for {origin} follows the stored, deployed and served ones: {e}"
-                ))
-            })?,
-        };
+        let serial = zone_serial(self.policy, stored, &floors, now_unix()).map_err(|e| {
+            DeployError::Zone(format!(
+                "no SOA serial for {origin} follows the stored, deployed and served ones: {e}"
+            ))
+        })?;
         tracing::Span::current().record("serial", serial);
         zone.set_soa_serial(serial);
         // What named serves, if it serves what was deployed.
@@ -1339,22 +1309,4 @@ fn move_zone_file(old: &Path, new: &Path) -> Vec<PathBuf> {
         stale.push(from);
     }
     stale
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_stream_of_changes_spaces_the_passes() {
-        let took = Duration::from_millis(60);
-        // No change or one during the pass: the next one starts at once.
-        assert_eq!(spacing(took, 7, 7), Duration::ZERO);
-        assert_eq!(spacing(took, 7, 8), Duration::ZERO);
-        // A stream: as long again as the pass took, within the cap.
-        assert_eq!(spacing(took, 7, 40), took);
-        assert_eq!(spacing(Duration::from_secs(9), 7, 40), MAX_SPACING);
-        // The counter wraps.
-        assert_eq!(spacing(took, u64::MAX, 3), took);
-    }
 }
