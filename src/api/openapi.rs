@@ -87,7 +87,7 @@ fn schemas() -> Value {
             "type": "object",
             "required": ["domain"],
             "additionalProperties": false,
-            "properties": {"domain": {"type": "string", "minLength": 1, "maxLength": 253, "pattern": DOMAIN_PATTERN, "description": "Letters, digits and hyphens in dot-separated labels (at least two; 253 characters at most without the final dot); IDN allowed, stored as lowercase A-labels without the final dot. Refused (400, field domain): any other character, public suffixes (co.uk), IP-address-shaped names (1.2.3.4), special-use names (localhost, invalid, local, onion, alt, home.arpa and below), in-addr.arpa and ip6.arpa themselves, names at or above the provider's nameservers, and the catalog zone's names. The pattern shows the ASCII form; IDN (U-labels) is accepted too"}},
+            "properties": {"domain": {"type": "string", "minLength": 1, "maxLength": 253, "pattern": DOMAIN_PATTERN, "description": "Letters, digits and hyphens in dot-separated labels (at least two; 253 characters at most without the final dot); IDN allowed, stored as lowercase A-labels without the final dot. Refused (400, field domain): any other character, public suffixes (co.uk), IP-address-shaped names (1.2.3.4), special-use names (localhost, invalid, local, onion, alt, home.arpa and below), in-addr.arpa and ip6.arpa themselves, names at or above the provider's nameservers, and the catalog zone's names. The pattern shows the ASCII form; IDN (U-labels) is accepted too, and an xn-- label must be a valid A-label (IDNA 2008)"}},
         },
         "Record": {
             "type": "object",
