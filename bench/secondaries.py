@@ -128,6 +128,7 @@ def one_run(binary, secondary, tag):
             created = pool.submit(create_zones, server.base, token, names)
             times = poll_until_served(server, names, start)
             times["api"] = created.result() - start
+        common.log(f"{tag}: {times}")
         return times
     finally:
         if server is not None:
@@ -156,6 +157,8 @@ def main():
     common.log(f"bindbridge replication benchmark: {ZONES:,} zones created through the API")
     common.log(f"machine: {cores} cores ({model}); bindbridge {common.git_commit()}")
     common.log(f"binary: {binary} ({source}); {CREATE_THREADS} API connections")
+    common.log("load average (1, 5, 15 min) at the end: "
+               + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     common.log("=" * 78)
     common.log("")
     common.log("| Run | all POSTs answered | primary serves all | secondary serves all |")

@@ -50,6 +50,14 @@ impl Staged {
     /// rename survives a crash. It is readable by all (mode 0644): zone
     /// files are read by named, which runs as another user.
     pub fn install(self, destination: &Path) -> std::io::Result<()> {
+        self.rename(destination)?;
+        sync_dir(destination)
+    }
+
+    /// [`Staged::install`] without the directory's sync, for many files
+    /// of one directory: the caller syncs it once ([`sync_dir`]) before
+    /// anything relies on the renames.
+    pub fn rename(self, destination: &Path) -> std::io::Result<()> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -58,7 +66,7 @@ impl Staged {
                 .set_permissions(std::fs::Permissions::from_mode(0o644))?;
         }
         self.file.persist(destination).map_err(|e| e.error)?;
-        sync_dir(destination)
+        Ok(())
     }
 }
 

@@ -321,6 +321,7 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         MIGRATOR.run(&mut *tx).await.map_err(migrate_error)?;
+        zones::fill_reversed_domains(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

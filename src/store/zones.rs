@@ -494,16 +494,31 @@ async fn create_zone_in(
     if zone_row(tx, &fields.domain).await?.is_some() {
         return Err(StoreError::ZoneExists(fields.domain.clone()));
     }
-    // `a.example` is inside `example`; the root zone is above everything.
-    let overlap: Option<String> = sqlx::query_scalar(
-        "SELECT domain FROM zones WHERE owner_id != ?1 AND ( \
-           ?2 LIKE '%.' || domain OR domain LIKE '%.' || ?2 OR domain = '.' OR ?2 = '.') \
+    // Another account's zone above this one (the root zone among them) or
+    // below it. Both are index lookups: a scan of every zone cost 3 ms at
+    // 10,000 zones. A canonical name is never the root, so the range below
+    // is never empty.
+    let above = names_above(&fields.domain);
+    let below = reversed_domain(&fields.domain);
+    // The keys below start with `below`, which ends with a dot: they sort
+    // before the same text ending with the next character, '/'.
+    let below_end = format!("{}/", &below[..below.len() - 1]);
+    let sql = format!(
+        "SELECT domain FROM zones WHERE owner_id != ? AND (domain IN ({}) \
+           OR (reversed_domain >= ? AND reversed_domain < ?)) \
          LIMIT 1",
-    )
-    .bind(owner.id)
-    .bind(&fields.domain)
-    .fetch_optional(&mut **tx)
-    .await?;
+        vec!["?"; above.len()].join(", ")
+    );
+    let query = above
+        .iter()
+        .fold(sqlx::query_scalar(&sql).bind(owner.id), |q, name| {
+            q.bind(name)
+        });
+    let overlap: Option<String> = query
+        .bind(&below)
+        .bind(&below_end)
+        .fetch_optional(&mut **tx)
+        .await?;
     if let Some(other) = overlap {
         return Err(StoreError::Conflict {
             field: "domain",
@@ -525,6 +540,50 @@ async fn create_zone_in(
     zone_row(tx, &fields.domain)
         .await?
         .ok_or_else(|| StoreError::UnknownZone(saved.uuid.clone()))
+}
+
+/// The names above `domain`, up to the root: `a.example.com` →
+/// `example.com`, `com`, `.`.
+fn names_above(domain: &str) -> Vec<&str> {
+    let mut names: Vec<&str> = domain
+        .match_indices('.')
+        .map(|(i, _)| &domain[i + 1..])
+        .collect();
+    names.push(".");
+    names
+}
+
+/// The key of the `reversed_domain` column: the labels of `domain` last
+/// to first, each followed by a dot (`example.com` → `com.example.`; the
+/// root: empty). The zones at or below a name are then one range of keys,
+/// and `xample.com` (`com.xample.`) is not in the range of `example.com`.
+/// Lowercase, as the `domain` column compares (NOCASE).
+fn reversed_domain(domain: &str) -> String {
+    domain
+        .to_ascii_lowercase()
+        .rsplit('.')
+        .filter(|label| !label.is_empty())
+        .map(|label| format!("{label}."))
+        .collect()
+}
+
+/// Sets `reversed_domain` on the zones from before migration 0007, which
+/// added it: SQLite has no function to reverse the labels of a name.
+pub(super) async fn fill_reversed_domains(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<(), StoreError> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, domain FROM zones WHERE reversed_domain IS NULL")
+            .fetch_all(&mut *conn)
+            .await?;
+    for (id, domain) in rows {
+        sqlx::query("UPDATE zones SET reversed_domain = ? WHERE id = ?")
+            .bind(reversed_domain(&domain))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The zone before one that does not exist yet: no records at all.
@@ -612,6 +671,7 @@ fn bind_fields<'q>(
 ) -> Query<'q, Sqlite, SqliteArguments<'q>> {
     query
         .bind(&fields.domain)
+        .bind(reversed_domain(&fields.domain))
         .bind(i64::from(fields.soa.ttl))
         .bind(&fields.soa.mname)
         .bind(&fields.soa.rname)
@@ -626,8 +686,9 @@ fn bind_fields<'q>(
 }
 
 /// The zone-level columns, in the order [`bind_fields`] binds them.
-const ZONE_FIELD_COLUMNS: [&str; 12] = [
+const ZONE_FIELD_COLUMNS: [&str; 13] = [
     "domain",
+    "reversed_domain",
     "soa_ttl",
     "soa_mname",
     "soa_rname",
@@ -872,6 +933,95 @@ pub(super) mod tests {
 
     fn rendered(zone: &Zone) -> String {
         String::from_utf8(render_to_vec(zone, &Template::builtin()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn reversed_domains_and_the_names_above() {
+        assert_eq!(reversed_domain("www.Example.com"), "com.example.www.");
+        assert_eq!(reversed_domain("."), "");
+        assert_eq!(names_above("a.example.com"), ["example.com", "com", "."]);
+    }
+
+    /// `domain` with the fields of `ZONE`.
+    fn fields_of(domain: &str) -> ZoneFields {
+        let mut fields = shape::zone_fields(&zone(ZONE)).unwrap();
+        fields.domain = domain.to_string();
+        fields
+    }
+
+    async fn create_as(store: &Store, owner: &User, domain: &str) -> Result<ZoneInfo, StoreError> {
+        store.create_zone(owner, &fields_of(domain), "test").await
+    }
+
+    #[track_caller]
+    fn assert_overlaps(result: Result<ZoneInfo, StoreError>, other: &str) {
+        match result {
+            Err(StoreError::Conflict {
+                field: "domain",
+                detail,
+            }) => {
+                assert!(detail.contains(&format!("the zone {other},")), "{detail}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn a_zone_may_not_overlap_another_accounts_zone(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        let alice = store.add_user("alice").await.unwrap();
+        let bob = store.add_user("bob").await.unwrap();
+        create_as(&store, &alice, "b.example.com").await.unwrap();
+        // Above and below another account's zone.
+        assert_overlaps(
+            create_as(&store, &bob, "example.com").await,
+            "b.example.com",
+        );
+        assert_overlaps(
+            create_as(&store, &bob, "x.y.b.example.com").await,
+            "b.example.com",
+        );
+        // The same name.
+        assert!(matches!(
+            create_as(&store, &bob, "b.example.com").await,
+            Err(StoreError::ZoneExists(_))
+        ));
+        // The text ends the same, the names are siblings.
+        create_as(&store, &bob, "xb.example.com").await.unwrap();
+        create_as(&store, &bob, "b.example.co").await.unwrap();
+        // Inside one's own zone.
+        create_as(&store, &alice, "a.b.example.com").await.unwrap();
+        // A root zone (only an import makes one) is above every zone.
+        sqlx::query(
+            "UPDATE zones SET domain = '.', reversed_domain = '' WHERE domain = 'xb.example.com'",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        assert_overlaps(create_as(&store, &alice, "other.test").await, ".");
+    }
+
+    #[sqlx::test(migrator = "crate::store::MIGRATOR")]
+    async fn zones_from_before_the_reversed_domain_get_one(pool: SqlitePool) {
+        let store = Store::from_pool(pool);
+        let alice = store.add_user("alice").await.unwrap();
+        let bob = store.add_user("bob").await.unwrap();
+        create_as(&store, &alice, "example.com").await.unwrap();
+        sqlx::query("UPDATE zones SET reversed_domain = NULL")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let mut conn = store.pool.acquire().await.unwrap();
+        fill_reversed_domains(&mut conn).await.unwrap();
+        let key: String = sqlx::query_scalar("SELECT reversed_domain FROM zones")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(key, "com.example.");
+        assert_overlaps(
+            create_as(&store, &bob, "www.example.com").await,
+            "example.com",
+        );
     }
 
     #[sqlx::test(migrator = "crate::store::MIGRATOR")]
