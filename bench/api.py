@@ -348,6 +348,19 @@ class Client:
 # Setup
 
 
+def user_with_token(binary, db, user):
+    """Adds `user` and makes it a dns:* token, which it returns."""
+    run_cmd([binary, "--db", db, "user", "add", user], "user add")
+    token = run_cmd(
+        [binary, "--db", db, "token", "create", "--user", user,
+         "--permissions", "dns:*", "--name", "bench"],
+        "token create",
+    ).strip()
+    if not token or len(token.split()) != 1:
+        raise CannotRun(f"token create printed no single token: {token!r}")
+    return token
+
+
 def zone_text(origin, records):
     lines = [
         f"$ORIGIN {origin}.",
@@ -719,20 +732,8 @@ def main():
         with tempfile.TemporaryDirectory(prefix="bindbridge-apibench-") as workdir:
             db = os.path.join(workdir, "bench.db")
             log(f"setup in {workdir}")
-            run_cmd([binary, "--db", db, "user", "add", "bench"], "user add")
-            token = run_cmd(
-                [binary, "--db", db, "token", "create", "--user", "bench",
-                 "--permissions", "dns:*", "--name", "bench"],
-                "token create",
-            ).strip()
-            if not token or len(token.split()) != 1:
-                raise CannotRun(f"token create printed no single token: {token!r}")
-            run_cmd([binary, "--db", db, "user", "add", "bench-other"], "user add")
-            other_token = run_cmd(
-                [binary, "--db", db, "token", "create", "--user", "bench-other",
-                 "--permissions", "dns:*", "--name", "bench"],
-                "token create",
-            ).strip()
+            token = user_with_token(binary, db, "bench")
+            other_token = user_with_token(binary, db, "bench-other")
             base = "bench-writes.test"
             import_zone(binary, db, workdir, base, BASE_ZONE_RECORDS)
             detail_zones = [(f"bench-{n}.test", n) for n in DETAIL_SIZES]

@@ -24,6 +24,7 @@ Usage:
   bench/secondaries.py                                   # builds target/release
   BINDBRIDGE_BIN=/path/to/bindbridge bench/secondaries.py
   BENCH_ZONES=200 bench/secondaries.py                   # quick run
+  BENCH_KEEP=1 bench/secondaries.py                      # keep a failed run's files
 
 Exit status: 0 ran; 1 a step failed (a POST refused, zones not served in
 time); 2 could not run.
@@ -92,6 +93,11 @@ def poll_until_served(server, names, start):
     deadline = start + SERVE_TIMEOUT
     while primary_left or secondary_left:
         if time.perf_counter() > deadline:
+            sample = [(name, primary_serial.get(name), serial_or_none(server.dns, name),
+                       serial_or_none(server.secondary_dns, name))
+                      for name in sorted(secondary_left)[:3]]
+            common.log(f"not served by the secondary at the primary's serial (zone, serial "
+                       f"first served, primary now, secondary now): {sample}")
             raise deploy.StepFailed(
                 f"not served within {SERVE_TIMEOUT} s: {len(primary_left)} zones on the "
                 f"primary, {len(secondary_left)} on the secondary")
@@ -130,10 +136,16 @@ def one_run(binary, secondary, tag):
             times["api"] = created.result() - start
         common.log(f"{tag}: {times}")
         return times
+    except deploy.StepFailed:
+        if os.environ.get("BENCH_KEEP"):
+            common.log(f"{tag}: kept {work} (BENCH_KEEP)")
+            work = None
+        raise
     finally:
         if server is not None:
             server.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def main():

@@ -636,16 +636,7 @@ fn record_forms_validate_as_the_api_does_and_named_serves_them() {
     );
     assert_eq!(bad.status, 400);
     assert!(bad.text.contains("id=\"domain-error\""), "{}", bad.text);
-    let made = browser.post(
-        "/account/dns/",
-        &[("csrf", &csrf), ("domain", "web.example")],
-    );
-    assert_eq!(made.status, 303, "{}", made.text);
-    let zone_page = made.location.expect("the zone's page");
-    let uuid = zone_page
-        .trim_start_matches("/account/dns/")
-        .trim_end_matches('/')
-        .to_string();
+    let (zone_page, uuid) = create_zone(&mut browser, &csrf, "web.example");
     let add = format!("/account/dns/{uuid}/records");
     let record = |name: &'static str, value: &'static str| {
         vec![
@@ -786,16 +777,7 @@ fn a_zone_is_deleted_from_its_page_after_a_confirmation_and_named_stops_serving_
     let mut browser = Browser::new(&server.base);
     browser.login("alice", PASSWORD);
     let csrf = browser.get("/account/dns/").csrf();
-    let made = browser.post(
-        "/account/dns/",
-        &[("csrf", &csrf), ("domain", "gone.example")],
-    );
-    assert_eq!(made.status, 303, "{}", made.text);
-    let zone_page = made.location.expect("the zone's page");
-    let uuid = zone_page
-        .trim_start_matches("/account/dns/")
-        .trim_end_matches('/')
-        .to_string();
+    let (zone_page, uuid) = create_zone(&mut browser, &csrf, "gone.example");
     let added = browser.post(
         &format!("/account/dns/{uuid}/records"),
         &[
@@ -908,6 +890,18 @@ fn the_zone_pages_show_a_failed_deploy_with_named_checkzones_error() {
 const PYTHON: &str = "/usr/bin/python3";
 
 /// Where the browser test saves its screenshots.
+/// Creates `domain` through the zone list's form: its page and uuid.
+fn create_zone(browser: &mut Browser, csrf: &str, domain: &str) -> (String, String) {
+    let made = browser.post("/account/dns/", &[("csrf", csrf), ("domain", domain)]);
+    assert_eq!(made.status, 303, "{}", made.text);
+    let zone_page = made.location.expect("the zone's page");
+    let uuid = zone_page
+        .trim_start_matches("/account/dns/")
+        .trim_end_matches('/')
+        .to_string();
+    (zone_page, uuid)
+}
+
 /// The confirmation a delete asks for: `page` links to `delete`, a page
 /// that asks `question` and whose one form posts to `delete` itself.
 fn confirmation(browser: &mut Browser, page: &str, delete: &str, question: &str) -> Page {
