@@ -6,9 +6,10 @@
 //! A secondary that lags is a warning, never a failed deploy: named serves
 //! the zone, and the secondary transfers it from there when it can. A
 //! secondary that answers but still serves an old serial a few seconds
-//! after a deploy missed the NOTIFY (it was down, say): named is asked to
-//! send it again (`rndc notify`), rather than leaving the secondary to its
-//! next refresh, hours away with common SOA timers.
+//! after a deploy missed the NOTIFY (it was down, say), or that lacks a
+//! zone its current catalog lists (its first transfer failed): named is
+//! asked to send it again (`rndc notify`), rather than leaving the
+//! secondary to its next refresh or retry, minutes or hours away.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -145,6 +146,8 @@ impl SecondaryWatch {
             // zone; behind the primary's for a while, and it missed the
             // NOTIFY of the catalog, and with it zones added or deleted.
             let catalog = soa_serial(*dns, &self.catalog).await;
+            let catalog_current =
+                matches!((&catalog, primary_catalog), (Ok(Some(s)), Some(p)) if *s == p);
             match (&catalog, primary_catalog) {
                 (Ok(serial), Some(primary)) if *serial != Some(primary) => {
                     behind += 1;
@@ -188,9 +191,14 @@ impl SecondaryWatch {
                 if seen.serial != Some(check.deployed_serial) || seen.error.is_some() {
                     behind += 1;
                     let lag = now - check.deployed_at;
-                    // It has the zone, at an older serial: a missed NOTIFY.
-                    // (A zone it lacks comes with the catalog.)
-                    if seen.error.is_none() && seen.serial.is_some() && lag >= RENOTIFY_AFTER {
+                    // It has the zone at an older serial: a missed NOTIFY.
+                    // It lacks the zone though its catalog is current: its
+                    // first transfer failed, and named tries again only
+                    // after min-retry-time (500 s by default); a NOTIFY
+                    // makes it try at once. (A zone it lacks while its
+                    // catalog is behind comes with the catalog.)
+                    let missed = seen.serial.is_some() || catalog_current;
+                    if seen.error.is_none() && missed && lag >= RENOTIFY_AFTER {
                         missed_notify.push((absolute_domain(&check.domain), check.deployed_serial));
                     }
                     let key = (check.zone_id, name.clone(), check.deployed_serial);
