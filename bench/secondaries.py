@@ -97,7 +97,7 @@ def poll_until_served(server, names, start):
                        serial_or_none(server.secondary_dns, name))
                       for name in sorted(secondary_left)[:3]]
             common.log(f"not served by the secondary at the primary's serial (zone, serial "
-                       f"first served, primary now, secondary now): {sample}")
+                       f"the primary served, primary now, secondary now): {sample}")
             raise deploy.StepFailed(
                 f"not served within {SERVE_TIMEOUT} s: {len(primary_left)} zones on the "
                 f"primary, {len(secondary_left)} on the secondary")
@@ -111,7 +111,13 @@ def poll_until_served(server, names, start):
         for name in list(secondary_left):
             if name not in primary_serial:
                 continue
-            if serial_or_none(server.secondary_dns, name) == primary_serial[name]:
+            seen = serial_or_none(server.secondary_dns, name)
+            if seen is not None and seen != primary_serial[name]:
+                # The primary may have deployed the zone again since it
+                # first served it (a new serial): what counts is what it
+                # serves now.
+                primary_serial[name] = serial_or_none(server.dns, name) or primary_serial[name]
+            if seen == primary_serial[name]:
                 secondary_left.discard(name)
         if server.secondary_dns and not secondary_left and done["secondary"] is None:
             done["secondary"] = time.perf_counter() - start

@@ -37,6 +37,11 @@ const RETRY_MAX: Duration = Duration::from_secs(2);
 /// cannot transfer, with a wrong key say, is then left to its refresh and
 /// to the warnings); how many are sent in one round at most.
 const RENOTIFY_AFTER: i64 = 3;
+/// How long after its deploy a zone may be missing from a secondary whose
+/// catalog is current before its NOTIFY is sent again: long enough for a
+/// backlog of transfers after a bulk import, far less than the secondary's
+/// own retry of a failed first transfer (min-retry-time, 500 s).
+const RENOTIFY_MISSING_AFTER: i64 = 60;
 const RENOTIFY_EVERY: Duration = Duration::from_secs(30);
 const RENOTIFY_TRIES: u32 = 3;
 const RENOTIFY_PER_ROUND: usize = 16;
@@ -197,8 +202,13 @@ impl SecondaryWatch {
                     // after min-retry-time (500 s by default); a NOTIFY
                     // makes it try at once. (A zone it lacks while its
                     // catalog is behind comes with the catalog.)
-                    let missed = seen.serial.is_some() || catalog_current;
-                    if seen.error.is_none() && missed && lag >= RENOTIFY_AFTER {
+                    let missed = match seen.serial {
+                        Some(_) => lag >= RENOTIFY_AFTER,
+                        // Not while a bulk of new zones is still queued
+                        // for transfer on the secondary.
+                        None => catalog_current && lag >= RENOTIFY_MISSING_AFTER,
+                    };
+                    if seen.error.is_none() && missed {
                         missed_notify.push((absolute_domain(&check.domain), check.deployed_serial));
                     }
                     let key = (check.zone_id, name.clone(), check.deployed_serial);
