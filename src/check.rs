@@ -442,13 +442,9 @@ impl<'z> Checker<'z> {
 
     /// Checks the owners whose records are in `range` (owner-aligned).
     fn owners(&mut self, range: std::ops::Range<usize>) {
-        let records = &self.zone.records[range];
-        let mut k = 0;
-        while k < records.len() {
-            let owner = records[k].owner;
-            let len = records[k..].iter().take_while(|r| r.owner == owner).count();
-            self.owner_group(owner, &records[k..k + len]);
-            k += len;
+        let zone = self.zone;
+        for group in zone.records[range].chunk_by(|a, b| a.owner == b.owner) {
+            self.owner_group(group[0].owner, group);
         }
     }
 
@@ -540,14 +536,7 @@ impl<'z> Checker<'z> {
         const MAX: usize = 65512;
         let zone = self.zone;
         let key = |r: &Record| (r.rtype, covered_type(r.rtype, zone.rdata_of(r)));
-        let mut k = 0;
-        while k < group.len() {
-            let len = group[k..]
-                .iter()
-                .take_while(|r| key(r) == key(&group[k]))
-                .count();
-            let set = &group[k..k + len];
-            k += len;
+        for set in group.chunk_by(|a, b| key(a) == key(b)) {
             let size: usize = set.iter().map(|r| 2 + zone.rdata_of(r).len()).sum();
             if size > MAX {
                 let last = set

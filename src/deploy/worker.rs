@@ -43,6 +43,7 @@ const POLL_SLOW: Duration = Duration::from_millis(25);
 const POLL_FAST_FOR: Duration = Duration::from_millis(500);
 /// The longest wait between retries while named or rndc is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
 /// The deploy worker.
 pub struct Deployer {
     store: Store,
