@@ -15,8 +15,8 @@ own private named on 127.0.0.1 at a free port):
 
 The zones are created by CREATE_THREADS HTTP connections at once (the way
 a provisioning system would make them); a poller asks both nameds for the
-SOA of every zone not served yet (every SWEEP_EVERY s), and notes when the
-last one is.
+SOA of every zone not served yet (every SWEEP_EVERY s, up to 256 queries
+in flight), and notes when the last one is.
 
 Needs 127.0.0.2 on an interface (as root: ip addr add 127.0.0.2/32 dev lo).
 
@@ -24,7 +24,7 @@ Usage:
   bench/secondaries.py                                   # builds target/release
   BINDBRIDGE_BIN=/path/to/bindbridge bench/secondaries.py
   BENCH_ZONES=200 bench/secondaries.py                   # quick run
-  BENCH_KEEP=1 bench/secondaries.py                      # keep a failed run's files
+  BENCH_KEEP=1 bench/secondaries.py                      # keep each run's files and log
 
 Exit status: 0 ran; 1 a step failed (a POST refused, zones not served in
 time); 2 could not run.
@@ -48,8 +48,9 @@ ZONES = int(os.environ.get("BENCH_ZONES", "1000"))
 CREATE_THREADS = 8
 SERVE_TIMEOUT = 300.0
 # Between two sweeps of the poller (each asks about every zone not served
-# yet): often enough for figures in seconds, rarely enough that the
-# poller's own queries do not compete with the nameds for the CPU.
+# yet, many queries in flight at once): often enough for figures in
+# tenths of seconds, rarely enough that the poller's own queries do not
+# compete with the nameds for the CPU.
 SWEEP_EVERY = 0.2
 
 
@@ -101,17 +102,14 @@ def poll_until_served(server, names, start):
             raise deploy.StepFailed(
                 f"not served within {SERVE_TIMEOUT} s: {len(primary_left)} zones on the "
                 f"primary, {len(secondary_left)} on the secondary")
-        for name in list(primary_left):
-            serial = serial_or_none(server.dns, name)
+        for name, serial in deploy.soa_serials(server.dns, sorted(primary_left)).items():
             if serial is not None:
                 primary_serial[name] = serial
                 primary_left.discard(name)
         if not primary_left and done["primary"] is None:
             done["primary"] = time.perf_counter() - start
-        for name in list(secondary_left):
-            if name not in primary_serial:
-                continue
-            seen = serial_or_none(server.secondary_dns, name)
+        asked = sorted(n for n in secondary_left if n in primary_serial)
+        for name, seen in deploy.soa_serials(server.secondary_dns, asked).items() if asked else ():
             if seen is not None and seen != primary_serial[name]:
                 # The primary may have deployed the zone again since it
                 # first served it (a new serial): what counts is what it
@@ -123,6 +121,14 @@ def poll_until_served(server, names, start):
             done["secondary"] = time.perf_counter() - start
         time.sleep(SWEEP_EVERY)
     return done
+
+
+def log_warnings(server, tag):
+    """The server's warnings during a run: a deploy pass that stopped
+    (named or rndc too slow to answer) shows up here, and costs time."""
+    common.log(f"{tag}: {len(server.warnings)} warnings in the server's log")
+    for line in server.warnings[:10]:
+        common.log(f"  {line[:300]}")
 
 
 def one_run(binary, secondary, tag):
@@ -141,16 +147,18 @@ def one_run(binary, secondary, tag):
             times = poll_until_served(server, names, start)
             times["api"] = created.result() - start
         common.log(f"{tag}: {times}")
+        log_warnings(server, tag)
         return times
     except deploy.StepFailed:
-        if os.environ.get("BENCH_KEEP"):
-            common.log(f"{tag}: kept {work} (BENCH_KEEP)")
-            work = None
+        if server is not None:
+            log_warnings(server, tag)
         raise
     finally:
         if server is not None:
             server.stop()
-        if work is not None:
+        if os.environ.get("BENCH_KEEP"):
+            common.log(f"{tag}: kept {work} (BENCH_KEEP; serve.log is the server's log)")
+        elif work is not None:
             shutil.rmtree(work, ignore_errors=True)
 
 

@@ -111,6 +111,11 @@ impl Server {
         self.start_again();
     }
 
+    /// Its SQLite file.
+    pub(crate) fn db(&self) -> &Path {
+        &self.db
+    }
+
     /// Kills the server with SIGKILL (until [`Server::start_again`]).
     pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();

@@ -1297,6 +1297,59 @@ fn a_zone_whose_serial_is_half_the_serial_space_away_fails_alone() {
     stack.wait_deploy(&api, &other, "deployed");
 }
 
+/// bindbridge stopped after named loaded a deploy and before the deploy
+/// was recorded (killed, or its pass cut short by a named too busy to
+/// answer): the next pass records what named serves, and does not deploy
+/// the same content again under another serial.
+#[test]
+fn a_deploy_named_loaded_but_not_recorded_is_recorded_not_repeated() {
+    let mut stack = Stack::start();
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let zone = create_zone(&stack.server.client(&token), "unrecorded.example");
+    create_record(
+        &stack.server.client(&token),
+        &zone,
+        &a_record("www", "192.0.2.7"),
+    );
+    let detail = stack.wait_deploy(&stack.server.client(&token), &zone, "deployed");
+    let serial = stack.serial("unrecorded.example.").expect("served");
+    assert_eq!(deploy_state(&detail).1, Some(u64::from(serial)));
+    let file = stack.zone_file("unrecorded.example.zone");
+    let written = std::fs::read(&file).expect("the zone file");
+    let modified = std::fs::metadata(&file).and_then(|m| m.modified()).unwrap();
+    stack.server.kill();
+    execute(
+        stack.server.db(),
+        "UPDATE zones SET deployed_version = 0, deploy_state = 'pending', \
+         deployed_serial = NULL, deployed_at = NULL WHERE domain = 'unrecorded.example'",
+    );
+    stack.server.start_again();
+    let detail = stack.wait_deploy(&stack.server.client(&token), &zone, "deployed");
+    assert_eq!(deploy_state(&detail).1, Some(u64::from(serial)));
+    assert_eq!(stack.serial("unrecorded.example."), Some(serial));
+    assert_eq!(std::fs::read(&file).expect("the zone file"), written);
+    assert_eq!(
+        std::fs::metadata(&file).and_then(|m| m.modified()).unwrap(),
+        modified,
+        "the zone file was written again"
+    );
+}
+
+/// Runs `sql` on the SQLite file `db` (the server stopped).
+fn execute(db: &Path, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let url = format!("sqlite:{}", db.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
+        let done = sqlx::query(sql).execute(&pool).await.expect(sql);
+        assert_eq!(done.rows_affected(), 1, "{sql}");
+        pool.close().await;
+    })
+}
+
 #[test]
 fn a_deleted_zones_file_is_removed_also_after_a_failed_reconfig() {
     // rndc that refuses `reconfig` while a flag file exists.

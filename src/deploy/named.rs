@@ -140,8 +140,13 @@ impl Named {
 
     /// The serial named serves for `zone` (absolute, presentation form):
     /// `None` when named answers but does not serve the zone.
+    ///
+    /// A query named leaves unanswered is sent again for as long as an
+    /// rndc command may take: a named that reconfigures thousands of zones
+    /// holds its queries for seconds, and is busy, not gone (one that is
+    /// gone refuses the query at once).
     pub async fn served_serial(&self, zone: &str) -> Result<Option<u32>, Unreachable> {
-        soa_serial(self.dns, zone).await
+        serial_within(self.dns, zone, self.command_timeout).await
     }
 }
 
@@ -150,6 +155,16 @@ impl Named {
 /// the zone (REFUSED, or a referral). UDP, then TCP if the answer was
 /// truncated.
 pub async fn soa_serial(dns: SocketAddr, zone: &str) -> Result<Option<u32>, Unreachable> {
+    serial_within(dns, zone, QUERY_TIMEOUT).await
+}
+
+/// [`soa_serial`], the query over UDP sent again every [`RESEND_AFTER`]
+/// while unanswered, until `patience` has passed.
+async fn serial_within(
+    dns: SocketAddr,
+    zone: &str,
+    patience: Duration,
+) -> Result<Option<u32>, Unreachable> {
     let name = DnsName::from_ascii(zone)
         .map_err(|e| Unreachable(format!("'{zone}' is not a name to query: {e}")))?;
     let mut query = Message::query();
@@ -157,7 +172,7 @@ pub async fn soa_serial(dns: SocketAddr, zone: &str) -> Result<Option<u32>, Unre
     let wire = query
         .to_vec()
         .map_err(|e| Unreachable(format!("cannot encode a query: {e}")))?;
-    let mut answer = ask_udp(dns, &wire, query.metadata.id).await?;
+    let mut answer = ask_udp(dns, &wire, query.metadata.id, patience).await?;
     if answer.metadata.truncation {
         answer = ask_tcp(dns, &wire, query.metadata.id).await?;
     }
@@ -170,7 +185,12 @@ pub async fn soa_serial(dns: SocketAddr, zone: &str) -> Result<Option<u32>, Unre
     }))
 }
 
-async fn ask_udp(dns: SocketAddr, wire: &[u8], id: u16) -> Result<Message, Unreachable> {
+async fn ask_udp(
+    dns: SocketAddr,
+    wire: &[u8],
+    id: u16,
+    patience: Duration,
+) -> Result<Message, Unreachable> {
     let local: SocketAddr = match dns {
         SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -180,22 +200,29 @@ async fn ask_udp(dns: SocketAddr, wire: &[u8], id: u16) -> Result<Message, Unrea
         .await
         .map_err(unreachable)?;
     socket.connect(dns).await.map_err(unreachable)?;
-    socket.send(wire).await.map_err(unreachable)?;
     let mut buf = vec![0u8; 65535];
-    let deadline = tokio::time::Instant::now() + QUERY_TIMEOUT;
+    let give_up = tokio::time::Instant::now() + patience.max(QUERY_TIMEOUT);
     loop {
-        let len = tokio::time::timeout_at(deadline, socket.recv(&mut buf))
-            .await
-            .map_err(|_| Unreachable(format!("{dns} did not answer")))?
-            .map_err(unreachable)?;
+        socket.send(wire).await.map_err(unreachable)?;
+        let deadline = give_up.min(tokio::time::Instant::now() + RESEND_AFTER);
         // Anything but the answer to this query (a late answer to an
         // earlier one, a NOTIFY meant for a secondary that had this port)
         // is skipped.
-        if let Ok(message) = Message::from_vec(&buf[..len])
-            && message.metadata.id == id
-            && message.metadata.message_type == MessageType::Response
-        {
-            return Ok(message);
+        let answer = async {
+            loop {
+                let len = socket.recv(&mut buf).await?;
+                if let Ok(message) = Message::from_vec(&buf[..len])
+                    && message.metadata.id == id
+                    && message.metadata.message_type == MessageType::Response
+                {
+                    return Ok::<_, std::io::Error>(message);
+                }
+            }
+        };
+        match tokio::time::timeout_at(deadline, answer).await {
+            Ok(answer) => return answer.map_err(unreachable),
+            Err(_) if tokio::time::Instant::now() < give_up => {}
+            Err(_) => return Err(Unreachable(format!("{dns} did not answer"))),
         }
     }
 }
@@ -227,6 +254,9 @@ async fn ask_tcp(dns: SocketAddr, wire: &[u8], id: u16) -> Result<Message, Unrea
 
 /// How long one DNS query to named may take.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a query over UDP waits for its answer before it is sent
+/// again (a busy named may drop it).
+const RESEND_AFTER: Duration = Duration::from_millis(500);
 
 #[cfg(test)]
 mod tests {
@@ -235,6 +265,56 @@ mod tests {
 
     const GOOD: &str = "$TTL 300\n@ SOA ns1.example. h.example. 1 3600 600 86400 300\n\
                         @ NS ns1.example.\nwww A 192.0.2.1\n";
+
+    /// A nameserver on loopback that leaves the first query unanswered
+    /// (as a named busy with a reconfig does) and answers the next with
+    /// serial 7; the queries it saw come back when it is done.
+    async fn busy_nameserver() -> (SocketAddr, tokio::task::JoinHandle<usize>) {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let address = socket.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let mut buf = vec![0u8; 512];
+            let _ = socket.recv_from(&mut buf).await.unwrap();
+            let (len, client) = socket.recv_from(&mut buf).await.unwrap();
+            let query = Message::from_vec(&buf[..len]).unwrap();
+            let name = query.queries[0].name().clone();
+            let mut answer = Message::new(
+                query.metadata.id,
+                MessageType::Response,
+                query.metadata.op_code,
+            );
+            answer.metadata.authoritative = true;
+            answer.add_query(query.queries[0].clone());
+            let soa = hickory_proto::rr::rdata::SOA::new(name.clone(), name.clone(), 7, 1, 1, 1, 1);
+            answer.add_answer(hickory_proto::rr::Record::from_rdata(
+                name,
+                60,
+                RData::SOA(soa),
+            ));
+            socket
+                .send_to(&answer.to_vec().unwrap(), client)
+                .await
+                .unwrap();
+            2
+        });
+        (address, server)
+    }
+
+    #[tokio::test]
+    async fn a_query_named_leaves_unanswered_is_asked_again_while_patience_lasts() {
+        let (busy, server) = busy_nameserver().await;
+        let serial = serial_within(busy, "example.", Duration::from_secs(10)).await;
+        assert_eq!(serial, Ok(Some(7)));
+        assert_eq!(server.await.unwrap(), 2);
+        // One that is gone is not waited for: the refusal comes at once.
+        let gone = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let address = gone.local_addr().unwrap();
+        drop(gone);
+        let asked = std::time::Instant::now();
+        let refused = serial_within(address, "example.", Duration::from_secs(10)).await;
+        assert!(refused.is_err(), "{refused:?}");
+        assert!(asked.elapsed() < QUERY_TIMEOUT, "{:?}", asked.elapsed());
+    }
 
     #[tokio::test]
     async fn one_checkconf_run_tells_which_zones_of_a_batch_named_loads() {

@@ -20,7 +20,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::catalog::{catalog_zone, file_serial, member_label};
 use super::files::{self, Replication};
@@ -41,6 +41,8 @@ const POLL_FAST: Duration = Duration::from_millis(2);
 const POLL_SLOW: Duration = Duration::from_millis(25);
 /// How long a load counts as young.
 const POLL_FAST_FOR: Duration = Duration::from_millis(500);
+/// How many zones of a flush are waited for at once.
+const PROVE_AHEAD: usize = 32;
 /// The longest wait between retries while named or rndc is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -406,14 +408,38 @@ impl Deployer {
         targets: &[DeployTarget],
     ) -> PassResult {
         let changed = !installed.is_empty() || !gone.is_empty();
+        let (count, started) = (installed.len(), Instant::now());
         self.reconfigure(&installed, &gone).await?;
-        for zone in installed {
+        let reconfigured = started.elapsed();
+        // named loads the zones in an order of its own, and answers the
+        // slower the busier it is (loading zones, transferring them to
+        // secondaries): many zones asked about at once hide that.
+        let waits: Vec<Boxed<'_, Result<Option<u32>, Unreachable>>> = (installed.iter())
+            .map(|zone| {
+                let wait = wait_served(&self.named, &zone.deploy, self.serve_timeout);
+                Box::pin(wait.instrument(zone.deploy.span.clone())) as Boxed<'_, _>
+            })
+            .collect();
+        let served: Vec<_> = futures_util::stream::iter(waits)
+            .buffered(PROVE_AHEAD)
+            .collect()
+            .await;
+        for (zone, served) in installed.into_iter().zip(served) {
             let span = zone.deploy.span.clone();
-            self.prove(zone).instrument(span).await?;
+            self.settle(zone, served?).instrument(span).await?;
         }
+        let proved = started.elapsed();
         self.deploy_catalog(targets).await?;
         if changed {
             self.deployed.send_modify(|n| *n += 1);
+            debug!(
+                zones = count,
+                gone = gone.len(),
+                reconfig_ms = reconfigured.as_millis() as u64,
+                served_ms = (proved - reconfigured).as_millis() as u64,
+                catalog_ms = (started.elapsed() - proved).as_millis() as u64,
+                "flushed"
+            );
         }
         Ok(())
     }
@@ -621,10 +647,12 @@ impl Deployer {
                 Box::pin(self.stage(target, span.clone()).instrument(span.clone())) as Boxed<'_, _>
             })
             .collect();
+        let started = Instant::now();
         let results: Vec<_> = futures_util::stream::iter(stages)
             .buffered(STAGE_AHEAD)
             .collect()
             .await;
+        let stage_took = started.elapsed();
         let mut staged = Vec::new();
         for ((target, span), result) in to_stage.into_iter().zip(results) {
             match result {
@@ -639,7 +667,14 @@ impl Deployer {
                 }
             }
         }
+        let count = staged.len();
         installed.extend(self.check_and_swap(staged).await?);
+        debug!(
+            zones = count,
+            stage_ms = stage_took.as_millis() as u64,
+            check_and_swap_ms = (started.elapsed() - stage_took).as_millis() as u64,
+            "batch installed"
+        );
         Ok(())
     }
 
@@ -777,11 +812,6 @@ impl Deployer {
         })?;
         tracing::Span::current().record("serial", serial);
         zone.set_soa_serial(serial);
-        // What named serves, if it serves what was deployed.
-        let serving = match included && served == target.deployed_serial {
-            true => served,
-            false => None,
-        };
         // Rendering, reading and the fsync of the staged file are the
         // long, blocking part of a deploy: off the async threads, which
         // serve the API meanwhile.
@@ -790,15 +820,20 @@ impl Deployer {
             self.zone_dir.clone(),
             path.clone(),
         );
+        // The file named serves may be this content under a serial not
+        // recorded as deployed (a pass stopped, or bindbridge was killed,
+        // after named loaded it and before the deploy was recorded): that
+        // serial is then recorded, rather than the same content deployed
+        // again under another one.
         let prepared =
-            tokio::task::spawn_blocking(move || prepare(&template, zone, serving, &file, &dir))
+            tokio::task::spawn_blocking(move || prepare(&template, zone, served, &file, &dir))
                 .await
                 .map_err(|e| DeployError::Zone(format!("the deploy of {origin} stopped: {e}")))??;
         let (staged, on_disk) = match prepared {
             Prepared::Staged { staged, on_disk } => (staged, on_disk),
-            Prepared::Unchanged(deployed) => {
+            Prepared::Unchanged(served) => {
                 self.store
-                    .mark_deployed(target.id, target.version, deployed)
+                    .mark_deployed(target.id, target.version, served)
                     .await
                     .map_err(store_down)?;
                 return Ok(None);
@@ -1017,18 +1052,15 @@ impl Deployer {
     /// deployed; if it does not in time, puts the last good file back and
     /// marks the zone failed with what named says of it.
     async fn prove(&mut self, zone: Installed) -> PassResult {
-        let asked = Instant::now();
-        let deadline = asked + self.serve_timeout;
-        loop {
-            let served = self.named.served_serial(&zone.deploy.origin).await?;
-            if served == Some(zone.deploy.serial) {
-                break;
-            }
-            if Instant::now() >= deadline {
-                return self.roll_back(zone, served).await;
-            }
-            let young = asked.elapsed() < POLL_FAST_FOR;
-            tokio::time::sleep(if young { POLL_FAST } else { POLL_SLOW }).await;
+        let served = wait_served(&self.named, &zone.deploy, self.serve_timeout).await?;
+        self.settle(zone, served).await
+    }
+
+    /// Marks `zone` deployed if named serves its serial (`served`, as
+    /// [`wait_served`] found), else rolls it back.
+    async fn settle(&mut self, zone: Installed, served: Option<u32>) -> PassResult {
+        if served != Some(zone.deploy.serial) {
+            return self.roll_back(zone, served).await;
         }
         match zone.deploy.subject {
             Subject::Zone(target) => {
@@ -1154,8 +1186,8 @@ impl Deployer {
 
 /// A zone rendered for a deploy.
 enum Prepared {
-    /// The same content as the deployed serial that named serves: nothing
-    /// to deploy.
+    /// The same content as the serial that named serves: nothing to
+    /// deploy.
     Unchanged(u32),
     /// Written beside its file; `on_disk`: there is a file.
     Staged { staged: Staged, on_disk: bool },
@@ -1163,7 +1195,8 @@ enum Prepared {
 
 /// Renders `zone` (its new serial set) and writes it beside its file at
 /// `path` in `dir`, unless named serves it already: `serving` is the
-/// deployed serial when named serves that.
+/// serial named serves, and the file at `path` what it loaded if it
+/// renders to the same bytes at that serial.
 fn prepare(
     template: &Template,
     mut zone: crate::zone::Zone,
@@ -1176,16 +1209,18 @@ fn prepare(
     // Only a file of the same length can be the same content (serials of
     // equal width), so most changes are told apart without reading the
     // file or rendering a second time.
-    if let (Some(deployed), Some(len)) = (serving, on_disk)
+    if let (Some(served), Some(len)) = (serving, on_disk)
         && len == bytes.len() as u64
         && same_as_disk(
             template,
             &mut zone,
-            deployed,
+            served,
             read_zone_file(path)?.as_deref(),
         )?
     {
-        return Ok(Prepared::Unchanged(deployed));
+        // The copy a stopped deploy kept is of no use any more.
+        remove_if_there(&last_good_path(path));
+        return Ok(Prepared::Unchanged(served));
     }
     let staged = Staged::write(dir, &bytes).map_err(|e| zone_io("write in", dir, e))?;
     Ok(Prepared::Staged {
@@ -1218,6 +1253,24 @@ fn subject_of(deploy: &Deploy) -> Option<DeployTarget> {
     match &deploy.subject {
         Subject::Zone(target) => Some(target.clone()),
         Subject::Catalog(_) => None,
+    }
+}
+
+/// Waits until named serves the serial of `deploy`, for at most
+/// `timeout`: the serial named serves at the end.
+async fn wait_served(
+    named: &Named,
+    deploy: &Deploy,
+    timeout: Duration,
+) -> Result<Option<u32>, Unreachable> {
+    let asked = Instant::now();
+    loop {
+        let served = named.served_serial(&deploy.origin).await?;
+        if served == Some(deploy.serial) || asked.elapsed() >= timeout {
+            return Ok(served);
+        }
+        let young = asked.elapsed() < POLL_FAST_FOR;
+        tokio::time::sleep(if young { POLL_FAST } else { POLL_SLOW }).await;
     }
 }
 
