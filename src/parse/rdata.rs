@@ -14,7 +14,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use super::lexer::{Token, TokenKind};
 use crate::zone::encoding::{decode_base32hex, decode_base64, decode_hex};
 use crate::zone::name::{self, NameError};
-use crate::zone::rdata::{Field, Layout, layout, semantic_error};
+use crate::zone::rdata::{Field, Layout, generic_form_error, layout, semantic_error};
 use crate::zone::rtype::RType;
 use crate::zone::ttl::parse_ttl;
 
@@ -602,7 +602,9 @@ impl<'a> Fields<'a> {
         {
             return Err(self.error_at(i, format!("\\# data is not valid {rtype} RDATA")));
         }
-        match semantic_error(rtype, &out[start..]) {
+        match semantic_error(rtype, &out[start..])
+            .or_else(|| generic_form_error(rtype, &out[start..]))
+        {
             Some(message) => Err(self.error_at(i, message)),
             None => Ok(()),
         }

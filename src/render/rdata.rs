@@ -16,6 +16,9 @@ use crate::zone::rtype::RType;
 
 /// True if `wire` is well-formed RDATA for `rtype`.
 pub fn is_valid(rtype: RType, wire: &[u8]) -> bool {
+    if rtype == RType::APL {
+        return crate::zone::rdata::is_valid_apl(wire);
+    }
     let mut scratch = Vec::new();
     write_typed(rtype, wire, None, &mut scratch).is_some()
 }

@@ -99,16 +99,19 @@ pub fn labels(wire: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Length of the wire name that starts at `wire[0]`, or `None` if it is cut short.
+/// Length of the uncompressed wire name that starts at `wire[0]`, or
+/// `None` if it is cut short or is no name: a label over 63 octets (which
+/// is also how a compression pointer or an extended label type starts) or
+/// a name over 255, which BIND refuses in RFC 3597 data too.
 pub fn wire_len(wire: &[u8]) -> Option<usize> {
     let mut pos = 0;
     loop {
         let len = *wire.get(pos)? as usize;
         pos += 1 + len;
         if len == 0 {
-            return Some(pos);
+            return (pos <= MAX_NAME).then_some(pos);
         }
-        if pos > wire.len() || pos > MAX_NAME {
+        if len > MAX_LABEL || pos > wire.len() || pos > MAX_NAME {
             return None;
         }
     }

@@ -239,6 +239,51 @@ pub fn semantic_error(rtype: RType, rdata: &[u8]) -> Option<String> {
     }
 }
 
+/// Rules BIND 9.18 enforces on RDATA read from the wire, and so on RDATA
+/// in RFC 3597 form, but not on the same RDATA in its text form. Returns
+/// what is wrong.
+pub fn generic_form_error(rtype: RType, rdata: &[u8]) -> Option<String> {
+    match rtype {
+        // RFC 4034 Appendix A.1.1: the key of a PRIVATEDNS (253) key
+        // starts with the domain name of its algorithm.
+        RType::KEY | RType::DNSKEY | RType::CDNSKEY | RType::RKEY
+            if rdata.get(3) == Some(&253) && name::wire_len(&rdata[4..]).is_none() =>
+        {
+            Some(
+                "the key of algorithm 253 (PRIVATEDNS) does not start with a domain name"
+                    .to_string(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// RFC 3123 §4 as BIND 9.18 reads APL RDATA from the wire: items of
+/// family 1 (IPv4) and 2 (IPv6) in range, an address part of any family
+/// without a trailing zero octet. A family it has no text form for is
+/// loaded, and written in RFC 3597 form.
+pub fn is_valid_apl(mut rdata: &[u8]) -> bool {
+    while !rdata.is_empty() {
+        let [f1, f2, prefix, len, rest @ ..] = rdata else {
+            return false;
+        };
+        let len = usize::from(len & 0x7f);
+        let in_range = match u16::from_be_bytes([*f1, *f2]) {
+            1 => *prefix <= 32 && len <= 4,
+            2 => *prefix <= 128 && len <= 16,
+            _ => true,
+        };
+        let Some(address) = rest.get(..len) else {
+            return false;
+        };
+        if !in_range || address.last() == Some(&0) {
+            return false;
+        }
+        rdata = &rest[len..];
+    }
+    true
+}
+
 /// RFC 3403 §4.1: `delim ERE delim replacement delim [i]` with a
 /// non-empty ERE, and the replacement may only refer to groups the
 /// expression has.
