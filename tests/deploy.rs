@@ -1337,17 +1337,10 @@ fn a_deploy_named_loaded_but_not_recorded_is_recorded_not_repeated() {
 
 /// Runs `sql` on the SQLite file `db` (the server stopped).
 fn execute(db: &Path, sql: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let url = format!("sqlite:{}", db.display());
-        let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
-        let done = sqlx::query(sql).execute(&pool).await.expect(sql);
-        assert_eq!(done.rows_affected(), 1, "{sql}");
-        pool.close().await;
-    })
+    let done = crate::support::with_db(db, "", async |pool| {
+        sqlx::query(sql).execute(pool).await.expect(sql)
+    });
+    assert_eq!(done.rows_affected(), 1, "{sql}");
 }
 
 #[test]

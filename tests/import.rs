@@ -311,17 +311,10 @@ fn change_log_domains(db: &Path) -> Vec<String> {
 }
 
 fn query_strings(db: &Path, sql: &str) -> Vec<String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let url = format!("sqlite:{}?mode=ro", db.display());
-        let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
-        let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&pool).await.expect(sql);
-        pool.close().await;
-        rows.into_iter().map(|r| r.0).collect()
-    })
+    let rows: Vec<(String,)> = crate::support::with_db(db, "?mode=ro", async |pool| {
+        sqlx::query_as(sql).fetch_all(pool).await.expect(sql)
+    });
+    rows.into_iter().map(|r| r.0).collect()
 }
 
 fn write_zone(dir: &Path, name: &str, text: &str) -> String {

@@ -118,3 +118,19 @@ pub fn compilezone_records(origin: &str, file: &str, dir: &Path) -> Result<Vec<S
 pub fn bindbridge() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bindbridge"))
 }
+
+/// Runs `work` on a pool of the SQLite file `db` (its URL options in
+/// `options`, e.g. `?mode=ro`), straight on the file as the server left it.
+pub fn with_db<T>(db: &Path, options: &str, work: impl AsyncFnOnce(&sqlx::SqlitePool) -> T) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let url = format!("sqlite:{}{options}", db.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
+        let done = work(&pool).await;
+        pool.close().await;
+        done
+    })
+}
