@@ -1243,7 +1243,11 @@ fn an_include_file_removed_while_serving_is_written_again_at_the_next_reconcile(
             text,
         )
     });
-    stack.named.rndc(&["reconfig"]).expect("rndc reconfig");
+    let said = stack.named.rndc(&["reconfig"]).expect("rndc reconfig");
+    eprintln!(
+        "DEBUG {said} {}",
+        std::fs::read_to_string(&include).unwrap()
+    );
     for domain in zones {
         assert_eq!(
             stack.dig(&format!("www.{domain}."), "A"),
@@ -1295,6 +1299,65 @@ fn a_zone_whose_serial_is_half_the_serial_space_away_fails_alone() {
         (answer == Ok(vec!["192.0.2.5".to_string()]), answer)
     });
     stack.wait_deploy(&api, &other, "deployed");
+}
+
+/// named lost a zone its include file lists (as after an `rndc reconfig`
+/// that failed): the zone's next deploy has named read the include file
+/// again, and the other zones' deploys are not held up meanwhile.
+#[test]
+fn a_zone_named_lost_is_loaded_again_and_holds_up_no_other_zone() {
+    let mut stack = Stack::start();
+    let token = stack.server.user_with_token("alice", "dns:*");
+    let lost = create_zone(&stack.server.client(&token), "a-lost.example");
+    let other = create_zone(&stack.server.client(&token), "b-other.example");
+    stack.wait_deploy(&stack.server.client(&token), &lost, "deployed");
+    stack.wait_deploy(&stack.server.client(&token), &other, "deployed");
+    // While bindbridge is stopped, named is reconfigured from an include
+    // file without the zone, which is then put back as it was, time
+    // included: bindbridge finds the include file it wrote.
+    stack.server.kill();
+    let include = stack.named.layout().deploy_config().include_file;
+    let listed = std::fs::read(&include).expect("the include file");
+    let modified = std::fs::metadata(&include)
+        .and_then(|m| m.modified())
+        .unwrap();
+    let without: String = String::from_utf8_lossy(&listed)
+        .lines()
+        .filter(|l| !l.contains("a-lost.example"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&include, without).expect("write the include file");
+    stack.named.rndc(&["reconfig"]).expect("rndc reconfig");
+    let _ = stack.wait_for("named dropped the zone", || {
+        let serial = stack.serial("a-lost.example.");
+        (serial.is_none(), serial)
+    });
+    std::fs::write(&include, &listed).expect("put the include file back");
+    std::fs::File::options()
+        .write(true)
+        .open(&include)
+        .and_then(|f| f.set_modified(modified))
+        .expect("put its time back");
+    stack.server.start_again();
+    let api = stack.server.client(&token);
+    create_record(&api, &lost, &a_record("www", "192.0.2.61"));
+    create_record(&api, &other, &a_record("www", "192.0.2.62"));
+    for (name, value) in [
+        ("www.a-lost.example.", "192.0.2.61"),
+        ("www.b-other.example.", "192.0.2.62"),
+    ] {
+        let _ = stack.wait_for(&format!("{name} served"), || {
+            let answer = stack.dig(name, "A");
+            (answer == Ok(vec![value.to_string()]), answer)
+        });
+    }
+    stack.wait_deploy(&api, &lost, "deployed");
+    let log = stack.server.stop_and_read_log();
+    assert!(
+        log.contains("named does not have the zone its include file lists"),
+        "{log}"
+    );
+    assert!(!log.contains("deploys paused"), "{log}");
 }
 
 /// bindbridge stopped after named loaded a deploy and before the deploy

@@ -124,12 +124,24 @@ impl Named {
         (options == ["-k", "fail", "-i", "local"]).then(|| format!("{base}named-checkconf"))
     }
 
-    /// `rndc ARGS`; a failure of rndc itself (named down, wrong key) is
-    /// [`Unreachable`] with what rndc said.
+    /// `rndc ARGS`; any failure (named down, a wrong key, or named
+    /// refusing the command) is [`Unreachable`] with what rndc said.
     pub async fn rndc(&self, args: &[&str]) -> Result<String, Unreachable> {
+        self.rndc_answer(args)
+            .await?
+            .map_err(|said| Unreachable(format!("rndc {}: {said}", args.join(" "))))
+    }
+
+    /// `rndc ARGS`: `Ok(Ok(what named said))` if named did it,
+    /// `Ok(Err(what it said))` if named refused it (`'reload' failed: not
+    /// found`: a zone it does not have), and [`Unreachable`] if rndc did
+    /// not get an answer from named (down, a wrong key, a timeout).
+    pub async fn rndc_answer(&self, args: &[&str]) -> Result<Result<String, String>, Unreachable> {
         let ran = self.run(&self.rndc, args).await?;
+        let command = args.first().copied().unwrap_or_default();
         match ran.ok {
-            true => Ok(ran.output),
+            true => Ok(Ok(ran.output)),
+            false if ran.output.contains(&format!("'{command}' failed: ")) => Ok(Err(ran.output)),
             false => Err(Unreachable(format!(
                 "rndc {}: {}",
                 args.join(" "),

@@ -1035,7 +1035,7 @@ impl Deployer {
     /// ahead and the reload asked again.
     async fn reload(&self, origin: &str, path: &Path) -> Result<(), DeployError> {
         let zone = stored_domain(origin);
-        let said = self.named.rndc(&["reload", &zone]).await?;
+        let said = self.reload_once(&zone).await?;
         if said.contains("up to date") || said.contains("up-to-date") {
             let later = std::time::SystemTime::now() + Duration::from_secs(1);
             std::fs::File::options()
@@ -1043,9 +1043,27 @@ impl Deployer {
                 .open(path)
                 .and_then(|f| f.set_modified(later))
                 .map_err(|e| zone_io("touch", path, e))?;
-            self.named.rndc(&["reload", &zone]).await?;
+            self.reload_once(&zone).await?;
         }
         Ok(())
+    }
+
+    /// One `rndc reload ZONE`: what named said. A zone the include file
+    /// lists but named does not have (an `rndc reconfig` that failed, or
+    /// named started before the include file listed it) is loaded by a
+    /// reconfig instead; any other refusal fails this zone alone.
+    async fn reload_once(&self, zone: &str) -> Result<String, DeployError> {
+        match self.named.rndc_answer(&["reload", zone]).await? {
+            Ok(said) => Ok(said),
+            Err(said) if said.contains("not found") => {
+                warn!(%zone, "named does not have the zone its include file lists; rndc reconfig");
+                Ok(self.named.rndc(&["reconfig"]).await?)
+            }
+            Err(said) => Err(DeployError::Zone(format!(
+                "rndc reload {zone}: {}",
+                said.replace('\n', "; ")
+            ))),
+        }
     }
 
     /// Waits until named serves the new serial, then marks the zone
