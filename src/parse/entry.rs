@@ -778,7 +778,9 @@ fn refused_type(rtype: RType) -> Option<String> {
     if rtype == RType::MD || rtype == RType::MF {
         return Some(format!("type {rtype} is obsolete (RFC 973): use MX"));
     }
-    if rtype.is_meta() {
+    // BIND refuses type 0 with the meta-types ("invalid use of a meta
+    // type"): RFC 6895 reserves it, and no RRset of it can be served.
+    if rtype.is_meta() || rtype == RType(0) {
         return Some(format!(
             "type {rtype} is a meta-type and cannot appear in a zone file"
         ));
