@@ -8,7 +8,9 @@
 //!   (RFC 1035 semantics, with a warning); a first record with no TTL at
 //!   all is an error. TTLs above 2^31-1 become 0 (RFC 2181 §8).
 //! - RRset TTLs: within one run of records at the same owner, later
-//!   records of a type take the first one's TTL (warned). Across runs the
+//!   records of a type take the first one's TTL (warned). Glue (records at
+//!   a name an NS record of the run points to) does not end a run; an
+//!   `$INCLUDE` does, before and after the included file. Across runs the
 //!   last run's TTL wins; the renderer applies that when it groups RRsets.
 //! - `$INCLUDE` restores `$ORIGIN` and the current owner afterwards, but a
 //!   `$TTL` set inside the included file stays in force, as in BIND.
@@ -402,7 +404,11 @@ impl<'i> EntryParser<'i> {
         self.include_keys.push(included.key);
         let tokens = std::mem::take(&mut self.tokens);
         self.tokens = Vec::new();
+        // BIND ends the current runs (COMMITALL) before an included file
+        // and at its end: the records on each side start runs of their own.
+        self.end_runs();
         self.parse_source(&included.text, inner);
+        self.end_runs();
         self.tokens = tokens;
         self.include_keys.pop();
         frame
@@ -787,6 +793,11 @@ impl<'i> EntryParser<'i> {
                 ttl
             }
         }
+    }
+
+    fn end_runs(&mut self) {
+        self.run = Run::default();
+        self.glue = None;
     }
 
     /// Whether `owner` is the run's owner. Names are compared by their
