@@ -10,7 +10,8 @@
 //! - RRset TTLs: within one run of records at the same owner, later
 //!   records of a type take the first one's TTL (warned). Glue (records at
 //!   a name an NS record of the run points to) does not end a run; an
-//!   `$INCLUDE` does, before and after the included file. Across runs the
+//!   `$INCLUDE` does, before and after the included file. Each `$GENERATE`
+//!   record is a run of its own, added before the open run. Across runs the
 //!   last run's TTL wins; the renderer applies that when it groups RRsets.
 //! - `$INCLUDE` restores `$ORIGIN` and the current owner afterwards, but a
 //!   `$TTL` set inside the included file stays in force, as in BIND.
@@ -675,6 +676,23 @@ impl<'i> EntryParser<'i> {
         let Some(ttl) = early_ttl.or_else(|| self.resolve_ttl(at, type_token, &p)) else {
             return;
         };
+        if p.generated {
+            // BIND adds each $GENERATE record to the zone at once and on its
+            // own, but the open run (and its glue) only when it ends: the
+            // record takes no part in the run, and goes before the run's
+            // records so that their order is the order BIND adds them in,
+            // whose last TTL the RRset keeps.
+            self.zone
+                .push(p.owner, ttl, p.rtype, p.rd_off, file, p.line);
+            if self.run.owner.is_some() {
+                self.zone.records[self.run.start..].rotate_right(1);
+                self.run.start += 1;
+                if let Some(glue) = &mut self.glue {
+                    glue.start += 1;
+                }
+            }
+            return;
+        }
         let covers = crate::zone::rdata::covered_type(p.rtype, &self.zone.rdata[p.rd_off..]);
         let ttl = self.batch_ttl(at, type_token, p.owner, (p.rtype, covers), ttl, p.line);
         if self.respell_duplicate(p.owner, p.rtype, p.rd_off) {
