@@ -8,7 +8,10 @@
 //!   (RFC 1035 semantics, with a warning); a first record with no TTL at
 //!   all is an error. TTLs above 2^31-1 become 0 (RFC 2181 §8).
 //! - RRset TTLs: within one run of records at the same owner, later
-//!   records of a type take the first one's TTL (warned). Across runs the
+//!   records of a type take the first one's TTL (warned). Glue (records at
+//!   a name an NS record of the run points to) does not end a run; an
+//!   `$INCLUDE` does, before and after the included file. Each `$GENERATE`
+//!   record is a run of its own, added before the open run. Across runs the
 //!   last run's TTL wins; the renderer applies that when it groups RRsets.
 //! - `$INCLUDE` restores `$ORIGIN` and the current owner afterwards, but a
 //!   `$TTL` set inside the included file stays in force, as in BIND.
@@ -42,9 +45,8 @@ pub(super) fn parse(text: &[u8], options: &Options, includes: &mut dyn Includes)
         default_ttl: None,
         last_ttl: None,
         warned_1035: false,
-        batch_owner: None,
-        batch_ttls: Vec::new(),
-        batch_start: 0,
+        run: Run::default(),
+        glue: None,
         last_place: None,
         tokens: Vec::new(),
         name_buf: Vec::with_capacity(256),
@@ -92,9 +94,12 @@ pub(super) struct EntryParser<'i> {
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
     warned_1035: bool,
-    batch_owner: Option<NameId>,
-    batch_ttls: Vec<(RType, u16, u32)>,
-    batch_start: usize,
+    /// BIND's current run of records at one owner (see [`Run`]).
+    run: Run,
+    /// Glue read inside the current run: records at a name that an NS
+    /// record of the run points to, which BIND keeps in a run of their own
+    /// without ending the current one.
+    glue: Option<Run>,
     /// The last owner checked against the apex, and its relative length.
     last_place: Option<(NameId, Option<usize>)>,
     tokens: Vec<Token>,
@@ -400,7 +405,11 @@ impl<'i> EntryParser<'i> {
         self.include_keys.push(included.key);
         let tokens = std::mem::take(&mut self.tokens);
         self.tokens = Vec::new();
+        // BIND ends the current runs (COMMITALL) before an included file
+        // and at its end: the records on each side start runs of their own.
+        self.end_runs();
         self.parse_source(&included.text, inner);
+        self.end_runs();
         self.tokens = tokens;
         self.include_keys.pop();
         frame
@@ -667,9 +676,26 @@ impl<'i> EntryParser<'i> {
         let Some(ttl) = early_ttl.or_else(|| self.resolve_ttl(at, type_token, &p)) else {
             return;
         };
+        if p.generated {
+            // BIND adds each $GENERATE record to the zone at once and on its
+            // own, but the open run (and its glue) only when it ends: the
+            // record takes no part in the run, and goes before the run's
+            // records so that their order is the order BIND adds them in,
+            // whose last TTL the RRset keeps.
+            self.zone
+                .push(p.owner, ttl, p.rtype, p.rd_off, file, p.line);
+            if self.run.owner.is_some() {
+                self.zone.records[self.run.start..].rotate_right(1);
+                self.run.start += 1;
+                if let Some(glue) = &mut self.glue {
+                    glue.start += 1;
+                }
+            }
+            return;
+        }
         let covers = crate::zone::rdata::covered_type(p.rtype, &self.zone.rdata[p.rd_off..]);
         let ttl = self.batch_ttl(at, type_token, p.owner, (p.rtype, covers), ttl, p.line);
-        if self.respell_duplicate(p.rtype, p.rd_off) {
+        if self.respell_duplicate(p.owner, p.rtype, p.rd_off) {
             return;
         }
         self.zone
@@ -721,14 +747,18 @@ impl<'i> EntryParser<'i> {
     /// spelling (BIND keeps the last spelling within a run; across runs the
     /// first is kept, which the canonical sort does). Only the last few
     /// records are searched, so a huge run stays linear.
-    fn respell_duplicate(&mut self, rtype: RType, rd_off: usize) -> bool {
+    fn respell_duplicate(&mut self, owner: NameId, rtype: RType, rd_off: usize) -> bool {
         const WINDOW: usize = 64;
-        let from = self
-            .batch_start
+        let run = self.glue.as_ref().unwrap_or(&self.run);
+        let from = run
+            .start
             .max(self.zone.records.len().saturating_sub(WINDOW));
         let new = &self.zone.rdata[rd_off..];
+        // A run's records are interleaved with its glue's: match the owner.
+        let owner = self.zone.names.get(owner);
         let found = self.zone.records[from..].iter().rposition(|r| {
-            r.rtype == rtype
+            self.zone.names.get(r.owner) == owner
+                && r.rtype == rtype
                 && r.rd_len as usize == new.len()
                 && crate::zone::rdata::canonical_cmp(rtype, self.zone.rdata_of(r), new).is_eq()
         });
@@ -750,13 +780,24 @@ impl<'i> EntryParser<'i> {
         ttl: u32,
         line: u32,
     ) -> u32 {
-        if self.batch_owner != Some(owner) {
-            self.batch_owner = Some(owner);
-            self.batch_ttls.clear();
-            self.batch_start = self.zone.records.len();
+        let len = self.zone.records.len();
+        // As BIND's master-file loader: a new owner ends the glue run; then
+        // an owner other than the current run's starts glue when an NS
+        // record of the run points to it, else a new run. So in `@ NS ns`,
+        // `ns A ...`, `@ NS ns2` the two NS records are one run.
+        if self.glue.as_ref().is_some_and(|g| !self.is_owner(g, owner)) {
+            self.glue = None;
         }
-        match self
-            .batch_ttls
+        if self.glue.is_none() && !self.is_owner(&self.run, owner) {
+            if self.run_has_ns_to(owner) {
+                self.glue = Some(Run::new(owner, len));
+            } else {
+                self.run = Run::new(owner, len);
+            }
+        }
+        let run = self.glue.as_mut().unwrap_or(&mut self.run);
+        match run
+            .ttls
             .iter()
             .find(|&&(t, c, _)| t == rtype && c == covers)
         {
@@ -766,9 +807,58 @@ impl<'i> EntryParser<'i> {
             }
             Some(_) => ttl,
             None => {
-                self.batch_ttls.push((rtype, covers, ttl));
+                run.ttls.push((rtype, covers, ttl));
                 ttl
             }
+        }
+    }
+
+    fn end_runs(&mut self) {
+        self.run = Run::default();
+        self.glue = None;
+    }
+
+    /// Whether `owner` is the run's owner. Names are compared by their
+    /// bytes, as BIND does here (`dns_name_caseequal`): the name table
+    /// gives one id to a name only while it repeats.
+    fn is_owner(&self, run: &Run, owner: NameId) -> bool {
+        run.owner
+            .is_some_and(|o| self.zone.names.get(o) == self.zone.names.get(owner))
+    }
+
+    /// Whether an NS record of the current run has `target` as its name
+    /// (BIND's `is_glue`; names compare without regard to case).
+    fn run_has_ns_to(&self, target: NameId) -> bool {
+        let Some(owner) = self.run.owner else {
+            return false;
+        };
+        let (owner, target) = (self.zone.names.get(owner), self.zone.names.get(target));
+        self.zone.records[self.run.start..].iter().any(|r| {
+            self.zone.names.get(r.owner) == owner
+                && r.rtype == RType::NS
+                && self.zone.rdata_of(r).eq_ignore_ascii_case(target)
+        })
+    }
+}
+
+/// A run of records at one owner, as BIND's loader groups them before
+/// adding them to the zone: within a run an RRset keeps the TTL of its
+/// first record, and a duplicate keeps the last spelling.
+#[derive(Default)]
+struct Run {
+    owner: Option<NameId>,
+    /// (type, covered type, TTL) of each RRset of the run.
+    ttls: Vec<(RType, u16, u32)>,
+    /// Index in `zone.records` of the run's first record.
+    start: usize,
+}
+
+impl Run {
+    fn new(owner: NameId, start: usize) -> Self {
+        Run {
+            owner: Some(owner),
+            ttls: Vec::new(),
+            start,
         }
     }
 }
@@ -778,7 +868,9 @@ fn refused_type(rtype: RType) -> Option<String> {
     if rtype == RType::MD || rtype == RType::MF {
         return Some(format!("type {rtype} is obsolete (RFC 973): use MX"));
     }
-    if rtype.is_meta() {
+    // BIND refuses type 0 with the meta-types ("invalid use of a meta
+    // type"): RFC 6895 reserves it, and no RRset of it can be served.
+    if rtype.is_meta() || rtype == RType(0) {
         return Some(format!(
             "type {rtype} is a meta-type and cannot appear in a zone file"
         ));

@@ -11,7 +11,7 @@
 use memchr::memchr3;
 use nom::IResult;
 use nom::Parser;
-use nom::bytes::complete::{take_till, take_while};
+use nom::bytes::complete::take_till;
 
 /// What a token is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,9 +140,7 @@ impl<'a> Lexer<'a> {
                 }
                 _ => {
                     let start = self.pos;
-                    let Ok((rest, (word, escaped))) = plain_word(&self.src[start..]) else {
-                        return Err(self.fail_entry(start, "backslash at end of input"));
-                    };
+                    let (rest, (word, escaped)) = plain_word(&self.src[start..]);
                     self.pos = self.src.len() - rest.len();
                     tokens.push(Token {
                         start: start as u32,
@@ -298,30 +296,40 @@ static CLASS: [u8; 256] = {
     table
 };
 
+/// The input after its leading ordinary (word) bytes.
+fn take_while_word(input: &[u8]) -> &[u8] {
+    let n = input
+        .iter()
+        .take_while(|&&c| CLASS[c as usize] == WORD)
+        .count();
+    &input[n..]
+}
+
 /// A `;` comment up to (not including) the newline.
 fn comment(input: &[u8]) -> IResult<&[u8], &[u8]> {
     take_till(|c| c == b'\n').parse(input)
 }
 
 /// A plain word: ordinary bytes, and a backslash takes the next byte into
-/// the word whatever it is. Ended by whitespace, `;`, `(`, `)` or `"`.
+/// the word, unless that byte ends the line. Ended by whitespace, `;`, `(`, `)` or `"`.
 /// Returns the word and whether it holds a backslash.
-fn plain_word(input: &[u8]) -> IResult<&[u8], (&[u8], bool)> {
+fn plain_word(input: &[u8]) -> (&[u8], (&[u8], bool)) {
     let mut i = 0;
     let mut escaped = false;
     loop {
-        let (rest, _) = take_while(|c: u8| CLASS[c as usize] == WORD).parse(&input[i..])?;
+        let rest = take_while_word(&input[i..]);
         i = input.len() - rest.len();
         if rest.first() != Some(&b'\\') {
-            return Ok((rest, (&input[..i], escaped)));
-        }
-        if rest.len() < 2 {
-            return Err(nom::Err::Error(nom::error::Error::new(
-                rest,
-                nom::error::ErrorKind::Escaped,
-            )));
+            return (rest, (&input[..i], escaped));
         }
         escaped = true;
+        // BIND's lexer ends an unquoted word at a newline, a carriage return
+        // or the end of input even after a backslash, and keeps the
+        // backslash in the word: `a\` then a newline is the word `a\`,
+        // which the RDATA and name parsers then refuse as BIND does.
+        if matches!(rest.get(1), None | Some(b'\n' | b'\r')) {
+            return (&rest[1..], (&input[..i + 1], escaped));
+        }
         i += 2;
     }
 }
