@@ -608,7 +608,7 @@ impl Deployer {
     fn render_catalog(&self, serial: u32, members: &Members) -> Result<Vec<u8>, DeployError> {
         let zone =
             catalog_zone(&self.catalog.origin, serial, members).map_err(DeployError::Zone)?;
-        self.render(&zone)
+        render(&self.template, &zone)
     }
 
     /// Stages every zone of `batch`, proves the staged files with
@@ -878,16 +878,6 @@ impl Deployer {
         Ok(Installed { deploy, last_good })
     }
 
-    /// True if `zone` with `serial` renders to exactly `on_disk`.
-    fn same_as_disk(
-        &self,
-        zone: &mut crate::zone::Zone,
-        serial: u32,
-        on_disk: Option<&[u8]>,
-    ) -> Result<bool, DeployError> {
-        same_as_disk(&self.template, zone, serial, on_disk)
-    }
-
     /// What a start (or a pass that finds the include file removed or
     /// changed behind bindbridge's back) does first. The store is the
     /// truth, not the include file: every zone of the store that named has
@@ -969,9 +959,7 @@ impl Deployer {
             Ok(disk) => disk,
             Err(_) => return Ok(false),
         };
-        Ok(self
-            .same_as_disk(&mut zone, serial, disk.as_deref())
-            .unwrap_or(false))
+        Ok(same_as_disk(&self.template, &mut zone, serial, disk.as_deref()).unwrap_or(false))
     }
 
     /// Waits, up to the serve timeout, until named serves the deployed
@@ -1024,10 +1012,6 @@ impl Deployer {
         for file in std::mem::take(&mut self.stale) {
             remove_if_there(&file);
         }
-    }
-
-    fn render(&self, zone: &crate::zone::Zone) -> Result<Vec<u8>, DeployError> {
-        render(&self.template, zone)
     }
 
     /// `rndc reload ZONE`. named skips a file that is not newer than its

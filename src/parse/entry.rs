@@ -757,9 +757,9 @@ impl<'i> EntryParser<'i> {
         // A run's records are interleaved with its glue's: match the owner.
         let owner = self.zone.names.get(owner);
         let found = self.zone.records[from..].iter().rposition(|r| {
-            self.zone.names.get(r.owner) == owner
-                && r.rtype == rtype
+            r.rtype == rtype
                 && r.rd_len as usize == new.len()
+                && self.zone.names.get(r.owner) == owner
                 && crate::zone::rdata::canonical_cmp(rtype, self.zone.rdata_of(r), new).is_eq()
         });
         let Some(k) = found else { return false };

@@ -162,8 +162,7 @@ async fn zone_page(
     let user_id = account.session.user_id;
     let zone = match state.store.owned_zone(user_id, uuid).await {
         Ok(zone) => zone,
-        Err(StoreError::UnknownZone(_)) => return not_found(),
-        Err(e) => return page::internal(&e),
+        Err(e) => return zone_error(&e),
     };
     let filter = RecordFilter {
         owner_id: user_id,
@@ -235,6 +234,16 @@ fn not_found() -> Response {
         "Not found",
         "There is no such zone or record in your account.",
     )
+}
+
+/// The page for a store error about one of the account's zones: not
+/// found for a zone that is not there (or not the account's), else the
+/// error page.
+fn zone_error(e: &StoreError) -> Response {
+    match e {
+        StoreError::UnknownZone(_) => not_found(),
+        e => page::internal(e),
+    }
 }
 
 /// A record form, as text.
@@ -451,8 +460,7 @@ pub async fn confirm_zone_delete(
             let back = format!("/account/dns/{}/", zone.uuid);
             page::confirm(&account, "Delete zone", &text, &action, &back)
         }
-        Err(StoreError::UnknownZone(_)) => not_found(),
-        Err(e) => page::internal(&e),
+        Err(e) => zone_error(&e),
     }
 }
 
@@ -473,8 +481,7 @@ pub async fn delete_zone(
     .await;
     match deleted {
         Ok(()) => Redirect::to("/account/dns/").into_response(),
-        Err(StoreError::UnknownZone(_)) => not_found(),
-        Err(e) => page::internal(&e),
+        Err(e) => zone_error(&e),
     }
 }
 
@@ -489,7 +496,6 @@ pub async fn zone_file(
             Ok(response) => response,
             Err(e) => page::internal(&e.detail),
         },
-        Err(StoreError::UnknownZone(_)) => not_found(),
-        Err(e) => page::internal(&e),
+        Err(e) => zone_error(&e),
     }
 }
